@@ -1,0 +1,137 @@
+// Package referral holds the referral program's domain: codes, attribution,
+// payment qualification, rewards and the numbers dashboards read. It imports no
+// transport, ORM or payment-provider package; it declares the Store it needs.
+package referral
+
+import (
+	"errors"
+	"time"
+)
+
+// Status is the lifecycle state of a referral, the seed's ReferralStatus enum.
+type Status string
+
+// The four referral statuses, in lifecycle order.
+const (
+	StatusPending   Status = "PENDING"
+	StatusQualified Status = "QUALIFIED"
+	StatusRewarded  Status = "REWARDED"
+	StatusCancelled Status = "CANCELLED"
+)
+
+// Statuses lists every status in lifecycle order; dashboards show all of them.
+var Statuses = []Status{StatusPending, StatusQualified, StatusRewarded, StatusCancelled}
+
+// ParseStatus returns the status named s (exact, upper case) and whether it exists.
+func ParseStatus(s string) (Status, bool) {
+	for _, st := range Statuses {
+		if string(st) == s {
+			return st, true
+		}
+	}
+	return "", false
+}
+
+// Code is a user's referral code. A user has one code, ever.
+type Code struct {
+	ID        string
+	Code      string
+	UserID    string
+	CreatedAt time.Time
+}
+
+// Referral records that ReferredUserID registered through ReferrerID's code.
+type Referral struct {
+	ID             string
+	CodeID         string
+	Code           string
+	ReferrerID     string
+	ReferredUserID string
+	Status         Status
+	// RewardAmount is nil until the referral qualifies.
+	RewardAmount *int64
+	// RewardCurrency is empty until the referral qualifies.
+	RewardCurrency string
+	// QualifyingPaymentID is the payment that qualified the referral, if any.
+	QualifyingPaymentID string
+	QualifiedAt         *time.Time
+	RewardPaidAt        *time.Time
+	ReferredEmail       string
+	SignupIP            string
+	UserAgent           string
+	CreatedAt           time.Time
+}
+
+// Payment is a successful payment by a user, reported by a product backend or
+// by Stripe. ID is the idempotency key; the Stripe identifiers let one payment
+// seen through several event types be recognised as the same payment.
+type Payment struct {
+	ID                    string
+	UserID                string
+	Amount                int64
+	Currency              string
+	Source                string
+	StripePaymentIntent   string
+	StripeInvoice         string
+	StripeCharge          string
+	StripeCheckoutSession string
+	StripeCustomer        string
+	// ReferralID is the referral this payment qualified, if it qualified one.
+	ReferralID string
+	CreatedAt  time.Time
+}
+
+// Payment sources.
+const (
+	SourceAPI    = "api"
+	SourceStripe = "stripe"
+)
+
+// Balance is the reward balance a user holds in one currency.
+type Balance struct {
+	UserID   string
+	Currency string
+	Amount   int64
+}
+
+// StatRow is one group of the stats group-by: referrals of one status whose
+// reward is in one currency (empty for referrals without a reward).
+type StatRow struct {
+	Status   Status
+	Currency string
+	Count    int64
+	Reward   int64
+}
+
+// Qualification is what changes on a referral when a payment qualifies it.
+type Qualification struct {
+	RewardAmount   int64
+	RewardCurrency string
+	PaymentID      string
+	QualifiedAt    time.Time
+}
+
+// ReferralFilter selects a page of a referrer's referrals, newest first.
+type ReferralFilter struct {
+	ReferrerID string
+	Status     Status // empty: all
+	BeforeID   string // empty: from the newest
+	Limit      int
+}
+
+// StripeEvent identifies a Stripe webhook event, for exactly-once processing.
+type StripeEvent struct {
+	ID         string
+	Type       string
+	ReceivedAt time.Time
+}
+
+// Errors the service returns; the transport maps each to a stable error code.
+var (
+	ErrNotFound        = errors.New("not found")
+	ErrCodeNotFound    = errors.New("referral code not found")
+	ErrSelfReferral    = errors.New("a user cannot be referred with their own code")
+	ErrReferralExists  = errors.New("user was already referred with another code")
+	ErrPaymentConflict = errors.New("payment id was already used for a different payment")
+	ErrCodeExhausted   = errors.New("could not generate a unique referral code")
+)

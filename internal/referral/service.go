@@ -1,0 +1,384 @@
+package referral
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// maxCodeAttempts bounds how many generated codes are tried before giving up;
+// with 32^8 codes a collision is rare and five in a row means something is wrong.
+const maxCodeAttempts = 5
+
+// Options configures a Service. Zero values pick production defaults.
+type Options struct {
+	// RewardPercent is the share of the qualifying payment credited to the referrer.
+	RewardPercent Percent
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// NewCode generates candidate referral codes; NewCodeGenerator(nil) when nil.
+	NewCode func() (string, error)
+	// IDs makes object ids; NewIDGenerator(nil) when zero.
+	IDs IDGenerator
+}
+
+// Service applies the referral program's rules on top of a Store.
+type Service struct {
+	store   Store
+	percent Percent
+	now     func() time.Time
+	newCode func() (string, error)
+	ids     IDGenerator
+}
+
+// NewService returns a Service using store and opts.
+func NewService(store Store, opts Options) *Service {
+	s := &Service{store: store, percent: opts.RewardPercent, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newCode == nil {
+		s.newCode = NewCodeGenerator(nil)
+	}
+	if s.ids.rand == nil {
+		s.ids = NewIDGenerator(nil)
+	}
+	return s
+}
+
+// RewardPercent is the percentage of a qualifying payment paid as reward.
+func (s *Service) RewardPercent() Percent { return s.percent }
+
+func (s *Service) clock() time.Time { return s.now().UTC() }
+
+// GetOrCreateCode returns the user's referral code, creating it on first call.
+// Concurrent first calls for one user all return the same code: the database
+// keeps one code per user and the losers read the winner's row.
+func (s *Service) GetOrCreateCode(ctx context.Context, userID string) (Code, error) {
+	code, err := s.store.CodeByUser(ctx, userID)
+	if err == nil {
+		return code, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return Code{}, fmt.Errorf("look up code of user: %w", err)
+	}
+	for range maxCodeAttempts {
+		value, err := s.newCode()
+		if err != nil {
+			return Code{}, fmt.Errorf("generate code: %w", err)
+		}
+		now := s.clock()
+		id, err := s.ids.New("rc_", now)
+		if err != nil {
+			return Code{}, err
+		}
+		candidate := Code{ID: id, Code: value, UserID: userID, CreatedAt: now}
+		created, err := s.store.CreateCode(ctx, candidate)
+		if err != nil {
+			return Code{}, fmt.Errorf("create code: %w", err)
+		}
+		if created {
+			return candidate, nil
+		}
+		// Either another request created this user's code, or the value collided.
+		code, err := s.store.CodeByUser(ctx, userID)
+		if err == nil {
+			return code, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return Code{}, fmt.Errorf("look up code of user: %w", err)
+		}
+	}
+	return Code{}, ErrCodeExhausted
+}
+
+// CodeOf returns the user's code, or ErrNotFound when they have none yet.
+func (s *Service) CodeOf(ctx context.Context, userID string) (Code, error) {
+	return s.store.CodeByUser(ctx, userID)
+}
+
+// Attribution is a registration reported by a product backend.
+type Attribution struct {
+	ReferredUserID string
+	Code           string
+	Email          string
+	IP             string
+	UserAgent      string
+}
+
+// Attribute records that a newly registered user came through a referral code.
+// It returns the referral and whether it was created now (false: the same
+// attribution was already recorded, a retry). Errors: ErrCodeNotFound,
+// ErrSelfReferral, ErrReferralExists.
+func (s *Service) Attribute(ctx context.Context, a Attribution) (Referral, bool, error) {
+	code, err := s.store.CodeByValue(ctx, NormalizeCode(a.Code))
+	if errors.Is(err, ErrNotFound) {
+		return Referral{}, false, ErrCodeNotFound
+	}
+	if err != nil {
+		return Referral{}, false, fmt.Errorf("look up code: %w", err)
+	}
+	if code.UserID == a.ReferredUserID {
+		return Referral{}, false, ErrSelfReferral
+	}
+	now := s.clock()
+	id, err := s.ids.New("ref_", now)
+	if err != nil {
+		return Referral{}, false, err
+	}
+	r := Referral{
+		ID: id, CodeID: code.ID, Code: code.Code, ReferrerID: code.UserID,
+		ReferredUserID: a.ReferredUserID, Status: StatusPending,
+		ReferredEmail: a.Email, SignupIP: a.IP, UserAgent: a.UserAgent, CreatedAt: now,
+	}
+	created, err := s.store.CreateReferral(ctx, r)
+	if err != nil {
+		return Referral{}, false, fmt.Errorf("create referral: %w", err)
+	}
+	if created {
+		return r, true, nil
+	}
+	existing, err := s.store.ReferralByReferredUser(ctx, a.ReferredUserID)
+	if err != nil {
+		return Referral{}, false, fmt.Errorf("read existing referral: %w", err)
+	}
+	if existing.CodeID != code.ID {
+		return existing, false, ErrReferralExists
+	}
+	return existing, false, nil
+}
+
+// PaymentResult is the outcome of recording a payment.
+type PaymentResult struct {
+	// Payment is the stored payment (the original one for a repeat).
+	Payment Payment
+	// Duplicate is true when the payment was already recorded.
+	Duplicate bool
+	// Qualified is true when this call qualified a referral.
+	Qualified bool
+	// Referral is the referral this payment qualified (now or originally), if any.
+	Referral *Referral
+}
+
+// RecordPayment records a successful payment and, when it is the referred
+// user's first payment with a positive amount while their referral is
+// PENDING, qualifies the referral and credits the referrer — all in one
+// transaction. Repeats of the same payment change nothing.
+func (s *Service) RecordPayment(ctx context.Context, p Payment) (PaymentResult, error) {
+	var res PaymentResult
+	err := s.store.InTx(ctx, func(tx Store) error {
+		var err error
+		res, err = s.recordPayment(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		return PaymentResult{}, err
+	}
+	return res, nil
+}
+
+func (s *Service) recordPayment(ctx context.Context, tx Store, p Payment) (PaymentResult, error) {
+	p.CreatedAt = s.clock()
+	created, err := tx.CreatePayment(ctx, p)
+	if err != nil {
+		return PaymentResult{}, fmt.Errorf("record payment %s: %w", p.ID, err)
+	}
+	if !created {
+		return s.duplicatePayment(ctx, tx, p)
+	}
+	res := PaymentResult{Payment: p}
+	if p.Amount <= 0 {
+		return res, nil
+	}
+	ref, err := tx.ReferralByReferredUser(ctx, p.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return res, nil
+	}
+	if err != nil {
+		return PaymentResult{}, fmt.Errorf("find referral of payer: %w", err)
+	}
+	if ref.Status != StatusPending {
+		return res, nil
+	}
+	q := Qualification{
+		RewardAmount: s.percent.Of(p.Amount), RewardCurrency: p.Currency,
+		PaymentID: p.ID, QualifiedAt: p.CreatedAt,
+	}
+	ok, err := tx.QualifyReferral(ctx, ref.ID, q)
+	if err != nil {
+		return PaymentResult{}, fmt.Errorf("qualify referral %s: %w", ref.ID, err)
+	}
+	if !ok {
+		// Another payment qualified it first, inside its own transaction.
+		return res, nil
+	}
+	if err := tx.CreditBalance(ctx, ref.ReferrerID, p.Currency, q.RewardAmount, p.CreatedAt); err != nil {
+		return PaymentResult{}, fmt.Errorf("credit referrer %s: %w", ref.ReferrerID, err)
+	}
+	if err := tx.MarkPaymentQualified(ctx, p.ID, ref.ID); err != nil {
+		return PaymentResult{}, fmt.Errorf("link payment to referral: %w", err)
+	}
+	ref.Status = StatusQualified
+	ref.RewardAmount = &q.RewardAmount
+	ref.RewardCurrency = q.RewardCurrency
+	ref.QualifyingPaymentID = p.ID
+	ref.QualifiedAt = &q.QualifiedAt
+	res.Payment.ReferralID = ref.ID
+	res.Qualified = true
+	res.Referral = &ref
+	return res, nil
+}
+
+// duplicatePayment answers a repeat: the stored payment and the referral it
+// qualified. A repeat from a product backend must describe the same payment.
+func (s *Service) duplicatePayment(ctx context.Context, tx Store, p Payment) (PaymentResult, error) {
+	stored, err := tx.FindPayment(ctx, p)
+	if err != nil {
+		return PaymentResult{}, fmt.Errorf("read recorded payment: %w", err)
+	}
+	if p.Source == SourceAPI && (stored.UserID != p.UserID || stored.Amount != p.Amount || stored.Currency != p.Currency) {
+		return PaymentResult{}, ErrPaymentConflict
+	}
+	res := PaymentResult{Payment: stored, Duplicate: true}
+	if stored.ReferralID != "" {
+		ref, err := tx.ReferralByID(ctx, stored.ReferralID)
+		if err != nil {
+			return PaymentResult{}, fmt.Errorf("read qualified referral: %w", err)
+		}
+		res.Referral = &ref
+	}
+	return res, nil
+}
+
+// StripePayment is a payment read from a Stripe event. UserID is empty when
+// the event named no user; the customer mapping is consulted then.
+type StripePayment struct {
+	Payment Payment
+	UserID  string
+}
+
+// StripeOutcome says what a Stripe event did.
+type StripeOutcome string
+
+// Stripe event outcomes.
+const (
+	StripeProcessed StripeOutcome = "processed"
+	StripeDuplicate StripeOutcome = "duplicate"
+)
+
+// HandleStripeEvent applies one verified Stripe event exactly once: the event
+// id is recorded in the same transaction as its effects, so a concurrent or
+// repeated delivery either waits for the first and sees it done, or takes over
+// after a failed attempt. customerID/userID, when both known, teach the
+// customer → user mapping; payment, when not nil, is recorded for its user.
+func (s *Service) HandleStripeEvent(ctx context.Context, ev StripeEvent, customerID, userID string, payment *Payment) (StripeOutcome, error) {
+	ev.ReceivedAt = s.clock()
+	outcome := StripeProcessed
+	err := s.store.InTx(ctx, func(tx Store) error {
+		fresh, err := tx.RecordStripeEvent(ctx, ev)
+		if err != nil {
+			return fmt.Errorf("record stripe event %s: %w", ev.ID, err)
+		}
+		if !fresh {
+			outcome = StripeDuplicate
+			return nil
+		}
+		if customerID != "" && userID != "" {
+			if err := tx.LinkStripeCustomer(ctx, customerID, userID, ev.ReceivedAt); err != nil {
+				return fmt.Errorf("link stripe customer: %w", err)
+			}
+		}
+		if payment == nil {
+			return nil
+		}
+		if userID == "" && customerID != "" {
+			userID, err = tx.UserByStripeCustomer(ctx, customerID)
+			if errors.Is(err, ErrNotFound) {
+				return nil // a payment by nobody we know: nothing to qualify
+			}
+			if err != nil {
+				return fmt.Errorf("resolve stripe customer: %w", err)
+			}
+		}
+		if userID == "" {
+			return nil
+		}
+		p := *payment
+		p.UserID = userID
+		_, err = s.recordPayment(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return outcome, nil
+}
+
+// StatusStats is the count and reward sums (per currency) of one status.
+type StatusStats struct {
+	Count  int64
+	Reward map[string]int64
+}
+
+// Stats is a referrer's dashboard: their code (nil if none yet) and numbers
+// for every status.
+type Stats struct {
+	Code     *Code
+	Total    int64
+	ByStatus map[Status]StatusStats
+}
+
+// Stats returns the user's referral numbers: count and reward sum per status
+// and currency, every status present.
+func (s *Service) Stats(ctx context.Context, userID string) (Stats, error) {
+	st := Stats{ByStatus: make(map[Status]StatusStats, len(Statuses))}
+	for _, status := range Statuses {
+		st.ByStatus[status] = StatusStats{Reward: map[string]int64{}}
+	}
+	code, err := s.store.CodeByUser(ctx, userID)
+	if errors.Is(err, ErrNotFound) {
+		return st, nil
+	}
+	if err != nil {
+		return Stats{}, fmt.Errorf("look up code of user: %w", err)
+	}
+	st.Code = &code
+	rows, err := s.store.ReferralStats(ctx, userID)
+	if err != nil {
+		return Stats{}, fmt.Errorf("referral stats: %w", err)
+	}
+	for _, row := range rows {
+		bucket, ok := st.ByStatus[row.Status]
+		if !ok {
+			continue
+		}
+		bucket.Count += row.Count
+		if row.Currency != "" {
+			bucket.Reward[row.Currency] += row.Reward
+		}
+		st.ByStatus[row.Status] = bucket
+		st.Total += row.Count
+	}
+	return st, nil
+}
+
+// ListReferrals returns a page of the referrer's referrals, newest first,
+// and whether more follow.
+func (s *Service) ListReferrals(ctx context.Context, f ReferralFilter) ([]Referral, bool, error) {
+	limit := f.Limit
+	f.Limit = limit + 1
+	items, err := s.store.ListReferrals(ctx, f)
+	if err != nil {
+		return nil, false, fmt.Errorf("list referrals: %w", err)
+	}
+	if len(items) > limit {
+		return items[:limit], true, nil
+	}
+	return items, false, nil
+}
+
+// Balances returns the user's reward balance per currency.
+func (s *Service) Balances(ctx context.Context, userID string) ([]Balance, error) {
+	return s.store.Balances(ctx, userID)
+}

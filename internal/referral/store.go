@@ -1,0 +1,47 @@
+package referral
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence the referral service needs. Every uniqueness rule
+// the service relies on is enforced by the store's database constraints: the
+// Create* methods report false, not an error, when a constraint already holds a
+// row, so concurrent callers converge on one winner.
+type Store interface {
+	// InTx runs fn in one database transaction, passing a Store bound to it.
+	InTx(ctx context.Context, fn func(tx Store) error) error
+
+	CodeByUser(ctx context.Context, userID string) (Code, error)
+	CodeByValue(ctx context.Context, code string) (Code, error)
+	// CreateCode inserts c; false when the user already has a code or the code is taken.
+	CreateCode(ctx context.Context, c Code) (bool, error)
+
+	// CreateReferral inserts r; false when the referred user already has a referral.
+	CreateReferral(ctx context.Context, r Referral) (bool, error)
+	ReferralByID(ctx context.Context, id string) (Referral, error)
+	ReferralByReferredUser(ctx context.Context, userID string) (Referral, error)
+	// QualifyReferral moves a PENDING referral to QUALIFIED; false when it was not PENDING.
+	QualifyReferral(ctx context.Context, id string, q Qualification) (bool, error)
+	ReferralStats(ctx context.Context, referrerID string) ([]StatRow, error)
+	ListReferrals(ctx context.Context, f ReferralFilter) ([]Referral, error)
+
+	// CreatePayment inserts p; false when its id or any of its Stripe ids is known.
+	CreatePayment(ctx context.Context, p Payment) (bool, error)
+	// FindPayment returns the payment with p's id or sharing any of p's Stripe ids.
+	FindPayment(ctx context.Context, p Payment) (Payment, error)
+	// MarkPaymentQualified records that payment id qualified referral referralID.
+	MarkPaymentQualified(ctx context.Context, paymentID, referralID string) error
+
+	// CreditBalance adds amount to the user's balance in currency.
+	CreditBalance(ctx context.Context, userID, currency string, amount int64, at time.Time) error
+	Balances(ctx context.Context, userID string) ([]Balance, error)
+
+	// RecordStripeEvent marks an event processed; false when it already was.
+	RecordStripeEvent(ctx context.Context, e StripeEvent) (bool, error)
+	// LinkStripeCustomer remembers that a Stripe customer is a product user.
+	// The first link learned for a customer is kept.
+	LinkStripeCustomer(ctx context.Context, customerID, userID string, at time.Time) error
+	UserByStripeCustomer(ctx context.Context, customerID string) (string, error)
+}

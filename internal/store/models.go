@@ -1,0 +1,125 @@
+package store
+
+import (
+	"time"
+
+	"github.com/refhub/referral-service/internal/referral"
+)
+
+// The models mirror the tables of the embedded migrations; the migrations,
+// not GORM, own the schema.
+
+// ReferralCode is the seed's ReferralCode: one per user, unique code.
+type ReferralCode struct {
+	ID        string `gorm:"primaryKey"`
+	Code      string
+	UserID    string
+	CreatedAt time.Time
+}
+
+// Referral is the seed's Referral plus the referrer, the code used, the reward
+// currency and the payment that qualified it.
+type Referral struct {
+	ID                  string `gorm:"primaryKey"`
+	ReferralCodeID      string
+	Code                string
+	ReferrerID          string
+	ReferredUserID      string
+	Status              string
+	RewardAmount        *int64
+	RewardCurrency      *string
+	QualifyingPaymentID *string
+	QualifiedAt         *time.Time
+	RewardPaidAt        *time.Time
+	ReferredEmail       string
+	SignupIP            string
+	UserAgent           string
+	CreatedAt           time.Time
+}
+
+// UserBalance is the seed's UserBalance, per currency.
+type UserBalance struct {
+	UserID    string `gorm:"primaryKey"`
+	Currency  string `gorm:"primaryKey"`
+	Balance   int64
+	UpdatedAt time.Time
+}
+
+// Payment is a recorded successful payment, the idempotency record for
+// payment reports and Stripe payment events.
+type Payment struct {
+	ID                    string `gorm:"primaryKey"`
+	UserID                string
+	Amount                int64
+	Currency              string
+	Source                string
+	StripePaymentIntent   *string
+	StripeInvoice         *string
+	StripeCharge          *string
+	StripeCheckoutSession *string
+	StripeCustomer        *string
+	ReferralID            *string
+	CreatedAt             time.Time
+}
+
+// StripeEvent records a processed Stripe event id.
+type StripeEvent struct {
+	ID         string `gorm:"primaryKey"`
+	Type       string
+	ReceivedAt time.Time
+}
+
+// StripeCustomer maps a Stripe customer to the product user it belongs to.
+type StripeCustomer struct {
+	CustomerID string `gorm:"primaryKey"`
+	UserID     string
+	CreatedAt  time.Time
+}
+
+func (m ReferralCode) toDomain() referral.Code {
+	return referral.Code{ID: m.ID, Code: m.Code, UserID: m.UserID, CreatedAt: m.CreatedAt.UTC()}
+}
+
+func (m Referral) toDomain() referral.Referral {
+	return referral.Referral{
+		ID: m.ID, CodeID: m.ReferralCodeID, Code: m.Code, ReferrerID: m.ReferrerID,
+		ReferredUserID: m.ReferredUserID, Status: referral.Status(m.Status),
+		RewardAmount: m.RewardAmount, RewardCurrency: deref(m.RewardCurrency),
+		QualifyingPaymentID: deref(m.QualifyingPaymentID),
+		QualifiedAt:         utc(m.QualifiedAt), RewardPaidAt: utc(m.RewardPaidAt),
+		ReferredEmail: m.ReferredEmail, SignupIP: m.SignupIP, UserAgent: m.UserAgent,
+		CreatedAt: m.CreatedAt.UTC(),
+	}
+}
+
+func referralModel(r referral.Referral) Referral {
+	return Referral{
+		ID: r.ID, ReferralCodeID: r.CodeID, Code: r.Code, ReferrerID: r.ReferrerID,
+		ReferredUserID: r.ReferredUserID, Status: string(r.Status),
+		RewardAmount: r.RewardAmount, RewardCurrency: nullable(r.RewardCurrency),
+		QualifyingPaymentID: nullable(r.QualifyingPaymentID),
+		QualifiedAt:         r.QualifiedAt, RewardPaidAt: r.RewardPaidAt,
+		ReferredEmail: r.ReferredEmail, SignupIP: r.SignupIP, UserAgent: r.UserAgent,
+		CreatedAt: r.CreatedAt,
+	}
+}
+
+func (m Payment) toDomain() referral.Payment {
+	return referral.Payment{
+		ID: m.ID, UserID: m.UserID, Amount: m.Amount, Currency: m.Currency, Source: m.Source,
+		StripePaymentIntent: deref(m.StripePaymentIntent), StripeInvoice: deref(m.StripeInvoice),
+		StripeCharge: deref(m.StripeCharge), StripeCheckoutSession: deref(m.StripeCheckoutSession),
+		StripeCustomer: deref(m.StripeCustomer), ReferralID: deref(m.ReferralID),
+		CreatedAt: m.CreatedAt.UTC(),
+	}
+}
+
+func paymentModel(p referral.Payment) Payment {
+	return Payment{
+		ID: p.ID, UserID: p.UserID, Amount: p.Amount, Currency: p.Currency, Source: p.Source,
+		StripePaymentIntent: nullable(p.StripePaymentIntent), StripeInvoice: nullable(p.StripeInvoice),
+		StripeCharge: nullable(p.StripeCharge), StripeCheckoutSession: nullable(p.StripeCheckoutSession),
+		StripeCustomer: nullable(p.StripeCustomer), ReferralID: nullable(p.ReferralID),
+		CreatedAt: p.CreatedAt,
+	}
+}

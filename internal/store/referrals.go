@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/refhub/referral-service/internal/referral"
+)
+
+// CodeByUser returns the user's code.
+func (s *Store) CodeByUser(ctx context.Context, userID string) (referral.Code, error) {
+	var m ReferralCode
+	if err := s.with(ctx).Where("user_id = ?", userID).Take(&m).Error; err != nil {
+		return referral.Code{}, notFound(err)
+	}
+	return m.toDomain(), nil
+}
+
+// CodeByValue returns the code row holding code (already normalised).
+func (s *Store) CodeByValue(ctx context.Context, code string) (referral.Code, error) {
+	var m ReferralCode
+	if err := s.with(ctx).Where("code = ?", code).Take(&m).Error; err != nil {
+		return referral.Code{}, notFound(err)
+	}
+	return m.toDomain(), nil
+}
+
+// CreateCode inserts c unless its user or its value already has a row.
+func (s *Store) CreateCode(ctx context.Context, c referral.Code) (bool, error) {
+	m := ReferralCode{ID: c.ID, Code: c.Code, UserID: c.UserID, CreatedAt: c.CreatedAt}
+	res := s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&m)
+	if res.Error != nil {
+		return false, res.Error
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// CreateReferral inserts r unless the referred user already has a referral.
+func (s *Store) CreateReferral(ctx context.Context, r referral.Referral) (bool, error) {
+	m := referralModel(r)
+	res := s.with(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "referred_user_id"}},
+		DoNothing: true,
+	}).Create(&m)
+	if res.Error != nil {
+		return false, res.Error
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// ReferralByID returns one referral.
+func (s *Store) ReferralByID(ctx context.Context, id string) (referral.Referral, error) {
+	var m Referral
+	if err := s.with(ctx).Where("id = ?", id).Take(&m).Error; err != nil {
+		return referral.Referral{}, notFound(err)
+	}
+	return m.toDomain(), nil
+}
+
+// ReferralByReferredUser returns the referral of a referred user.
+func (s *Store) ReferralByReferredUser(ctx context.Context, userID string) (referral.Referral, error) {
+	var m Referral
+	if err := s.with(ctx).Where("referred_user_id = ?", userID).Take(&m).Error; err != nil {
+		return referral.Referral{}, notFound(err)
+	}
+	return m.toDomain(), nil
+}
+
+// QualifyReferral moves a PENDING referral to QUALIFIED with its reward. The
+// status condition makes it a compare-and-set: of two racing payments only one
+// sees a row affected.
+func (s *Store) QualifyReferral(ctx context.Context, id string, q referral.Qualification) (bool, error) {
+	res := s.with(ctx).Model(&Referral{}).
+		Where("id = ? AND status = ?", id, string(referral.StatusPending)).
+		Updates(map[string]any{
+			"status":                string(referral.StatusQualified),
+			"reward_amount":         q.RewardAmount,
+			"reward_currency":       q.RewardCurrency,
+			"qualifying_payment_id": q.PaymentID,
+			"qualified_at":          q.QualifiedAt,
+		})
+	if res.Error != nil {
+		return false, res.Error
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// ReferralStats groups the referrer's referrals by status and reward currency.
+func (s *Store) ReferralStats(ctx context.Context, referrerID string) ([]referral.StatRow, error) {
+	var rows []struct {
+		Status   string
+		Currency string
+		Count    int64
+		Reward   int64
+	}
+	err := s.with(ctx).Model(&Referral{}).
+		Select("status, COALESCE(reward_currency, '') AS currency, COUNT(*) AS count, COALESCE(SUM(reward_amount), 0) AS reward").
+		Where("referrer_id = ?", referrerID).
+		Group("status, reward_currency").
+		Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]referral.StatRow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, referral.StatRow{Status: referral.Status(r.Status), Currency: r.Currency, Count: r.Count, Reward: r.Reward})
+	}
+	return out, nil
+}
+
+// ListReferrals returns up to f.Limit of the referrer's referrals, newest
+// first. Ids are time-ordered, so the id is both sort key and cursor.
+func (s *Store) ListReferrals(ctx context.Context, f referral.ReferralFilter) ([]referral.Referral, error) {
+	q := s.with(ctx).Where("referrer_id = ?", f.ReferrerID)
+	if f.Status != "" {
+		q = q.Where("status = ?", string(f.Status))
+	}
+	if f.BeforeID != "" {
+		q = q.Where("id < ?", f.BeforeID)
+	}
+	var ms []Referral
+	if err := q.Order("id DESC").Limit(f.Limit).Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("list referrals of %s: %w", f.ReferrerID, err)
+	}
+	out := make([]referral.Referral, len(ms))
+	for i, m := range ms {
+		out[i] = m.toDomain()
+	}
+	return out, nil
+}
