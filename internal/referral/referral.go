@@ -135,3 +135,16 @@ var (
 	ErrPaymentConflict = errors.New("payment id was already used for a different payment")
 	ErrCodeExhausted   = errors.New("could not generate a unique referral code")
 )
+
+// ValidCurrency reports whether c is a lower-case three-letter ISO 4217 code.
+func ValidCurrency(c string) bool {
+	if len(c) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if c[i] < 'a' || c[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}

@@ -50,7 +50,9 @@ func NewService(store Store, opts Options) *Service {
 // RewardPercent is the percentage of a qualifying payment paid as reward.
 func (s *Service) RewardPercent() Percent { return s.percent }
 
-func (s *Service) clock() time.Time { return s.now().UTC() }
+// clock returns the current time in UTC at microsecond precision, what
+// PostgreSQL stores, so a value returned on creation equals the value read later.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // GetOrCreateCode returns the user's referral code, creating it on first call.
 // Concurrent first calls for one user all return the same code: the database

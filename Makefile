@@ -1,0 +1,57 @@
+# The two set-up commands are `make run` and `make test`; the rest are helpers.
+GO        ?= go
+SWAG      := $(GO) tool swag
+SWAG_ARGS := init -g routes.go -d internal/httpapi,pkg/referralapi --outputTypes go,json,yaml --quiet
+SUB       ?= u1
+ROLES     ?=
+
+.PHONY: run build test check-fmt vet check-docs docs token migrate bench tidy
+
+## run: serve the API on the embedded SQLite database (data/referrals.db)
+run:
+	$(GO) run ./cmd/referral-api serve
+
+## build: build the binary into bin/
+build:
+	$(GO) build -trimpath -o bin/referral-api ./cmd/referral-api
+
+## test: formatting, vet, generated-docs drift, then every test with the race
+## detector on PostgreSQL (a throwaway cluster unless TEST_DATABASE_URL is set)
+## and SQLite
+test: check-fmt vet check-docs
+	$(GO) test -race -count=1 ./...
+
+check-fmt:
+	@out=$$(gofmt -l cmd internal pkg docs); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+## docs: regenerate docs/ (swag) and api/ (Swagger 2.0 + OpenAPI 3)
+docs:
+	$(SWAG) $(SWAG_ARGS) -o docs
+	$(GO) run ./internal/tools/apigen -in docs/swagger.json -out api
+
+## check-docs: fail when docs/ or api/ differ from what the code generates
+check-docs:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(SWAG) $(SWAG_ARGS) -o "$$tmp/docs" && \
+	$(GO) run ./internal/tools/apigen -in "$$tmp/docs/swagger.json" -out "$$tmp/api" && \
+	if ! diff -ru docs "$$tmp/docs" || ! diff -ru api "$$tmp/api"; then \
+		echo "docs/ or api/ drifted from the code: run 'make docs' and commit the result"; exit 1; \
+	fi
+
+## token: print a token, e.g. make token SUB=backend ROLES=service
+token:
+	@$(GO) run ./cmd/referral-api token -sub "$(SUB)" -roles "$(ROLES)"
+
+## migrate: apply database migrations and exit
+migrate:
+	$(GO) run ./cmd/referral-api migrate
+
+## bench: Go benchmarks
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+tidy:
+	$(GO) mod tidy

@@ -1,0 +1,219 @@
+// Package app wires the service together and runs its subcommands: serve
+// (the default), migrate and token.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/refhub/referral-service/internal/config"
+	"github.com/refhub/referral-service/internal/httpapi"
+	"github.com/refhub/referral-service/internal/referral"
+	"github.com/refhub/referral-service/internal/store"
+)
+
+const usage = `referral-api: the referral service.
+
+Usage:
+  referral-api [serve]          serve the HTTP API (migrates first unless AUTO_MIGRATE=false)
+  referral-api migrate          apply pending database migrations and exit
+  referral-api token [flags]    print a bearer token signed with the configured key
+                                (or the development key), for trying the API
+  referral-api help             show this text
+
+Configuration comes from environment variables; see configs/referral-api.env.
+`
+
+// Run executes the subcommand named by args (without the program name) until
+// ctx is cancelled or the command finishes.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "serve", "migrate", "token":
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	switch cmd {
+	case "migrate":
+		return migrate(ctx, cfg, log)
+	case "token":
+		return token(cfg, args, stdout, stderr)
+	default:
+		return serve(ctx, cfg, log)
+	}
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	st, err := store.Open(ctx, cfg.DatabaseDialect, cfg.DatabaseDSN)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx, log)
+	if err != nil {
+		return err
+	}
+	log.Info("database is up to date", "dialect", cfg.DatabaseDialect, "applied", len(applied))
+	return nil
+}
+
+// serve runs the HTTP API until ctx is cancelled, then shuts down gracefully:
+// it stops accepting connections and lets in-flight requests finish within
+// SHUTDOWN_TIMEOUT.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	secret, err := signingKey(cfg)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseDialect, cfg.DatabaseDSN)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if cfg.AutoMigrate {
+		if _, err := st.Migrate(ctx, log); err != nil {
+			return err
+		}
+	}
+	auth := httpapi.NewAuthenticator(httpapi.AuthConfig{
+		Secret: secret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, RolesClaim: cfg.JWTRolesClaim,
+	})
+	svc := referral.NewService(st, referral.Options{RewardPercent: cfg.RewardPercent})
+	router := httpapi.New(httpapi.Deps{
+		Service: svc, Auth: auth, AppURL: cfg.AppURL, Log: log,
+		Ready:               func(r *http.Request) error { return ready(r.Context(), st) },
+		StripeWebhookSecret: cfg.StripeWebhookSecret, StripeTolerance: cfg.StripeWebhookTolerance,
+		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
+	})
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("referral-api listening", "addr", ln.Addr().String(), "database", cfg.DatabaseDialect,
+		"reward_percent", cfg.RewardPercent.String(), "stripe_webhooks", cfg.StripeWebhookSecret != "",
+		"docs", "http://"+displayAddr(ln.Addr())+"/swagger/index.html")
+	if cfg.DevMode {
+		logDevMode(log, cfg)
+	}
+	if cfg.StripeWebhookSecret == "" {
+		log.Warn("STRIPE_WEBHOOK_SECRET is not set: POST /v1/webhooks/stripe answers 503")
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve HTTP: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve HTTP: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// ready reports whether the database answers and its schema is current.
+func ready(ctx context.Context, st *store.Store) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := st.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	current, latest, err := st.MigrationVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if current < latest {
+		return fmt.Errorf("schema version %d is behind %d: run referral-api migrate", current, latest)
+	}
+	return nil
+}
+
+func displayAddr(a net.Addr) string {
+	s := a.String()
+	if strings.HasPrefix(s, "[::]:") {
+		return "localhost:" + strings.TrimPrefix(s, "[::]:")
+	}
+	if strings.HasPrefix(s, "0.0.0.0:") {
+		return "localhost:" + strings.TrimPrefix(s, "0.0.0.0:")
+	}
+	return s
+}
+
+// token prints a signed bearer token for trying the API.
+func token(cfg config.Config, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sub := fs.String("sub", "", "user id the token acts for (required)")
+	roles := fs.String("roles", "", "comma-separated roles, e.g. service or admin")
+	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *sub == "" {
+		return errors.New("token: -sub is required")
+	}
+	secret, err := signingKey(cfg)
+	if err != nil {
+		return err
+	}
+	var roleList []string
+	for _, r := range strings.Split(*roles, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			roleList = append(roleList, r)
+		}
+	}
+	auth := httpapi.NewAuthenticator(httpapi.AuthConfig{Secret: secret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, RolesClaim: cfg.JWTRolesClaim})
+	tok, err := auth.Mint(*sub, roleList, *ttl, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}

@@ -1,0 +1,155 @@
+// Package config loads and validates every setting of the service from the
+// environment. Invalid values fail fast with an error naming the variable.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/refhub/referral-service/internal/referral"
+	"github.com/refhub/referral-service/internal/store"
+)
+
+// DefaultSQLitePath is the embedded database used when DATABASE_URL is empty.
+const DefaultSQLitePath = "data/referrals.db"
+
+// minSecretLength is the shortest accepted HS256 key: 256 bits.
+const minSecretLength = 32
+
+// Config is every setting of the service.
+type Config struct {
+	HTTPAddr string
+
+	DatabaseDialect store.Dialect
+	DatabaseDSN     string
+	AutoMigrate     bool
+
+	AppURL string
+
+	JWTSecret     string
+	JWTIssuer     string
+	JWTAudience   string
+	JWTRolesClaim string
+	// DevMode is true when no JWT_SECRET is set on the embedded database: the
+	// server then signs with a local development key and says how to get a token.
+	DevMode bool
+
+	StripeWebhookSecret    string
+	StripeWebhookTolerance time.Duration
+
+	RewardPercent referral.Percent
+
+	CORSAllowedOrigins []string
+	ShutdownTimeout    time.Duration
+	LogLevel           string
+	LogFormat          string
+}
+
+// Load reads the configuration through getenv (os.Getenv in production).
+func Load(getenv func(string) string) (Config, error) {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+
+	c := Config{}
+	c.HTTPAddr = get("HTTP_ADDR", "")
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = ":8080"
+		if port := get("PORT", ""); port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				bad("PORT", "%q is not a TCP port", port)
+			}
+			c.HTTPAddr = ":" + port
+		}
+	}
+
+	dialect, dsn, err := store.ParseDatabaseURL(get("DATABASE_URL", ""), DefaultSQLitePath)
+	if err != nil {
+		bad("DATABASE_URL", "%v", err)
+	}
+	c.DatabaseDialect, c.DatabaseDSN = dialect, dsn
+	c.AutoMigrate = parseBool(get("AUTO_MIGRATE", "true"), "AUTO_MIGRATE", bad)
+
+	c.AppURL = strings.TrimRight(get("APP_URL", "http://localhost:3000"), "/")
+	if u, err := url.Parse(c.AppURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		bad("APP_URL", "%q must be an absolute http(s) URL without query or fragment", c.AppURL)
+	}
+
+	c.JWTSecret = getenv("JWT_SECRET")
+	c.JWTIssuer = get("JWT_ISSUER", "")
+	c.JWTAudience = get("JWT_AUDIENCE", "")
+	c.JWTRolesClaim = get("JWT_ROLES_CLAIM", "roles")
+	switch {
+	case c.JWTSecret == "" && c.DatabaseDialect == store.SQLite:
+		c.DevMode = true
+	case c.JWTSecret == "":
+		bad("JWT_SECRET", "is required with PostgreSQL (development mode, without a key, exists only on the embedded database)")
+	case len(c.JWTSecret) < minSecretLength:
+		bad("JWT_SECRET", "must be at least %d bytes long for HS256", minSecretLength)
+	}
+
+	c.StripeWebhookSecret = get("STRIPE_WEBHOOK_SECRET", "")
+	if c.StripeWebhookSecret != "" && !strings.HasPrefix(c.StripeWebhookSecret, "whsec_") {
+		bad("STRIPE_WEBHOOK_SECRET", "must be a Stripe signing secret starting with whsec_")
+	}
+	c.StripeWebhookTolerance = parseDuration(get("STRIPE_WEBHOOK_TOLERANCE", "5m"), "STRIPE_WEBHOOK_TOLERANCE", bad)
+
+	pct, err := referral.ParsePercent(get("REWARD_PERCENT", "20"))
+	if err != nil {
+		bad("REWARD_PERCENT", "%v", err)
+	}
+	c.RewardPercent = pct
+
+	if origins := get("CORS_ALLOWED_ORIGINS", ""); origins != "" {
+		for _, o := range strings.Split(origins, ",") {
+			o = strings.TrimRight(strings.TrimSpace(o), "/")
+			if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+				bad("CORS_ALLOWED_ORIGINS", "%q is not an origin like https://app.example.com", o)
+				continue
+			}
+			c.CORSAllowedOrigins = append(c.CORSAllowedOrigins, o)
+		}
+	}
+	c.ShutdownTimeout = parseDuration(get("SHUTDOWN_TIMEOUT", "15s"), "SHUTDOWN_TIMEOUT", bad)
+	c.LogLevel = strings.ToLower(get("LOG_LEVEL", "info"))
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("LOG_LEVEL", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	c.LogFormat = strings.ToLower(get("LOG_FORMAT", "text"))
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("LOG_FORMAT", "%q is not text or json", c.LogFormat)
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+func parseBool(v, name string, bad func(string, string, ...any)) bool {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		bad(name, "%q is not true or false", v)
+	}
+	return b
+}
+
+func parseDuration(v, name string, bad func(string, string, ...any)) time.Duration {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		bad(name, "%q is not a positive duration like 30s", v)
+	}
+	return d
+}

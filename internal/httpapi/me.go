@@ -1,0 +1,182 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"net/http"
+	"regexp"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/refhub/referral-service/internal/referral"
+	"github.com/refhub/referral-service/pkg/referralapi"
+)
+
+// Page sizes of list endpoints.
+const (
+	defaultLimit = 20
+	maxLimit     = 100
+)
+
+// getMyReferralCode godoc
+//
+//	@Summary		Get or create the caller's referral code
+//	@Description	Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever: concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE.
+//	@ID				getMyReferralCode
+//	@Tags			me
+//	@Produce		json
+//	@Produce		application/problem+json
+//	@Success		200	{object}	referralapi.ReferralCode
+//	@Failure		401	{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
+//	@Failure		500	{object}	referralapi.Problem	"Unexpected error (code internal_error)"
+//	@Header			all	{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Security		BearerAuth
+//	@Router			/v1/me/referral-code [get]
+func (h *handlers) getMyReferralCode(c echo.Context) error {
+	code, err := h.svc.GetOrCreateCode(c.Request().Context(), principal(c).UserID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, referralapi.ReferralCode{Code: code.Code, URL: h.referralURL(code.Code), CreatedAt: code.CreatedAt})
+}
+
+func (h *handlers) referralURL(code string) string { return h.appURL + "/?ref=" + code }
+
+// getMyReferralStats godoc
+//
+//	@Summary		The caller's referral numbers
+//	@Description	Count and reward sums per referral status, the reward sums per currency in minor units. All four statuses are always present. A user without a code yet gets code null and zero counts.
+//	@ID				getMyReferralStats
+//	@Tags			me
+//	@Produce		json
+//	@Produce		application/problem+json
+//	@Success		200	{object}	referralapi.ReferralStats
+//	@Failure		401	{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
+//	@Failure		500	{object}	referralapi.Problem	"Unexpected error (code internal_error)"
+//	@Header			all	{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Security		BearerAuth
+//	@Router			/v1/me/referrals/stats [get]
+func (h *handlers) getMyReferralStats(c echo.Context) error {
+	st, err := h.svc.Stats(c.Request().Context(), principal(c).UserID)
+	if err != nil {
+		return err
+	}
+	out := referralapi.ReferralStats{Total: st.Total}
+	if st.Code != nil {
+		out.Code = &st.Code.Code
+	}
+	conv := func(s referral.Status) referralapi.StatusStats {
+		b := st.ByStatus[s]
+		return referralapi.StatusStats{Count: b.Count, RewardAmount: b.Reward}
+	}
+	out.ByStatus = referralapi.StatsByStatus{
+		Pending: conv(referral.StatusPending), Qualified: conv(referral.StatusQualified),
+		Rewarded: conv(referral.StatusRewarded), Cancelled: conv(referral.StatusCancelled),
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// listMyReferrals godoc
+//
+//	@Summary		The caller's referral history
+//	@Description	Referrals made with the caller's code, newest first, in cursor pages. Referred users appear only as masked labels.
+//	@ID				listMyReferrals
+//	@Tags			me
+//	@Produce		json
+//	@Produce		application/problem+json
+//	@Param			status	query		string	false	"Only referrals in this status"	Enums(PENDING, QUALIFIED, REWARDED, CANCELLED)
+//	@Param			limit	query		int		false	"Page size, 1-100 (larger values are capped at 100)"	default(20)	minimum(1)
+//	@Param			cursor	query		string	false	"nextCursor of the previous page"
+//	@Success		200		{object}	referralapi.ReferralPage
+//	@Failure		400		{object}	referralapi.Problem	"Bad status, limit or cursor (code invalid_request or invalid_cursor)"
+//	@Failure		401		{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
+//	@Failure		500		{object}	referralapi.Problem	"Unexpected error (code internal_error)"
+//	@Header			all		{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Security		BearerAuth
+//	@Router			/v1/me/referrals [get]
+func (h *handlers) listMyReferrals(c echo.Context) error {
+	f := referral.ReferralFilter{ReferrerID: principal(c).UserID}
+	var err error
+	if f.Limit, err = parseLimit(c); err != nil {
+		return err
+	}
+	if f.BeforeID, err = parseCursor(c); err != nil {
+		return err
+	}
+	if s := c.QueryParam("status"); s != "" {
+		status, ok := referral.ParseStatus(s)
+		if !ok {
+			return invalid("unknown status", map[string]string{"status": "must be one of PENDING, QUALIFIED, REWARDED, CANCELLED"})
+		}
+		f.Status = status
+	}
+	items, more, err := h.svc.ListReferrals(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	page := referralapi.ReferralPage{Items: make([]referralapi.ReferralHistoryItem, len(items))}
+	for i, r := range items {
+		page.Items[i] = toHistoryItem(r)
+	}
+	if more {
+		next := encodeCursor(items[len(items)-1].ID)
+		page.NextCursor = &next
+	}
+	return c.JSON(http.StatusOK, page)
+}
+
+func parseLimit(c echo.Context) (int, error) {
+	raw := c.QueryParam("limit")
+	if raw == "" {
+		return defaultLimit, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 {
+		return 0, invalid("limit must be a positive integer", map[string]string{"limit": "must be an integer of at least 1"})
+	}
+	return min(n, maxLimit), nil
+}
+
+// cursorID is the shape of the ids cursors carry.
+var cursorID = regexp.MustCompile(`^ref_[0-9A-HJKMNP-TV-Z]{26}$`)
+
+func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
+
+func parseCursor(c echo.Context) (string, error) {
+	raw := c.QueryParam("cursor")
+	if raw == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || !cursorID.Match(b) {
+		return "", &apiError{Status: http.StatusBadRequest, Code: "invalid_cursor", Title: "Invalid cursor",
+			Detail: "cursor must be a nextCursor value returned by this endpoint", Fields: map[string]string{"cursor": "is not a cursor issued by this service"}}
+	}
+	return string(b), nil
+}
+
+// getMyBalance godoc
+//
+//	@Summary		The caller's reward balance
+//	@Description	The caller's reward balance per currency, in minor units (the seed's UserBalance).
+//	@ID				getMyBalance
+//	@Tags			me
+//	@Produce		json
+//	@Produce		application/problem+json
+//	@Success		200	{object}	referralapi.Balances
+//	@Failure		401	{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
+//	@Failure		500	{object}	referralapi.Problem	"Unexpected error (code internal_error)"
+//	@Header			all	{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Security		BearerAuth
+//	@Router			/v1/me/balance [get]
+func (h *handlers) getMyBalance(c echo.Context) error {
+	bs, err := h.svc.Balances(c.Request().Context(), principal(c).UserID)
+	if err != nil {
+		return err
+	}
+	out := referralapi.Balances{Balances: make([]referralapi.Balance, len(bs))}
+	for i, b := range bs {
+		out.Balances[i] = referralapi.Balance{Currency: b.Currency, Amount: b.Amount}
+	}
+	return c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,71 @@
+package httpapi
+
+import (
+	"net"
+	"net/http"
+	"net/mail"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/refhub/referral-service/internal/referral"
+	"github.com/refhub/referral-service/pkg/referralapi"
+)
+
+// createReferral godoc
+//
+//	@Summary		Attribute a new user to a referral code
+//	@Description	Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code.
+//	@ID				createReferral
+//	@Tags			service
+//	@Accept			json
+//	@Produce		json
+//	@Produce		application/problem+json
+//	@Param			body	body		referralapi.CreateReferralRequest	true	"The new user and the code they came with"
+//	@Success		201		{object}	referralapi.Referral				"Recorded"
+//	@Success		200		{object}	referralapi.Referral				"Already recorded with the same code (a retry)"
+//	@Failure		400		{object}	referralapi.Problem					"Malformed body, missing fields, over-long values (code invalid_request)"
+//	@Failure		401		{object}	referralapi.Problem					"Missing or invalid token (code unauthorized)"
+//	@Failure		403		{object}	referralapi.Problem					"Token lacks the service role (code forbidden)"
+//	@Failure		404		{object}	referralapi.Problem					"Unknown code (code code_not_found)"
+//	@Failure		409		{object}	referralapi.Problem					"User already referred with another code (code referral_exists)"
+//	@Failure		413		{object}	referralapi.Problem					"Body over 64 KiB (code payload_too_large)"
+//	@Failure		415		{object}	referralapi.Problem					"Body is not application/json (code unsupported_media_type)"
+//	@Failure		422		{object}	referralapi.Problem					"The code belongs to the referred user (code self_referral)"
+//	@Failure		500		{object}	referralapi.Problem					"Unexpected error (code internal_error)"
+//	@Header			all		{string}	X-Request-Id						"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Security		BearerAuth
+//	@Router			/v1/referrals [post]
+func (h *handlers) createReferral(c echo.Context) error {
+	var req referralapi.CreateReferralRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	fe := fieldErrors{}
+	fe.text("referredUserId", req.ReferredUserID, true, maxUserIDLength)
+	fe.text("code", req.Code, true, referral.MaxCodeLength)
+	fe.text("email", req.Email, false, 254)
+	fe.text("ip", req.IP, false, 45)
+	fe.text("userAgent", req.UserAgent, false, 512)
+	if _, bad := fe["email"]; !bad && req.Email != "" {
+		if addr, err := mail.ParseAddress(req.Email); err != nil || addr.Address != req.Email {
+			fe["email"] = "must be a plain email address"
+		}
+	}
+	if _, bad := fe["ip"]; !bad && req.IP != "" && net.ParseIP(req.IP) == nil {
+		fe["ip"] = "must be an IPv4 or IPv6 address"
+	}
+	if err := fe.err(); err != nil {
+		return err
+	}
+	r, created, err := h.svc.Attribute(c.Request().Context(), referral.Attribution{
+		ReferredUserID: req.ReferredUserID, Code: req.Code, Email: req.Email, IP: req.IP, UserAgent: req.UserAgent,
+	})
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, toReferral(r))
+}

@@ -1,0 +1,79 @@
+// Package httpapi is the Echo transport: routes, auth, handlers, the one
+// error handler and the swag annotations the OpenAPI documents come from.
+//
+// @title                      Referral Service API
+// @version                    1.0
+// @description                Headless referral program service: referral codes and links, attribution at registration, payment qualification (product backends and Stripe webhooks), rewards, stats and history.
+// @description                Errors are RFC 9457 problem details (application/problem+json) with a stable `code`. Every response carries X-Request-Id.
+// @BasePath                   /
+// @securityDefinitions.apikey BearerAuth
+// @in                         header
+// @name                       Authorization
+// @description                A JWT from the product's auth system, sent as "Bearer <token>". HS256, exp required; roles in the roles claim (service for product backends, admin for operators).
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	echoSwagger "github.com/swaggo/echo-swagger"
+
+	// The generated OpenAPI document, served at /swagger/doc.json.
+	_ "github.com/refhub/referral-service/docs"
+
+	"github.com/refhub/referral-service/internal/referral"
+)
+
+// Deps is what the HTTP layer needs.
+type Deps struct {
+	Service *referral.Service
+	// Ready is the readiness check: the database answers.
+	Ready               func(r *http.Request) error
+	Auth                *Authenticator
+	AppURL              string
+	StripeWebhookSecret string
+	StripeTolerance     time.Duration
+	CORSAllowedOrigins  []string
+	Log                 *slog.Logger
+}
+
+// New returns the router with every route of the service.
+func New(d Deps) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(d.Log)
+	e.Use(withRequestID(), accessLog(d.Log), recoverPanics(d.Log), securityHeaders(), cors(d.CORSAllowedOrigins))
+
+	h := &handlers{svc: d.Service, appURL: d.AppURL, ready: d.Ready,
+		stripeSecret: d.StripeWebhookSecret, stripeTolerance: d.StripeTolerance, log: d.Log}
+
+	e.GET("/healthz", h.healthz)
+	e.GET("/readyz", h.readyz)
+	e.GET("/swagger/*", echoSwagger.WrapHandler)
+
+	v1 := e.Group("/v1")
+	v1.POST("/webhooks/stripe", h.stripeWebhook)
+
+	authed := v1.Group("", d.Auth.middleware())
+	authed.GET("/me/referral-code", h.getMyReferralCode)
+	authed.GET("/me/referrals/stats", h.getMyReferralStats)
+	authed.GET("/me/referrals", h.listMyReferrals)
+	authed.GET("/me/balance", h.getMyBalance)
+
+	service := authed.Group("", requireRole(RoleService))
+	service.POST("/referrals", h.createReferral)
+	service.POST("/payments", h.reportPayment)
+	return e
+}
+
+// handlers holds what the route handlers share.
+type handlers struct {
+	svc             *referral.Service
+	appURL          string
+	ready           func(r *http.Request) error
+	stripeSecret    string
+	stripeTolerance time.Duration
+	log             *slog.Logger
+}

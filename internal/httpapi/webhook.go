@@ -1,0 +1,69 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/refhub/referral-service/internal/referral"
+	"github.com/refhub/referral-service/internal/stripehook"
+	"github.com/refhub/referral-service/pkg/referralapi"
+)
+
+// maxWebhookBody caps Stripe event bodies; real events are a few KiB.
+const maxWebhookBody = 512 << 10
+
+// stripeWebhook godoc
+//
+//	@Summary		Receive a Stripe event
+//	@Description	Stripe calls this with signed events. The Stripe-Signature header and its timestamp are verified with STRIPE_WEBHOOK_SECRET; a bad or missing signature is 400 and writes nothing. Qualifying events: invoice.paid (amount_paid > 0), checkout.session.completed and checkout.session.async_payment_succeeded (payment_status paid, amount_total > 0), payment_intent.succeeded (amount_received > 0); customer.created and customer.updated teach the customer → user mapping from metadata.user_id. The user is metadata.user_id (invoices: also subscription_details.metadata.user_id), else a Checkout Session's client_reference_id, else the learned customer mapping. Each event id takes effect once; one payment seen through several event types rewards once. Other event types answer 200 and are ignored. Events of any Stripe API version are read. A storage failure answers 500 so that Stripe retries.
+//	@ID				receiveStripeEvent
+//	@Tags			stripe
+//	@Accept			json
+//	@Produce		json
+//	@Produce		application/problem+json
+//	@Param			Stripe-Signature	header		string					true	"Stripe's signature header: t=<timestamp>,v1=<signature>"
+//	@Param			event				body		referralapi.StripeEvent	true	"The Stripe event, as Stripe sends it"
+//	@Success		200					{object}	referralapi.WebhookResult
+//	@Failure		400					{object}	referralapi.Problem	"Bad or missing signature (code invalid_signature), or a signed body that is not a readable event (code invalid_payload)"
+//	@Failure		413					{object}	referralapi.Problem	"Body over 512 KiB (code payload_too_large)"
+//	@Failure		500					{object}	referralapi.Problem	"Storage failure; Stripe retries (code internal_error)"
+//	@Failure		503					{object}	referralapi.Problem	"STRIPE_WEBHOOK_SECRET is not configured (code stripe_not_configured)"
+//	@Header			all					{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Router			/v1/webhooks/stripe [post]
+func (h *handlers) stripeWebhook(c echo.Context) error {
+	if h.stripeSecret == "" {
+		return newError(http.StatusServiceUnavailable, "stripe_not_configured", "Stripe webhooks not configured", "set STRIPE_WEBHOOK_SECRET to receive Stripe events")
+	}
+	payload, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxWebhookBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
+		return err
+	}
+	ev, err := stripehook.Verify(payload, c.Request().Header.Get("Stripe-Signature"), h.stripeSecret, h.stripeTolerance)
+	switch {
+	case errors.Is(err, stripehook.ErrSignature):
+		return newError(http.StatusBadRequest, "invalid_signature", "Invalid signature", "the Stripe-Signature header does not verify against the configured secret, or its timestamp is too old")
+	case errors.Is(err, stripehook.ErrPayload):
+		return newError(http.StatusBadRequest, "invalid_payload", "Invalid event", err.Error())
+	case err != nil:
+		return err
+	}
+	ctx := c.Request().Context()
+	if !ev.Handled {
+		h.log.DebugContext(ctx, "stripe event ignored", "request_id", requestID(c), "event_id", ev.ID, "type", ev.Type)
+		return c.JSON(http.StatusOK, referralapi.WebhookResult{Received: true, Outcome: "ignored"})
+	}
+	outcome, err := h.svc.HandleStripeEvent(ctx, referral.StripeEvent{ID: ev.ID, Type: ev.Type}, ev.CustomerID, ev.UserID, ev.Payment)
+	if err != nil {
+		return err
+	}
+	h.log.InfoContext(ctx, "stripe event", "request_id", requestID(c), "event_id", ev.ID, "type", ev.Type,
+		"api_version", ev.APIVersion, "outcome", outcome)
+	return c.JSON(http.StatusOK, referralapi.WebhookResult{Received: true, Outcome: string(outcome)})
+}

@@ -1,0 +1,253 @@
+// Package stripehook verifies Stripe webhook deliveries and turns the events
+// this service acts on into domain payments and customer links.
+//
+// stripe-go v76's ConstructEvent rejects events whose api_version differs from
+// the version it pins (2023-10-16), even with a valid signature, and real
+// accounts send newer versions. So the signature and timestamp are verified
+// with the webhook package, and then only the few fields needed are read from
+// the raw JSON, accepting the shapes of older and newer API versions.
+package stripehook
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/refhub/referral-service/internal/referral"
+)
+
+// ErrSignature means the delivery is not signed by the configured secret, or
+// its timestamp is outside the tolerance.
+var ErrSignature = errors.New("invalid Stripe signature")
+
+// ErrPayload means a correctly signed body is not a Stripe event we can read.
+var ErrPayload = errors.New("malformed Stripe event")
+
+// Event is what a verified event means for this service.
+type Event struct {
+	ID         string
+	Type       string
+	APIVersion string
+	// Handled is false for event types this service ignores.
+	Handled bool
+	// CustomerID and UserID are the Stripe customer and the product user the
+	// event names, each empty when absent.
+	CustomerID string
+	UserID     string
+	// Payment is the successful payment the event reports, or nil (not a
+	// payment, not paid, or zero amount).
+	Payment *referral.Payment
+}
+
+// Verify checks the Stripe-Signature header against secret with the given
+// timestamp tolerance, then parses the event.
+func Verify(payload []byte, sigHeader, secret string, tolerance time.Duration) (Event, error) {
+	if err := webhook.ValidatePayloadWithTolerance(payload, sigHeader, secret, tolerance); err != nil {
+		return Event{}, fmt.Errorf("%w: %v", ErrSignature, err)
+	}
+	return Parse(payload)
+}
+
+// envelope is the part of every event this service reads.
+type envelope struct {
+	ID         string `json:"id"`
+	Object     string `json:"object"`
+	Type       string `json:"type"`
+	APIVersion string `json:"api_version"`
+	Data       struct {
+		Object json.RawMessage `json:"object"`
+	} `json:"data"`
+}
+
+// Parse reads an already verified event body.
+func Parse(payload []byte) (Event, error) {
+	var env envelope
+	if err := json.Unmarshal(payload, &env); err != nil {
+		return Event{}, fmt.Errorf("%w: %v", ErrPayload, err)
+	}
+	if env.ID == "" || env.Type == "" || (env.Object != "" && env.Object != "event") {
+		return Event{}, fmt.Errorf("%w: not an event (id and type are required)", ErrPayload)
+	}
+	ev := Event{ID: env.ID, Type: env.Type, APIVersion: env.APIVersion}
+	reader, ok := readers[env.Type]
+	if !ok {
+		return ev, nil
+	}
+	if len(bytes.TrimSpace(env.Data.Object)) == 0 || bytes.Equal(bytes.TrimSpace(env.Data.Object), []byte("null")) {
+		return Event{}, fmt.Errorf("%w: %s has no data.object", ErrPayload, env.Type)
+	}
+	ev.Handled = true
+	if err := reader(env.Data.Object, &ev); err != nil {
+		return Event{}, fmt.Errorf("%w: %s: %v", ErrPayload, env.Type, err)
+	}
+	if ev.Payment != nil && !referral.ValidCurrency(ev.Payment.Currency) {
+		return Event{}, fmt.Errorf("%w: %s: currency %q is not a three-letter code", ErrPayload, env.Type, ev.Payment.Currency)
+	}
+	return ev, nil
+}
+
+// readers maps each handled event type to the function reading its object.
+var readers = map[string]func(json.RawMessage, *Event) error{
+	"invoice.paid":                             readInvoice,
+	"checkout.session.completed":               readCheckoutSession,
+	"checkout.session.async_payment_succeeded": readCheckoutSession,
+	"payment_intent.succeeded":                 readPaymentIntent,
+	"customer.created":                         readCustomer,
+	"customer.updated":                         readCustomer,
+}
+
+// ref is an expandable Stripe reference: an id string, an expanded object
+// with an id, or null.
+type ref string
+
+func (r *ref) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case bytes.Equal(b, []byte("null")):
+		*r = ""
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*r = ref(s)
+	case len(b) > 0 && b[0] == '{':
+		var obj struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(b, &obj); err != nil {
+			return err
+		}
+		*r = ref(obj.ID)
+	default:
+		return fmt.Errorf("expected an id or object, got %s", b)
+	}
+	return nil
+}
+
+// metadata is Stripe's string map; only user_id matters here.
+type metadata map[string]any
+
+func (m metadata) userID() string {
+	s, _ := m["user_id"].(string)
+	return strings.TrimSpace(s)
+}
+
+func readInvoice(raw json.RawMessage, ev *Event) error {
+	var inv struct {
+		ID                  string   `json:"id"`
+		Customer            ref      `json:"customer"`
+		AmountPaid          int64    `json:"amount_paid"`
+		Currency            string   `json:"currency"`
+		PaymentIntent       ref      `json:"payment_intent"` // absent from 2025-03-31 on
+		Charge              ref      `json:"charge"`         // absent from 2025-03-31 on
+		Metadata            metadata `json:"metadata"`
+		SubscriptionDetails *struct {
+			Metadata metadata `json:"metadata"`
+		} `json:"subscription_details"`
+		Parent *struct { // from 2025-03-31 on
+			SubscriptionDetails *struct {
+				Metadata metadata `json:"metadata"`
+			} `json:"subscription_details"`
+		} `json:"parent"`
+	}
+	if err := json.Unmarshal(raw, &inv); err != nil {
+		return err
+	}
+	ev.CustomerID = string(inv.Customer)
+	ev.UserID = inv.Metadata.userID()
+	if ev.UserID == "" && inv.SubscriptionDetails != nil {
+		ev.UserID = inv.SubscriptionDetails.Metadata.userID()
+	}
+	if ev.UserID == "" && inv.Parent != nil && inv.Parent.SubscriptionDetails != nil {
+		ev.UserID = inv.Parent.SubscriptionDetails.Metadata.userID()
+	}
+	if inv.AmountPaid > 0 && inv.ID != "" {
+		ev.Payment = payment(string(inv.PaymentIntent), inv.ID, string(inv.Charge), "", ev.CustomerID, inv.AmountPaid, inv.Currency)
+	}
+	return nil
+}
+
+func readCheckoutSession(raw json.RawMessage, ev *Event) error {
+	var s struct {
+		ID              string   `json:"id"`
+		ClientReference string   `json:"client_reference_id"`
+		Customer        ref      `json:"customer"`
+		Metadata        metadata `json:"metadata"`
+		PaymentStatus   string   `json:"payment_status"`
+		AmountTotal     int64    `json:"amount_total"`
+		Currency        string   `json:"currency"`
+		PaymentIntent   ref      `json:"payment_intent"`
+		Invoice         ref      `json:"invoice"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	ev.CustomerID = string(s.Customer)
+	ev.UserID = s.Metadata.userID()
+	if ev.UserID == "" {
+		ev.UserID = strings.TrimSpace(s.ClientReference)
+	}
+	if s.PaymentStatus == "paid" && s.AmountTotal > 0 && s.ID != "" {
+		ev.Payment = payment(string(s.PaymentIntent), string(s.Invoice), "", s.ID, ev.CustomerID, s.AmountTotal, s.Currency)
+	}
+	return nil
+}
+
+func readPaymentIntent(raw json.RawMessage, ev *Event) error {
+	var pi struct {
+		ID             string   `json:"id"`
+		Customer       ref      `json:"customer"`
+		Metadata       metadata `json:"metadata"`
+		AmountReceived int64    `json:"amount_received"`
+		Currency       string   `json:"currency"`
+		LatestCharge   ref      `json:"latest_charge"`
+		Invoice        ref      `json:"invoice"` // absent from 2025-03-31 on
+	}
+	if err := json.Unmarshal(raw, &pi); err != nil {
+		return err
+	}
+	ev.CustomerID = string(pi.Customer)
+	ev.UserID = pi.Metadata.userID()
+	if pi.AmountReceived > 0 && pi.ID != "" {
+		ev.Payment = payment(pi.ID, string(pi.Invoice), string(pi.LatestCharge), "", ev.CustomerID, pi.AmountReceived, pi.Currency)
+	}
+	return nil
+}
+
+func readCustomer(raw json.RawMessage, ev *Event) error {
+	var c struct {
+		ID       string   `json:"id"`
+		Metadata metadata `json:"metadata"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return err
+	}
+	ev.CustomerID = c.ID
+	ev.UserID = c.Metadata.userID()
+	return nil
+}
+
+// payment builds the domain payment. Its id, the idempotency key shared with
+// product backends, is the payment intent when known (the same across
+// invoice, checkout and payment-intent events), else the invoice, else the
+// checkout session.
+func payment(paymentIntent, invoice, charge, session, customer string, amount int64, currency string) *referral.Payment {
+	id := paymentIntent
+	if id == "" {
+		id = invoice
+	}
+	if id == "" {
+		id = session
+	}
+	return &referral.Payment{
+		ID: id, Amount: amount, Currency: strings.ToLower(currency), Source: referral.SourceStripe,
+		StripePaymentIntent: paymentIntent, StripeInvoice: invoice, StripeCharge: charge,
+		StripeCheckoutSession: session, StripeCustomer: customer,
+	}
+}

@@ -1,0 +1,152 @@
+// Package referralapi holds the referral service's wire types and a typed
+// client for Go programs. JSON field names are the API contract.
+package referralapi
+
+import "time"
+
+// ReferralCode is the caller's referral code and shareable link.
+type ReferralCode struct {
+	// Code is the referral code, upper case.
+	Code string `json:"code" validate:"required" example:"K7M2QX9P"`
+	// URL is APP_URL + "/?ref=" + code.
+	URL       string    `json:"url" validate:"required" example:"https://app.example.com/?ref=K7M2QX9P"`
+	CreatedAt time.Time `json:"createdAt" validate:"required" example:"2026-11-24T10:00:00Z"`
+}
+
+// Referral is a referral as product backends and operators see it.
+type Referral struct {
+	ID             string     `json:"id" validate:"required" example:"ref_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
+	Code           string     `json:"code" validate:"required" example:"K7M2QX9P"`
+	ReferrerID     string     `json:"referrerId" validate:"required" example:"u1"`
+	ReferredUserID string     `json:"referredUserId" validate:"required" example:"u2"`
+	Status         string     `json:"status" validate:"required" enums:"PENDING,QUALIFIED,REWARDED,CANCELLED" example:"PENDING"`
+	RewardAmount   *int64     `json:"rewardAmount" validate:"required" extensions:"x-nullable" example:"2000"`
+	RewardCurrency *string    `json:"rewardCurrency" validate:"required" extensions:"x-nullable" example:"usd"`
+	QualifiedAt    *time.Time `json:"qualifiedAt" validate:"required" extensions:"x-nullable"`
+	RewardPaidAt   *time.Time `json:"rewardPaidAt" validate:"required" extensions:"x-nullable"`
+	CreatedAt      time.Time  `json:"createdAt" validate:"required"`
+}
+
+// ReferralHistoryItem is one entry of a referrer's history. The referred user
+// appears only as a masked label.
+type ReferralHistoryItem struct {
+	ID             string     `json:"id" validate:"required" example:"ref_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
+	Status         string     `json:"status" validate:"required" enums:"PENDING,QUALIFIED,REWARDED,CANCELLED" example:"QUALIFIED"`
+	RewardAmount   *int64     `json:"rewardAmount" validate:"required" extensions:"x-nullable" example:"2000"`
+	RewardCurrency *string    `json:"rewardCurrency" validate:"required" extensions:"x-nullable" example:"usd"`
+	QualifiedAt    *time.Time `json:"qualifiedAt" validate:"required" extensions:"x-nullable"`
+	RewardPaidAt   *time.Time `json:"rewardPaidAt" validate:"required" extensions:"x-nullable"`
+	CreatedAt      time.Time  `json:"createdAt" validate:"required"`
+	// ReferredUser is a masked label such as "j***@example.com" or "u***42".
+	ReferredUser string `json:"referredUser" validate:"required" example:"j***@example.com"`
+}
+
+// ReferralPage is one page of a referrer's history, newest first.
+type ReferralPage struct {
+	Items []ReferralHistoryItem `json:"items" validate:"required"`
+	// NextCursor fetches the next page; null on the last page.
+	NextCursor *string `json:"nextCursor" validate:"required" extensions:"x-nullable" example:"cmVmXzAxSkRRM1pLNVY4WTZNNFQyTjlQMFFSUzdX"`
+}
+
+// StatusStats is the count and reward sums of one referral status.
+type StatusStats struct {
+	Count int64 `json:"count" validate:"required" example:"2"`
+	// RewardAmount maps currency → sum of rewards, in minor units.
+	RewardAmount map[string]int64 `json:"rewardAmount" validate:"required"`
+}
+
+// StatsByStatus holds every status, always all four.
+type StatsByStatus struct {
+	Pending   StatusStats `json:"PENDING" validate:"required"`
+	Qualified StatusStats `json:"QUALIFIED" validate:"required"`
+	Rewarded  StatusStats `json:"REWARDED" validate:"required"`
+	Cancelled StatusStats `json:"CANCELLED" validate:"required"`
+}
+
+// ReferralStats is the referrer's dashboard.
+type ReferralStats struct {
+	// Code is null until the user has a code.
+	Code     *string       `json:"code" validate:"required" extensions:"x-nullable" example:"K7M2QX9P"`
+	Total    int64         `json:"total" validate:"required" example:"4"`
+	ByStatus StatsByStatus `json:"byStatus" validate:"required"`
+}
+
+// Balance is a reward balance in one currency, in minor units.
+type Balance struct {
+	Currency string `json:"currency" validate:"required" example:"usd"`
+	Amount   int64  `json:"amount" validate:"required" example:"4000"`
+}
+
+// Balances lists the caller's balance per currency.
+type Balances struct {
+	Balances []Balance `json:"balances" validate:"required"`
+}
+
+// CreateReferralRequest attributes a newly registered user to a code.
+type CreateReferralRequest struct {
+	// ReferredUserID is the product's id of the newly registered user (1–128 characters).
+	ReferredUserID string `json:"referredUserId" validate:"required" minLength:"1" maxLength:"128" example:"u2"`
+	// Code is the referral code the user came with; case and surrounding spaces are ignored.
+	Code string `json:"code" validate:"required" minLength:"1" maxLength:"64" example:"K7M2QX9P"`
+	// Email of the new user, kept for fraud checks and the referrer's masked label.
+	Email string `json:"email,omitempty" maxLength:"254" example:"jane@example.com"`
+	// IP the user registered from.
+	IP string `json:"ip,omitempty" maxLength:"45" example:"203.0.113.7"`
+	// UserAgent the user registered with.
+	UserAgent string `json:"userAgent,omitempty" maxLength:"512" example:"Mozilla/5.0"`
+}
+
+// PaymentRequest reports a successful payment by a user.
+type PaymentRequest struct {
+	// PaymentID is the idempotency key: the product's id of the payment (1–255 characters).
+	PaymentID string `json:"paymentId" validate:"required" minLength:"1" maxLength:"255" example:"pay_123"`
+	UserID    string `json:"userId" validate:"required" minLength:"1" maxLength:"128" example:"u2"`
+	// Amount paid in minor units.
+	Amount int64 `json:"amount" validate:"required" minimum:"0" maximum:"100000000000000" example:"10000"`
+	// Currency is a three-letter ISO 4217 code, lower case.
+	Currency string `json:"currency" validate:"required" minLength:"3" maxLength:"3" example:"usd"`
+}
+
+// PaymentResult says whether a reported payment qualified a referral.
+type PaymentResult struct {
+	PaymentID string `json:"paymentId" validate:"required" example:"pay_123"`
+	// Qualified is true when this call qualified a referral; false on a repeat or no-op.
+	Qualified bool `json:"qualified" validate:"required" example:"true"`
+	// Referral is the referral this payment qualified (now or originally), else null.
+	Referral *Referral `json:"referral" validate:"required" extensions:"x-nullable"`
+}
+
+// WebhookResult acknowledges a Stripe event.
+type WebhookResult struct {
+	Received bool `json:"received" validate:"required" example:"true"`
+	// Outcome is processed, duplicate (already processed) or ignored (not an event this service acts on).
+	Outcome string `json:"outcome" validate:"required" enums:"processed,duplicate,ignored" example:"processed"`
+}
+
+// Health is the answer of the health and readiness probes.
+type Health struct {
+	Status string `json:"status" validate:"required" enums:"ok,unavailable" example:"ok"`
+}
+
+// Problem is an RFC 9457 problem details document, the body of every error.
+type Problem struct {
+	Type   string `json:"type" validate:"required" example:"urn:referral-service:problem:referral_exists"`
+	Title  string `json:"title" validate:"required" example:"Referral already exists"`
+	Status int    `json:"status" validate:"required" example:"409"`
+	Detail string `json:"detail,omitempty" example:"user u2 was already referred with another code"`
+	// Code is stable and machine-readable; clients switch on it.
+	Code      string `json:"code" validate:"required" example:"referral_exists"`
+	RequestID string `json:"requestId,omitempty" example:"01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
+	// Errors maps a request field to what is wrong with it, for validation failures.
+	Errors map[string]string `json:"errors,omitempty"`
+}
+
+// StripeEvent is the part of a Stripe event this service reads; Stripe sends
+// more fields, which are accepted and ignored.
+type StripeEvent struct {
+	ID         string         `json:"id" validate:"required" example:"evt_1PqR2s"`
+	Object     string         `json:"object" example:"event"`
+	Type       string         `json:"type" validate:"required" example:"invoice.paid"`
+	APIVersion string         `json:"api_version" example:"2024-06-20"`
+	Data       map[string]any `json:"data" validate:"required"`
+}
