@@ -53,18 +53,17 @@ func New(d Deps) *echo.Echo {
 	e.GET("/readyz", h.readyz)
 	e.GET("/swagger/*", echoSwagger.WrapHandler)
 
-	v1 := e.Group("/v1")
-	v1.POST("/webhooks/stripe", h.stripeWebhook)
-
-	authed := v1.Group("", d.Auth.middleware())
-	authed.GET("/me/referral-code", h.getMyReferralCode)
-	authed.GET("/me/referrals/stats", h.getMyReferralStats)
-	authed.GET("/me/referrals", h.listMyReferrals)
-	authed.GET("/me/balance", h.getMyBalance)
-
-	service := authed.Group("", requireRole(RoleService))
-	service.POST("/referrals", h.createReferral)
-	service.POST("/payments", h.reportPayment)
+	// Middleware is attached per route, not per group: an Echo group with
+	// middleware catches unknown paths too, which would answer 401, not 404.
+	user := d.Auth.middleware()
+	backend := requireRole(RoleService)
+	e.POST("/v1/webhooks/stripe", h.stripeWebhook)
+	e.GET("/v1/me/referral-code", h.getMyReferralCode, user)
+	e.GET("/v1/me/referrals/stats", h.getMyReferralStats, user)
+	e.GET("/v1/me/referrals", h.listMyReferrals, user)
+	e.GET("/v1/me/balance", h.getMyBalance, user)
+	e.POST("/v1/referrals", h.createReferral, user, backend)
+	e.POST("/v1/payments", h.reportPayment, user, backend)
 	return e
 }
 

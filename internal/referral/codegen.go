@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -68,26 +69,42 @@ const idAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // IDGenerator makes opaque, time-ordered identifiers: 48 bits of milliseconds
 // followed by 80 random bits, in Crockford base32, behind a type prefix.
+// Within one millisecond it increments the random part instead of drawing a
+// new one, so ids made by one process sort in creation order.
 type IDGenerator struct {
 	rand io.Reader
+
+	mu     sync.Mutex
+	lastMS uint64
+	last   [10]byte
 }
 
 // NewIDGenerator returns an IDGenerator reading randomness from src
 // (crypto/rand when nil).
-func NewIDGenerator(src io.Reader) IDGenerator {
+func NewIDGenerator(src io.Reader) *IDGenerator {
 	if src == nil {
 		src = rand.Reader
 	}
-	return IDGenerator{rand: src}
+	return &IDGenerator{rand: src}
 }
 
 // New returns a new id with the given prefix for an object created at t.
-func (g IDGenerator) New(prefix string, t time.Time) (string, error) {
-	var raw [16]byte
-	binary.BigEndian.PutUint64(raw[0:8], uint64(t.UnixMilli())<<16)
-	if _, err := io.ReadFull(g.rand, raw[6:16]); err != nil {
+func (g *IDGenerator) New(prefix string, t time.Time) (string, error) {
+	g.mu.Lock()
+	ms := uint64(max(t.UnixMilli(), 0))
+	if ms <= g.lastMS {
+		ms = g.lastMS
+		increment(g.last[:])
+	} else if _, err := io.ReadFull(g.rand, g.last[:]); err != nil {
+		g.mu.Unlock()
 		return "", fmt.Errorf("read random bytes: %w", err)
 	}
+	g.lastMS = ms
+	var raw [16]byte
+	binary.BigEndian.PutUint64(raw[0:8], ms<<16)
+	copy(raw[6:], g.last[:])
+	g.mu.Unlock()
+
 	// 128 bits → 26 base32 digits (the first carries 3 bits).
 	var sb strings.Builder
 	sb.Grow(len(prefix) + 26)
@@ -108,4 +125,14 @@ func (g IDGenerator) New(prefix string, t time.Time) (string, error) {
 		sb.WriteByte(idAlphabet[v&31])
 	}
 	return sb.String(), nil
+}
+
+// increment adds one to a big-endian number, wrapping on overflow.
+func increment(b []byte) {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i]++
+		if b[i] != 0 {
+			return
+		}
+	}
 }

@@ -19,8 +19,8 @@ type Options struct {
 	Now func() time.Time
 	// NewCode generates candidate referral codes; NewCodeGenerator(nil) when nil.
 	NewCode func() (string, error)
-	// IDs makes object ids; NewIDGenerator(nil) when zero.
-	IDs IDGenerator
+	// IDs makes object ids; NewIDGenerator(nil) when nil.
+	IDs *IDGenerator
 }
 
 // Service applies the referral program's rules on top of a Store.
@@ -29,7 +29,7 @@ type Service struct {
 	percent Percent
 	now     func() time.Time
 	newCode func() (string, error)
-	ids     IDGenerator
+	ids     *IDGenerator
 }
 
 // NewService returns a Service using store and opts.
@@ -41,7 +41,7 @@ func NewService(store Store, opts Options) *Service {
 	if s.newCode == nil {
 		s.newCode = NewCodeGenerator(nil)
 	}
-	if s.ids.rand == nil {
+	if s.ids == nil {
 		s.ids = NewIDGenerator(nil)
 	}
 	return s
