@@ -163,3 +163,19 @@ func Each(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 		})
 	}
 }
+
+// EmptyPostgresURL returns the URL of a fresh database with no schema, for
+// tests of the migrations themselves; it is dropped when the test ends.
+func EmptyPostgresURL(t testing.TB) string {
+	t.Helper()
+	url := os.Getenv(envURL)
+	if url == "" {
+		t.Fatal("testdb: PostgreSQL is not prepared; call testdb.Main(m) from TestMain")
+	}
+	name := "e_" + randomSuffix()
+	if err := adminExec(context.Background(), url, fmt.Sprintf(`CREATE DATABASE %q`, name)); err != nil {
+		t.Fatalf("testdb: create database: %v", err)
+	}
+	t.Cleanup(func() { dropDatabase(url, name) })
+	return withDatabase(url, name)
+}

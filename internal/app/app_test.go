@@ -1,0 +1,298 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/refhub/referral-service/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+// buildBinary compiles the real command once per test process.
+var buildBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "referral-api-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "referral-api")
+	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/referral-api").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func binary(t *testing.T) string {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// runCmd runs the binary to completion in dir with env (nothing inherited
+// but PATH and HOME).
+func runCmd(t *testing.T, dir string, env []string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	cmd.Dir = dir
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+// process is a running server.
+type process struct {
+	cmd    *exec.Cmd
+	base   string
+	stderr *syncBuffer
+	done   chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startServer(t *testing.T, dir string, env []string) *process {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(binary(t), "serve")
+	cmd.Dir = dir
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "HTTP_ADDR=" + addr}, env...)
+	p := &process{cmd: cmd, base: "http://" + addr, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		res, err := http.Get(p.base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("server exited early: %v\n%s", err, p.stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not become healthy\n%s", p.stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			t.Fatalf("server exited with %v after SIGTERM\n%s", err, p.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server did not stop after SIGTERM\n%s", p.stderr.String())
+	}
+	if !strings.Contains(p.stderr.String(), "msg=stopped") {
+		t.Fatalf("no clean stop logged:\n%s", p.stderr.String())
+	}
+}
+
+func call(t *testing.T, method, url, token, body string) (int, map[string]any) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, _ := http.NewRequestWithContext(context.Background(), method, url, r)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
+// walkFlow runs the README's flow against a running server and checks the
+// numbers the seed promises.
+func walkFlow(t *testing.T, base, userToken, backendToken string) {
+	t.Helper()
+	status, code := call(t, "GET", base+"/v1/me/referral-code", userToken, "")
+	if status != http.StatusOK {
+		t.Fatalf("get code: %d %v", status, code)
+	}
+	status, ref := call(t, "POST", base+"/v1/referrals", backendToken, fmt.Sprintf(`{"referredUserId":"u2","code":%q}`, code["code"]))
+	if status != http.StatusCreated || ref["status"] != "PENDING" {
+		t.Fatalf("attribute: %d %v", status, ref)
+	}
+	status, pay := call(t, "POST", base+"/v1/payments", backendToken, `{"paymentId":"pay_123","userId":"u2","amount":10000,"currency":"usd"}`)
+	if status != http.StatusOK || pay["qualified"] != true {
+		t.Fatalf("payment: %d %v", status, pay)
+	}
+	status, stats := call(t, "GET", base+"/v1/me/referrals/stats", userToken, "")
+	q := stats["byStatus"].(map[string]any)["QUALIFIED"].(map[string]any)
+	if status != http.StatusOK || q["count"].(float64) != 1 || q["rewardAmount"].(map[string]any)["usd"].(float64) != 2000 {
+		t.Fatalf("stats: %d %v", status, stats)
+	}
+	status, bal := call(t, "GET", base+"/v1/me/balance", userToken, "")
+	if status != http.StatusOK || fmt.Sprint(bal["balances"]) != "[map[amount:2000 currency:usd]]" {
+		t.Fatalf("balance: %d %v", status, bal)
+	}
+}
+
+// TestZeroSetupRun is `make run` on a fresh checkout: no configuration, the
+// embedded database, development tokens from the token subcommand.
+func TestZeroSetupRun(t *testing.T) {
+	dir := t.TempDir()
+	p := startServer(t, dir, nil)
+	if !strings.Contains(p.stderr.String(), "DEVELOPMENT MODE") || !strings.Contains(p.stderr.String(), "token") {
+		t.Fatalf("startup does not explain how to get a token:\n%s", p.stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "referrals.db")); err != nil {
+		t.Fatalf("embedded database not created: %v", err)
+	}
+	userTok, stderr, err := runCmd(t, dir, nil, "token", "-sub", "u1")
+	if err != nil {
+		t.Fatalf("token: %v %s", err, stderr)
+	}
+	backendTok, _, err := runCmd(t, dir, nil, "token", "-sub", "backend", "-roles", "service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	walkFlow(t, p.base, strings.TrimSpace(userTok), strings.TrimSpace(backendTok))
+	p.stop(t)
+
+	// The data survives a restart.
+	p = startServer(t, dir, nil)
+	status, bal := call(t, "GET", p.base+"/v1/me/balance", strings.TrimSpace(userTok), "")
+	if status != http.StatusOK || fmt.Sprint(bal["balances"]) != "[map[amount:2000 currency:usd]]" {
+		t.Fatalf("after restart: %d %v", status, bal)
+	}
+	p.stop(t)
+}
+
+// TestPostgresRun: migrate subcommand, then serve without auto-migration.
+func TestPostgresRun(t *testing.T) {
+	dir := t.TempDir()
+	dbURL := testdb.EmptyPostgresURL(t)
+	secret := "a-production-secret-of-32-bytes-or-more"
+	env := []string{"DATABASE_URL=" + dbURL, "JWT_SECRET=" + secret, "AUTO_MIGRATE=false", "JWT_ISSUER=https://auth.example.com"}
+
+	// Without the schema the server starts but is not ready.
+	p := startServer(t, dir, env)
+	if status, _ := call(t, "GET", p.base+"/readyz", "", ""); status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz before migrate = %d, want 503", status)
+	}
+	p.stop(t)
+
+	if _, stderr, err := runCmd(t, dir, env, "migrate"); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, stderr)
+	}
+	if _, stderr, err := runCmd(t, dir, env, "migrate"); err != nil || !strings.Contains(stderr, "applied=0") {
+		t.Fatalf("second migrate: %v\n%s", err, stderr)
+	}
+	p = startServer(t, dir, env)
+	if status, _ := call(t, "GET", p.base+"/readyz", "", ""); status != http.StatusOK {
+		t.Fatalf("readyz after migrate = %d", status)
+	}
+	userTok, _, err := runCmd(t, dir, env, "token", "-sub", "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	backendTok, _, err := runCmd(t, dir, env, "token", "-sub", "backend", "-roles", "service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	walkFlow(t, p.base, strings.TrimSpace(userTok), strings.TrimSpace(backendTok))
+	if strings.Contains(p.stderr.String(), "DEVELOPMENT MODE") {
+		t.Fatal("development mode on PostgreSQL")
+	}
+	p.stop(t)
+}
+
+func TestConfigurationErrorsFailFast(t *testing.T) {
+	cases := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"postgres without JWT secret", []string{"DATABASE_URL=postgres://localhost/x"}, "JWT_SECRET"},
+		{"short secret", []string{"JWT_SECRET=short"}, "JWT_SECRET"},
+		{"bad percent", []string{"REWARD_PERCENT=twenty"}, "REWARD_PERCENT"},
+		{"bad database url", []string{"DATABASE_URL=mysql://x"}, "DATABASE_URL"},
+		{"bad app url", []string{"APP_URL=ftp://x"}, "APP_URL"},
+		{"bad webhook secret", []string{"STRIPE_WEBHOOK_SECRET=sk_live_oops"}, "STRIPE_WEBHOOK_SECRET"},
+		{"bad port", []string{"PORT=http"}, "PORT"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, err := runCmd(t, t.TempDir(), tc.env, "serve")
+			if err == nil || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("err = %v, stderr = %s; want a failure naming %s", err, stderr, tc.want)
+			}
+		})
+	}
+	if _, stderr, err := runCmd(t, t.TempDir(), nil, "frobnicate"); err == nil || !strings.Contains(stderr, "Usage") {
+		t.Fatalf("unknown command: %v %s", err, stderr)
+	}
+}
