@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -73,8 +74,8 @@ func (a *Authenticator) Verify(raw string) (Principal, error) {
 		return Principal{}, err
 	}
 	sub, _ := claims["sub"].(string)
-	if sub == "" || utf8.RuneCountInString(sub) > maxUserIDLength || !utf8.ValidString(sub) {
-		return Principal{}, errors.New("sub must be a user id of 1-128 characters")
+	if sub == "" || utf8.RuneCountInString(sub) > maxUserIDLength || !utf8.ValidString(sub) || strings.IndexFunc(sub, unicode.IsControl) >= 0 {
+		return Principal{}, errors.New("sub must be a user id of 1-128 printable characters")
 	}
 	p := Principal{UserID: sub}
 	switch roles := claims[a.cfg.RolesClaim].(type) {

@@ -55,6 +55,7 @@ func TestAuthentication(t *testing.T) {
 			{name: "wrong issuer", token: signed(t, jwt.SigningMethodHS256, key, with(map[string]any{"iss": "https://evil.example.com"}))},
 			{name: "no issuer", token: signed(t, jwt.SigningMethodHS256, key, with(map[string]any{"iss": nil}))},
 			{name: "wrong audience", token: signed(t, jwt.SigningMethodHS256, key, with(map[string]any{"aud": "other"}))},
+			{name: "control character in sub", token: signed(t, jwt.SigningMethodHS256, key, with(map[string]any{"sub": "u\x001"}))},
 			{name: "roles not strings", token: signed(t, jwt.SigningMethodHS256, key, with(map[string]any{"roles": []any{1, 2}}))},
 		}
 		for _, tc := range cases {

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
@@ -88,7 +90,29 @@ func Parse(payload []byte) (Event, error) {
 	if ev.Payment != nil && !referral.ValidCurrency(ev.Payment.Currency) {
 		return Event{}, fmt.Errorf("%w: %s: currency %q is not a three-letter code", ErrPayload, env.Type, ev.Payment.Currency)
 	}
+	if err := checkIdentifiers(ev); err != nil {
+		return Event{}, fmt.Errorf("%w: %s: %v", ErrPayload, env.Type, err)
+	}
 	return ev, nil
+}
+
+// maxIdentifierLength bounds every identifier read from an event.
+const maxIdentifierLength = 255
+
+// checkIdentifiers rejects identifiers no real event carries (empty where
+// required, over-long, control characters), so they never reach storage.
+func checkIdentifiers(ev Event) error {
+	ids := map[string]string{"id": ev.ID, "customer": ev.CustomerID, "user_id": ev.UserID}
+	if p := ev.Payment; p != nil {
+		ids["payment"], ids["invoice"], ids["payment_intent"] = p.ID, p.StripeInvoice, p.StripePaymentIntent
+		ids["charge"], ids["checkout_session"] = p.StripeCharge, p.StripeCheckoutSession
+	}
+	for name, v := range ids {
+		if len(v) > maxIdentifierLength || !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+			return fmt.Errorf("%s is not a valid identifier", name)
+		}
+	}
+	return nil
 }
 
 // readers maps each handled event type to the function reading its object.

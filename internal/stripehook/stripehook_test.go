@@ -107,6 +107,8 @@ func TestParseRejectsMalformed(t *testing.T) {
 		`{"id":"evt","type":"invoice.paid","data":{"object":{"id":"in","amount_paid":"ten"}}}`,
 		`{"id":"evt","type":"invoice.paid","data":{"object":{"id":"in","amount_paid":10,"currency":"dollars"}}}`,
 		`{"id":"evt","type":"payment_intent.succeeded","data":{"object":{"id":"pi","customer":42}}}`,
+		`{"id":"evt","type":"payment_intent.succeeded","data":{"object":{"id":"pi","amount_received":5,"currency":"usd","metadata":{"user_id":"u\u0000"}}}}`,
+		`{"id":"evt\n","type":"customer.created","data":{"object":{"id":"cus"}}}`,
 	} {
 		if _, err := stripehook.Parse([]byte(body)); !errors.Is(err, stripehook.ErrPayload) {
 			t.Errorf("Parse(%s) = %v, want ErrPayload", body, err)
