@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/refhub/referral-service/pkg/referralapi"
@@ -15,23 +14,16 @@ func TestConcurrentFirstCodeCalls(t *testing.T) {
 		const n = 30
 		codes := make([]string, n)
 		tok := s.token("newbie")
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				res := s.do(t, request{method: "GET", path: "/v1/me/referral-code", token: tok})
-				if res.Status != http.StatusOK {
-					t.Errorf("call %d: %d %s", i, res.Status, res.Body)
-					return
-				}
-				var c referralapi.ReferralCode
-				res.decode(t, &c)
-				codes[i] = c.Code
-			})
-		}
-		close(start)
-		wg.Wait()
+		concurrently(n, func(i int) {
+			res := s.do(t, request{method: "GET", path: "/v1/me/referral-code", token: tok})
+			if res.Status != http.StatusOK {
+				t.Errorf("call %d: %d %s", i, res.Status, res.Body)
+				return
+			}
+			var c referralapi.ReferralCode
+			res.decode(t, &c)
+			codes[i] = c.Code
+		})
 		for i := range codes {
 			if codes[i] != codes[0] {
 				t.Fatalf("concurrent first calls returned different codes: %v", codes)
@@ -47,16 +39,9 @@ func TestConcurrentAttribution(t *testing.T) {
 		codes := []string{getCode(t, s, "r1").Code, getCode(t, s, "r2").Code}
 		const n = 30
 		statuses := make([]int, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				statuses[i] = attribute(t, s, "contested", codes[i%2], nil).Status
-			})
-		}
-		close(start)
-		wg.Wait()
+		concurrently(n, func(i int) {
+			statuses[i] = attribute(t, s, "contested", codes[i%2], nil).Status
+		})
 		count := map[int]int{}
 		for _, st := range statuses {
 			count[st]++
@@ -83,24 +68,16 @@ func TestConcurrentPaymentReports(t *testing.T) {
 		attribute(t, s, "buyer", getCode(t, s, "seller").Code, nil)
 		const n = 30
 		qualified := make([]bool, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			id := fmt.Sprintf("pay-%d", i%3)
-			wg.Go(func() {
-				<-start
-				res := pay(t, s, id, "buyer", 10000, "usd")
-				if res.Status != http.StatusOK {
-					t.Errorf("report %d: %d %s", i, res.Status, res.Body)
-					return
-				}
-				var pr referralapi.PaymentResult
-				res.decode(t, &pr)
-				qualified[i] = pr.Qualified
-			})
-		}
-		close(start)
-		wg.Wait()
+		concurrently(n, func(i int) {
+			res := pay(t, s, fmt.Sprintf("pay-%d", i%3), "buyer", 10000, "usd")
+			if res.Status != http.StatusOK {
+				t.Errorf("report %d: %d %s", i, res.Status, res.Body)
+				return
+			}
+			var pr referralapi.PaymentResult
+			res.decode(t, &pr)
+			qualified[i] = pr.Qualified
+		})
 		count := 0
 		for _, q := range qualified {
 			if q {

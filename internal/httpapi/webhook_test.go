@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -219,27 +218,20 @@ func TestStripeConcurrentDeliveries(t *testing.T) {
 			"id": "pi_storm", "customer": "cus_storm", "amount_received": 10000, "currency": "usd", "invoice": "in_storm", "metadata": map[string]any{"user_id": "payer"}})
 		const n = 50
 		outcomes := make([]string, n+1)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n + 1 {
+		concurrently(n+1, func(i int) {
 			body := payload
 			if i == n {
 				body = pi
 			}
-			wg.Go(func() {
-				<-start
-				res := s.deliver(t, body)
-				if res.Status != http.StatusOK {
-					t.Errorf("delivery %d: %d %s", i, res.Status, res.Body)
-					return
-				}
-				var wr referralapi.WebhookResult
-				res.decode(t, &wr)
-				outcomes[i] = wr.Outcome
-			})
-		}
-		close(start)
-		wg.Wait()
+			res := s.deliver(t, body)
+			if res.Status != http.StatusOK {
+				t.Errorf("delivery %d: %d %s", i, res.Status, res.Body)
+				return
+			}
+			var wr referralapi.WebhookResult
+			res.decode(t, &wr)
+			outcomes[i] = wr.Outcome
+		})
 		processed := 0
 		for _, o := range outcomes[:n] {
 			if o == "processed" {

@@ -50,17 +50,10 @@ func TestGetOrCreateCodeConcurrentFirstCalls(t *testing.T) {
 		const n = 40
 		codes := make([]string, n)
 		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				c, err := svc.GetOrCreateCode(context.Background(), "racer")
-				codes[i], errs[i] = c.Code, err
-			})
-		}
-		close(start)
-		wg.Wait()
+		concurrently(n, func(i int) {
+			c, err := svc.GetOrCreateCode(context.Background(), "racer")
+			codes[i], errs[i] = c.Code, err
+		})
 		for i := range n {
 			if errs[i] != nil {
 				t.Fatalf("call %d: %v", i, errs[i])
@@ -159,21 +152,14 @@ func TestAttributeConcurrentAttemptsYieldOneReferral(t *testing.T) {
 			code    string
 		}
 		results := make([]result, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
+		concurrently(n, func(i int) {
 			code := a.Code
 			if i%2 == 1 {
 				code = b.Code
 			}
-			wg.Go(func() {
-				<-start
-				r, created, err := svc.Attribute(ctx, referral.Attribution{ReferredUserID: "friend", Code: code})
-				results[i] = result{r, created, err, code}
-			})
-		}
-		close(start)
-		wg.Wait()
+			r, created, err := svc.Attribute(ctx, referral.Attribution{ReferredUserID: "friend", Code: code})
+			results[i] = result{r, created, err, code}
+		})
 		createdCount := 0
 		var winner string
 		for _, res := range results {
@@ -294,24 +280,17 @@ func TestConcurrentPaymentsRewardOnce(t *testing.T) {
 		svc := newService(st, "20")
 		setupReferral(t, svc, "u1", "u2")
 		const n = 40
-		var wg sync.WaitGroup
-		start := make(chan struct{})
 		qualified := make([]bool, n)
 		errs := make([]error, n)
-		for i := range n {
+		concurrently(n, func(i int) {
 			// Half repeat one payment id, half are distinct payments.
 			id := "same"
 			if i%2 == 1 {
 				id = fmt.Sprintf("pay_%d", i)
 			}
-			wg.Go(func() {
-				<-start
-				res, err := svc.RecordPayment(ctx, referral.Payment{ID: id, UserID: "u2", Amount: 10000, Currency: "usd", Source: referral.SourceStripe})
-				qualified[i], errs[i] = res.Qualified, err
-			})
-		}
-		close(start)
-		wg.Wait()
+			res, err := svc.RecordPayment(ctx, referral.Payment{ID: id, UserID: "u2", Amount: 10000, Currency: "usd", Source: referral.SourceStripe})
+			qualified[i], errs[i] = res.Qualified, err
+		})
 		count := 0
 		for i := range n {
 			if errs[i] != nil {
@@ -340,16 +319,9 @@ func TestStripeEventTakesEffectOnce(t *testing.T) {
 		const n = 50
 		outcomes := make([]referral.StripeOutcome, n)
 		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				outcomes[i], errs[i] = svc.HandleStripeEvent(ctx, ev, "cus_1", "u2", pay)
-			})
-		}
-		close(start)
-		wg.Wait()
+		concurrently(n, func(i int) {
+			outcomes[i], errs[i] = svc.HandleStripeEvent(ctx, ev, "cus_1", "u2", pay)
+		})
 		processed := 0
 		for i := range n {
 			if errs[i] != nil {
@@ -437,4 +409,19 @@ func TestStatsAndHistory(t *testing.T) {
 			t.Fatalf("qualified filter: %d items, %v", len(pending), err)
 		}
 	})
+}
+
+// concurrently runs fn(0..n-1) in n goroutines released at the same moment,
+// and waits for all of them.
+func concurrently(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
 }
