@@ -88,7 +88,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "The caller's reward balance per currency, in minor units (the seed's UserBalance).",
+                "description": "The caller's reward balance per currency, in minor units (the seed's UserBalance): amount = pending (rewards still inside the hold period) + available (payable). It may be negative after a clawback.",
                 "produces": [
                     "application/json",
                     "application/problem+json"
@@ -103,6 +103,97 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Balances"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/me/balance/transactions": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments. Entries are never edited or deleted.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "me"
+                ],
+                "summary": "The caller's ledger",
+                "operationId": "listMyTransactions",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "Only entries in this currency (ISO 4217, e.g. usd)",
+                        "name": "currency",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 20,
+                        "description": "Page size, 1-100 (larger values are capped at 100)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "nextCursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.LedgerPage"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Bad currency, limit or cursor (code invalid_request or invalid_cursor)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
                             "X-Request-Id": {
@@ -750,16 +841,28 @@ const docTemplate = `{
             "type": "object",
             "required": [
                 "amount",
-                "currency"
+                "available",
+                "currency",
+                "pending"
             ],
             "properties": {
                 "amount": {
                     "type": "integer",
                     "example": 4000
                 },
+                "available": {
+                    "description": "Available is the part that can be paid out.",
+                    "type": "integer",
+                    "example": 3000
+                },
                 "currency": {
                     "type": "string",
                     "example": "usd"
+                },
+                "pending": {
+                    "description": "Pending is the part still inside the hold period (REWARD_HOLD_DAYS).",
+                    "type": "integer",
+                    "example": 1000
                 }
             }
         },
@@ -831,6 +934,76 @@ const docTemplate = `{
                         "unavailable"
                     ],
                     "example": "ok"
+                }
+            }
+        },
+        "referralapi.LedgerEntry": {
+            "type": "object",
+            "required": [
+                "amount",
+                "createdAt",
+                "currency",
+                "description",
+                "id",
+                "referralId",
+                "type"
+            ],
+            "properties": {
+                "amount": {
+                    "description": "Amount is signed, in minor units.",
+                    "type": "integer",
+                    "example": 2000
+                },
+                "createdAt": {
+                    "type": "string"
+                },
+                "currency": {
+                    "type": "string",
+                    "example": "usd"
+                },
+                "description": {
+                    "type": "string",
+                    "example": "reward for payment pay_123 by a referred user"
+                },
+                "id": {
+                    "type": "string",
+                    "example": "le_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
+                },
+                "referralId": {
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "ref_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
+                },
+                "type": {
+                    "type": "string",
+                    "enum": [
+                        "reward",
+                        "reward_reversal",
+                        "payout",
+                        "clawback",
+                        "adjustment"
+                    ],
+                    "example": "reward"
+                }
+            }
+        },
+        "referralapi.LedgerPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "nextCursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/referralapi.LedgerEntry"
+                    }
+                },
+                "nextCursor": {
+                    "description": "NextCursor fetches the next page; null on the last page.",
+                    "type": "string",
+                    "x-nullable": true
                 }
             }
         },

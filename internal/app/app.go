@@ -108,7 +108,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	auth := httpapi.NewAuthenticator(httpapi.AuthConfig{
 		Secret: secret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, RolesClaim: cfg.JWTRolesClaim,
 	})
-	svc := referral.NewService(st, referral.Options{RewardPercent: cfg.RewardPercent})
+	svc := referral.NewService(st, referral.Options{Rule: referral.RewardRule{Percent: cfg.RewardPercent}, Hold: cfg.RewardHold})
 	router := httpapi.New(httpapi.Deps{
 		Service: svc, Auth: auth, AppURL: cfg.AppURL, Log: log,
 		Ready:               func(r *http.Request) error { return ready(r.Context(), st) },
@@ -129,7 +129,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("referral-api listening", "addr", ln.Addr().String(), "database", cfg.DatabaseDialect,
-		"reward_percent", cfg.RewardPercent.String(), "stripe_webhooks", cfg.StripeWebhookSecret != "",
+		"reward_percent", cfg.RewardPercent.String(), "reward_hold", cfg.RewardHold, "stripe_webhooks", cfg.StripeWebhookSecret != "",
 		"docs", "http://"+displayAddr(ln.Addr())+"/swagger/index.html")
 	if cfg.DevMode {
 		logDevMode(log, cfg)

@@ -195,7 +195,7 @@ func walkFlow(t *testing.T, base, userToken, backendToken string) {
 		t.Fatalf("stats: %d %v", status, stats)
 	}
 	status, bal := call(t, "GET", base+"/v1/me/balance", userToken, "")
-	if status != http.StatusOK || fmt.Sprint(bal["balances"]) != "[map[amount:2000 currency:usd]]" {
+	if status != http.StatusOK || fmt.Sprint(bal["balances"]) != "[map[amount:2000 available:0 currency:usd pending:2000]]" {
 		t.Fatalf("balance: %d %v", status, bal)
 	}
 }
@@ -225,7 +225,7 @@ func TestZeroSetupRun(t *testing.T) {
 	// The data survives a restart.
 	p = startServer(t, dir, nil)
 	status, bal := call(t, "GET", p.base+"/v1/me/balance", strings.TrimSpace(userTok), "")
-	if status != http.StatusOK || fmt.Sprint(bal["balances"]) != "[map[amount:2000 currency:usd]]" {
+	if status != http.StatusOK || fmt.Sprint(bal["balances"]) != "[map[amount:2000 available:0 currency:usd pending:2000]]" {
 		t.Fatalf("after restart: %d %v", status, bal)
 	}
 	p.stop(t)

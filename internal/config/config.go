@@ -42,6 +42,8 @@ type Config struct {
 	StripeWebhookTolerance time.Duration
 
 	RewardPercent referral.Percent
+	// RewardHold is how long a reward stays pending before payout (REWARD_HOLD_DAYS).
+	RewardHold time.Duration
 
 	CORSAllowedOrigins []string
 	ShutdownTimeout    time.Duration
@@ -110,6 +112,12 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("REWARD_PERCENT", "%v", err)
 	}
 	c.RewardPercent = pct
+	holdDays := get("REWARD_HOLD_DAYS", "14")
+	if n, err := strconv.Atoi(holdDays); err != nil || n < 0 || n > 3650 {
+		bad("REWARD_HOLD_DAYS", "%q is not a whole number of days between 0 and 3650", holdDays)
+	} else {
+		c.RewardHold = time.Duration(n) * 24 * time.Hour
+	}
 
 	if origins := get("CORS_ALLOWED_ORIGINS", ""); origins != "" {
 		for _, o := range strings.Split(origins, ",") {

@@ -252,3 +252,49 @@ func TestOperationalEndpoints(t *testing.T) {
 		s.do(t, request{method: "GET", path: "/v1/me/balance", token: s.token("u1")}).problem(t, http.StatusInternalServerError, "internal_error")
 	})
 }
+
+func TestLedgerEndpoint(t *testing.T) {
+	eachBackend(t, serverOpts{}, func(t *testing.T, s *server) {
+		code := getCode(t, s, "u1").Code
+		for i, amount := range []int64{1000, 2000, 3000} {
+			friend := fmt.Sprintf("f%d", i)
+			attribute(t, s, friend, code, nil)
+			currency := "usd"
+			if i == 2 {
+				currency = "eur"
+			}
+			pay(t, s, "p"+friend, friend, amount, currency)
+		}
+		var page referralapi.LedgerPage
+		s.do(t, request{method: "GET", path: "/v1/me/balance/transactions?limit=2", token: s.token("u1")}).decode(t, &page)
+		if len(page.Items) != 2 || page.NextCursor == nil || page.Items[0].Amount != 600 || page.Items[0].Currency != "eur" || page.Items[0].Type != "reward" || page.Items[0].ReferralID == nil {
+			t.Fatalf("first page = %+v", page)
+		}
+		var rest referralapi.LedgerPage
+		s.do(t, request{method: "GET", path: "/v1/me/balance/transactions?limit=2&cursor=" + *page.NextCursor, token: s.token("u1")}).decode(t, &rest)
+		if len(rest.Items) != 1 || rest.Items[0].Amount != 200 || rest.NextCursor != nil {
+			t.Fatalf("second page = %+v", rest)
+		}
+		var usd referralapi.LedgerPage
+		s.do(t, request{method: "GET", path: "/v1/me/balance/transactions?currency=USD", token: s.token("u1")}).decode(t, &usd)
+		if len(usd.Items) != 2 {
+			t.Fatalf("usd entries = %+v", usd)
+		}
+		var bal referralapi.Balances
+		s.do(t, request{method: "GET", path: "/v1/me/balance", token: s.token("u1")}).decode(t, &bal)
+		if len(bal.Balances) != 2 || bal.Balances[0].Currency != "eur" || bal.Balances[0].Available != 600 || bal.Balances[1].Amount != 600 || bal.Balances[1].Pending != 0 {
+			t.Fatalf("balances = %+v", bal)
+		}
+		// The referral history cursor is not a ledger cursor.
+		var refs referralapi.ReferralPage
+		s.do(t, request{method: "GET", path: "/v1/me/referrals?limit=1", token: s.token("u1")}).decode(t, &refs)
+		s.do(t, request{method: "GET", path: "/v1/me/balance/transactions?cursor=" + *refs.NextCursor, token: s.token("u1")}).problem(t, http.StatusBadRequest, "invalid_cursor")
+		s.do(t, request{method: "GET", path: "/v1/me/balance/transactions?currency=dollars", token: s.token("u1")}).problem(t, http.StatusBadRequest, "invalid_request")
+		// Another user's ledger is empty, never someone else's.
+		var other referralapi.LedgerPage
+		s.do(t, request{method: "GET", path: "/v1/me/balance/transactions", token: s.token("f1")}).decode(t, &other)
+		if len(other.Items) != 0 {
+			t.Fatalf("f1 sees %+v", other)
+		}
+	})
+}

@@ -79,7 +79,7 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 		o.webhookSecret = testWebhookSecret
 	}
 	auth := httpapi.NewAuthenticator(httpapi.AuthConfig{Secret: []byte(testSecret), Issuer: o.issuer, Audience: o.audience, RolesClaim: "roles"})
-	svc := referral.NewService(st, referral.Options{RewardPercent: referral.MustPercent(o.percent)})
+	svc := referral.NewService(st, referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent(o.percent)}})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	router := httpapi.New(httpapi.Deps{
 		Service: svc, Auth: auth, AppURL: testAppURL, Log: log,

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -100,7 +101,7 @@ func (h *handlers) listMyReferrals(c echo.Context) error {
 	if f.Limit, err = parseLimit(c); err != nil {
 		return err
 	}
-	if f.BeforeID, err = parseCursor(c); err != nil {
+	if f.BeforeID, err = parseCursor(c, "ref_"); err != nil {
 		return err
 	}
 	if s := c.QueryParam("status"); s != "" {
@@ -137,18 +138,20 @@ func parseLimit(c echo.Context) (int, error) {
 	return min(n, maxLimit), nil
 }
 
-// cursorID is the shape of the ids cursors carry.
-var cursorID = regexp.MustCompile(`^ref_[0-9A-HJKMNP-TV-Z]{26}$`)
+// cursorID is the shape of the ids cursors carry, after their type prefix.
+var cursorID = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{26}$`)
 
 func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
 
-func parseCursor(c echo.Context) (string, error) {
+// parseCursor decodes the cursor parameter: the id, with the given prefix, of
+// the last item of the previous page.
+func parseCursor(c echo.Context, prefix string) (string, error) {
 	raw := c.QueryParam("cursor")
 	if raw == "" {
 		return "", nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil || !cursorID.Match(b) {
+	if err != nil || !strings.HasPrefix(string(b), prefix) || !cursorID.MatchString(strings.TrimPrefix(string(b), prefix)) {
 		return "", &apiError{Status: http.StatusBadRequest, Code: "invalid_cursor", Title: "Invalid cursor",
 			Detail: "cursor must be a nextCursor value returned by this endpoint", Fields: map[string]string{"cursor": "is not a cursor issued by this service"}}
 	}
@@ -158,7 +161,7 @@ func parseCursor(c echo.Context) (string, error) {
 // getMyBalance godoc
 //
 //	@Summary		The caller's reward balance
-//	@Description	The caller's reward balance per currency, in minor units (the seed's UserBalance).
+//	@Description	The caller's reward balance per currency, in minor units (the seed's UserBalance): amount = pending (rewards still inside the hold period) + available (payable). It may be negative after a clawback.
 //	@ID				getMyBalance
 //	@Tags			me
 //	@Produce		json
@@ -170,13 +173,72 @@ func parseCursor(c echo.Context) (string, error) {
 //	@Security		BearerAuth
 //	@Router			/v1/me/balance [get]
 func (h *handlers) getMyBalance(c echo.Context) error {
-	bs, err := h.svc.Balances(c.Request().Context(), principal(c).UserID)
+	return h.writeBalances(c, principal(c).UserID)
+}
+
+func (h *handlers) writeBalances(c echo.Context, userID string) error {
+	bs, err := h.svc.Balances(c.Request().Context(), userID)
 	if err != nil {
 		return err
 	}
 	out := referralapi.Balances{Balances: make([]referralapi.Balance, len(bs))}
 	for i, b := range bs {
-		out.Balances[i] = referralapi.Balance{Currency: b.Currency, Amount: b.Amount}
+		out.Balances[i] = referralapi.Balance{Currency: b.Currency, Amount: b.Amount, Pending: b.Pending, Available: b.Available}
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// listMyTransactions godoc
+//
+//	@Summary		The caller's ledger
+//	@Description	Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments. Entries are never edited or deleted.
+//	@ID				listMyTransactions
+//	@Tags			me
+//	@Produce		json
+//	@Produce		application/problem+json
+//	@Param			currency	query		string	false	"Only entries in this currency (ISO 4217, e.g. usd)"
+//	@Param			limit		query		int		false	"Page size, 1-100 (larger values are capped at 100)"	default(20)	minimum(1)
+//	@Param			cursor		query		string	false	"nextCursor of the previous page"
+//	@Success		200			{object}	referralapi.LedgerPage
+//	@Failure		400			{object}	referralapi.Problem	"Bad currency, limit or cursor (code invalid_request or invalid_cursor)"
+//	@Failure		401			{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
+//	@Failure		500			{object}	referralapi.Problem	"Unexpected error (code internal_error)"
+//	@Header			all			{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Security		BearerAuth
+//	@Router			/v1/me/balance/transactions [get]
+func (h *handlers) listMyTransactions(c echo.Context) error {
+	return h.writeLedger(c, principal(c).UserID)
+}
+
+func (h *handlers) writeLedger(c echo.Context, userID string) error {
+	f := referral.LedgerFilter{UserID: userID}
+	var err error
+	if f.Limit, err = parseLimit(c); err != nil {
+		return err
+	}
+	if f.BeforeID, err = parseCursor(c, "le_"); err != nil {
+		return err
+	}
+	if cur := c.QueryParam("currency"); cur != "" {
+		f.Currency = strings.ToLower(cur)
+		if !referral.ValidCurrency(f.Currency) {
+			return invalid("unknown currency", map[string]string{"currency": "must be a three-letter ISO 4217 code such as usd"})
+		}
+	}
+	items, more, err := h.svc.Ledger(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	page := referralapi.LedgerPage{Items: make([]referralapi.LedgerEntry, len(items))}
+	for i, e := range items {
+		page.Items[i] = referralapi.LedgerEntry{
+			ID: e.ID, Type: string(e.Type), Amount: e.Amount, Currency: e.Currency,
+			ReferralID: optional(e.ReferralID), Description: e.Description, CreatedAt: e.CreatedAt,
+		}
+	}
+	if more {
+		next := encodeCursor(items[len(items)-1].ID)
+		page.NextCursor = &next
+	}
+	return c.JSON(http.StatusOK, page)
 }

@@ -62,6 +62,7 @@ func New(d Deps) *echo.Echo {
 	e.GET("/v1/me/referrals/stats", h.getMyReferralStats, user)
 	e.GET("/v1/me/referrals", h.listMyReferrals, user)
 	e.GET("/v1/me/balance", h.getMyBalance, user)
+	e.GET("/v1/me/balance/transactions", h.listMyTransactions, user)
 	e.POST("/v1/referrals", h.createReferral, user, backend)
 	e.POST("/v1/payments", h.reportPayment, user, backend)
 	return e

@@ -33,7 +33,7 @@ func BenchmarkAttributeAndQualify(b *testing.B) {
 	for _, backend := range testdb.Backends() {
 		b.Run(backend.Name, func(b *testing.B) {
 			ctx := context.Background()
-			svc := referral.NewService(backend.Open(b), referral.Options{RewardPercent: referral.MustPercent("20")})
+			svc := referral.NewService(backend.Open(b), referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent("20")}})
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
@@ -58,7 +58,7 @@ func BenchmarkStats(b *testing.B) {
 	for _, backend := range testdb.Backends() {
 		b.Run(backend.Name, func(b *testing.B) {
 			ctx := context.Background()
-			svc := referral.NewService(backend.Open(b), referral.Options{RewardPercent: referral.MustPercent("20")})
+			svc := referral.NewService(backend.Open(b), referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent("20")}})
 			code, err := svc.GetOrCreateCode(ctx, "big")
 			if err != nil {
 				b.Fatal(err)

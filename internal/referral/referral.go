@@ -87,13 +87,6 @@ const (
 	SourceStripe = "stripe"
 )
 
-// Balance is the reward balance a user holds in one currency.
-type Balance struct {
-	UserID   string
-	Currency string
-	Amount   int64
-}
-
 // StatRow is one group of the stats group-by: referrals of one status whose
 // reward is in one currency (empty for referrals without a reward).
 type StatRow struct {
@@ -147,4 +140,71 @@ func ValidCurrency(c string) bool {
 		}
 	}
 	return true
+}
+
+// EntryType classifies a ledger entry.
+type EntryType string
+
+// Ledger entry types.
+const (
+	EntryReward         EntryType = "reward"
+	EntryRewardReversal EntryType = "reward_reversal"
+	EntryPayout         EntryType = "payout"
+	EntryClawback       EntryType = "clawback"
+	EntryAdjustment     EntryType = "adjustment"
+)
+
+// EntryTypes lists every ledger entry type.
+var EntryTypes = []EntryType{EntryReward, EntryRewardReversal, EntryPayout, EntryClawback, EntryAdjustment}
+
+// LedgerEntry is one append-only change of a user's balance in a currency.
+// Entries are never updated or deleted; the balance is their sum.
+type LedgerEntry struct {
+	ID          string
+	UserID      string
+	Currency    string
+	Type        EntryType
+	Amount      int64 // signed, minor units
+	ReferralID  string
+	RewardID    string
+	PayoutID    string
+	Description string
+	// AvailableAt is when the entry stops being pending (the end of the hold
+	// for rewards and their reversals; the creation time otherwise).
+	AvailableAt time.Time
+	CreatedAt   time.Time
+}
+
+// Reward is what one qualifying payment earned a referrer, with the rule in
+// force when it was earned and what has since reduced it.
+type Reward struct {
+	ID             string
+	ReferralID     string
+	ReferrerID     string
+	PaymentID      string
+	Currency       string
+	PaymentAmount  int64
+	RefundedAmount int64
+	Rule           RewardRule
+	// Amount is the reward as first earned; KeptAmount what remains after refunds.
+	Amount      int64
+	KeptAmount  int64
+	AvailableAt time.Time
+	CreatedAt   time.Time
+}
+
+// BalanceView is a user's balance in one currency: Amount = Pending + Available.
+type BalanceView struct {
+	Currency  string
+	Amount    int64
+	Pending   int64
+	Available int64
+}
+
+// LedgerFilter selects a page of a user's ledger, newest first.
+type LedgerFilter struct {
+	UserID   string
+	Currency string // empty: all
+	BeforeID string
+	Limit    int
 }

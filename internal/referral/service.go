@@ -13,8 +13,11 @@ const maxCodeAttempts = 5
 
 // Options configures a Service. Zero values pick production defaults.
 type Options struct {
-	// RewardPercent is the share of the qualifying payment credited to the referrer.
-	RewardPercent Percent
+	// Rule computes rewards (the share of the qualifying payment credited to
+	// the referrer); it is stored with each reward.
+	Rule RewardRule
+	// Hold is how long a reward stays pending before it can be paid out.
+	Hold time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// NewCode generates candidate referral codes; NewCodeGenerator(nil) when nil.
@@ -26,7 +29,8 @@ type Options struct {
 // Service applies the referral program's rules on top of a Store.
 type Service struct {
 	store   Store
-	percent Percent
+	rule    RewardRule
+	hold    time.Duration
 	now     func() time.Time
 	newCode func() (string, error)
 	ids     *IDGenerator
@@ -34,7 +38,7 @@ type Service struct {
 
 // NewService returns a Service using store and opts.
 func NewService(store Store, opts Options) *Service {
-	s := &Service{store: store, percent: opts.RewardPercent, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs}
+	s := &Service{store: store, rule: opts.Rule, hold: opts.Hold, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -47,8 +51,8 @@ func NewService(store Store, opts Options) *Service {
 	return s
 }
 
-// RewardPercent is the percentage of a qualifying payment paid as reward.
-func (s *Service) RewardPercent() Percent { return s.percent }
+// Rule is the reward rule in force for new rewards.
+func (s *Service) Rule() RewardRule { return s.rule }
 
 // clock returns the current time in UTC at microsecond precision, what
 // PostgreSQL stores, so a value returned on creation equals the value read later.
@@ -204,7 +208,7 @@ func (s *Service) recordPayment(ctx context.Context, tx Store, p Payment) (Payme
 		return res, nil
 	}
 	q := Qualification{
-		RewardAmount: s.percent.Of(p.Amount), RewardCurrency: p.Currency,
+		RewardAmount: s.rule.For(p.Amount), RewardCurrency: p.Currency,
 		PaymentID: p.ID, QualifiedAt: p.CreatedAt,
 	}
 	ok, err := tx.QualifyReferral(ctx, ref.ID, q)
@@ -215,8 +219,8 @@ func (s *Service) recordPayment(ctx context.Context, tx Store, p Payment) (Payme
 		// Another payment qualified it first, inside its own transaction.
 		return res, nil
 	}
-	if err := tx.CreditBalance(ctx, ref.ReferrerID, p.Currency, q.RewardAmount, p.CreatedAt); err != nil {
-		return PaymentResult{}, fmt.Errorf("credit referrer %s: %w", ref.ReferrerID, err)
+	if err := s.earnReward(ctx, tx, ref, p, q.RewardAmount); err != nil {
+		return PaymentResult{}, err
 	}
 	if err := tx.MarkPaymentQualified(ctx, p.ID, ref.ID); err != nil {
 		return PaymentResult{}, fmt.Errorf("link payment to referral: %w", err)
@@ -230,6 +234,45 @@ func (s *Service) recordPayment(ctx context.Context, tx Store, p Payment) (Payme
 	res.Qualified = true
 	res.Referral = &ref
 	return res, nil
+}
+
+// earnReward records the reward of payment p for ref's referrer and credits
+// it to the ledger, pending until the hold ends.
+func (s *Service) earnReward(ctx context.Context, tx Store, ref Referral, p Payment, amount int64) error {
+	now := p.CreatedAt
+	rewardID, err := s.ids.New("rw_", now)
+	if err != nil {
+		return err
+	}
+	rw := Reward{
+		ID: rewardID, ReferralID: ref.ID, ReferrerID: ref.ReferrerID, PaymentID: p.ID, Currency: p.Currency,
+		PaymentAmount: p.Amount, Rule: s.rule, Amount: amount, KeptAmount: amount,
+		AvailableAt: now.Add(s.hold), CreatedAt: now,
+	}
+	if err := tx.CreateReward(ctx, rw); err != nil {
+		return fmt.Errorf("record reward of referral %s: %w", ref.ID, err)
+	}
+	if amount == 0 {
+		return nil
+	}
+	return s.appendEntry(ctx, tx, LedgerEntry{
+		UserID: ref.ReferrerID, Currency: p.Currency, Type: EntryReward, Amount: amount,
+		ReferralID: ref.ID, RewardID: rw.ID, AvailableAt: rw.AvailableAt, CreatedAt: now,
+		Description: fmt.Sprintf("reward for payment %s by a referred user", p.ID),
+	})
+}
+
+// appendEntry gives e an id and appends it to the ledger.
+func (s *Service) appendEntry(ctx context.Context, tx Store, e LedgerEntry) error {
+	id, err := s.ids.New("le_", e.CreatedAt)
+	if err != nil {
+		return err
+	}
+	e.ID = id
+	if err := tx.AppendLedger(ctx, e); err != nil {
+		return fmt.Errorf("ledger entry for %s: %w", e.UserID, err)
+	}
+	return nil
 }
 
 // duplicatePayment answers a repeat: the stored payment and the referral it
@@ -380,7 +423,22 @@ func (s *Service) ListReferrals(ctx context.Context, f ReferralFilter) ([]Referr
 	return items, false, nil
 }
 
-// Balances returns the user's reward balance per currency.
-func (s *Service) Balances(ctx context.Context, userID string) ([]Balance, error) {
-	return s.store.Balances(ctx, userID)
+// Balances returns the user's balance per currency, split into what is still
+// on hold (pending) and what can be paid out (available).
+func (s *Service) Balances(ctx context.Context, userID string) ([]BalanceView, error) {
+	return s.store.BalanceViews(ctx, userID, s.clock())
+}
+
+// Ledger returns a page of the user's ledger, newest first, and whether more follow.
+func (s *Service) Ledger(ctx context.Context, f LedgerFilter) ([]LedgerEntry, bool, error) {
+	limit := f.Limit
+	f.Limit = limit + 1
+	items, err := s.store.ListLedger(ctx, f)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(items) > limit {
+		return items[:limit], true, nil
+	}
+	return items, false, nil
 }

@@ -17,7 +17,7 @@ import (
 func TestMain(m *testing.M) { testdb.Main(m) }
 
 func newService(st *store.Store, percent string) *referral.Service {
-	return referral.NewService(st, referral.Options{RewardPercent: referral.MustPercent(percent)})
+	return referral.NewService(st, referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent(percent)}})
 }
 
 var codeShape = regexp.MustCompile(`^[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{8}$`)
@@ -84,7 +84,7 @@ func TestGetOrCreateCodeRetriesCollisions(t *testing.T) {
 			}
 			return c, nil
 		}
-		svc := referral.NewService(st, referral.Options{RewardPercent: referral.MustPercent("20"), NewCode: gen})
+		svc := referral.NewService(st, referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent("20")}, NewCode: gen})
 		got, err := svc.GetOrCreateCode(ctx, "newcomer")
 		if err != nil || got.Code != "FRESH234" {
 			t.Fatalf("got %+v, %v; want FRESH234", got, err)
@@ -357,7 +357,7 @@ func TestStatsAndHistory(t *testing.T) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 		clock := func() time.Time { now = now.Add(time.Second); return now }
-		svc := referral.NewService(st, referral.Options{RewardPercent: referral.MustPercent("20"), Now: clock})
+		svc := referral.NewService(st, referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent("20")}, Now: clock})
 
 		empty, err := svc.Stats(ctx, "nobody")
 		if err != nil || empty.Code != nil || empty.Total != 0 || len(empty.ByStatus) != 4 {
@@ -424,4 +424,68 @@ func concurrently(n int, fn func(i int)) {
 	}
 	close(start)
 	wg.Wait()
+}
+
+// ledgerSum is the sum of a user's ledger entries in a currency.
+func ledgerSum(t *testing.T, svc *referral.Service, user, currency string) int64 {
+	t.Helper()
+	var sum int64
+	before := ""
+	for {
+		items, more, err := svc.Ledger(context.Background(), referral.LedgerFilter{UserID: user, Currency: currency, BeforeID: before, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range items {
+			sum += e.Amount
+		}
+		if !more {
+			return sum
+		}
+		before = items[len(items)-1].ID
+	}
+}
+
+func TestRewardsAreHeldThenAvailable(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+		clock := func() time.Time { return now }
+		svc := referral.NewService(st, referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent("20")}, Hold: 14 * 24 * time.Hour, Now: clock})
+		setupReferral(t, svc, "r", "f1")
+		setupReferral(t, svc, "r", "f2")
+		if _, err := svc.RecordPayment(ctx, referral.Payment{ID: "p1", UserID: "f1", Amount: 10000, Currency: "usd", Source: referral.SourceAPI}); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(7 * 24 * time.Hour)
+		if _, err := svc.RecordPayment(ctx, referral.Payment{ID: "p2", UserID: "f2", Amount: 5000, Currency: "usd", Source: referral.SourceAPI}); err != nil {
+			t.Fatal(err)
+		}
+		view := func() referral.BalanceView {
+			t.Helper()
+			bs, err := svc.Balances(ctx, "r")
+			if err != nil || len(bs) != 1 {
+				t.Fatalf("balances: %+v %v", bs, err)
+			}
+			return bs[0]
+		}
+		if v := view(); v.Amount != 3000 || v.Pending != 3000 || v.Available != 0 {
+			t.Fatalf("day 7: %+v", v)
+		}
+		now = now.Add(7*24*time.Hour + time.Second) // p1's hold is over, p2's is not
+		if v := view(); v.Amount != 3000 || v.Pending != 1000 || v.Available != 2000 {
+			t.Fatalf("day 14: %+v", v)
+		}
+		now = now.Add(7 * 24 * time.Hour)
+		if v := view(); v.Pending != 0 || v.Available != 3000 {
+			t.Fatalf("day 21: %+v", v)
+		}
+		if got := ledgerSum(t, svc, "r", "usd"); got != 3000 {
+			t.Fatalf("ledger sums to %d, balance is 3000", got)
+		}
+		items, _, err := svc.Ledger(ctx, referral.LedgerFilter{UserID: "r", Limit: 10})
+		if err != nil || len(items) != 2 || items[0].Amount != 1000 || items[1].Amount != 2000 || items[0].Type != referral.EntryReward {
+			t.Fatalf("ledger = %+v %v", items, err)
+		}
+	})
 }

@@ -34,9 +34,13 @@ type Store interface {
 	// MarkPaymentQualified records that payment id qualified referral referralID.
 	MarkPaymentQualified(ctx context.Context, paymentID, referralID string) error
 
-	// CreditBalance adds amount to the user's balance in currency.
-	CreditBalance(ctx context.Context, userID, currency string, amount int64, at time.Time) error
-	Balances(ctx context.Context, userID string) ([]Balance, error)
+	// CreateReward inserts a reward.
+	CreateReward(ctx context.Context, r Reward) error
+	// AppendLedger writes an entry and moves the cached balance by its amount.
+	AppendLedger(ctx context.Context, e LedgerEntry) error
+	// BalanceViews returns the user's balances, with what is still on hold at now.
+	BalanceViews(ctx context.Context, userID string, now time.Time) ([]BalanceView, error)
+	ListLedger(ctx context.Context, f LedgerFilter) ([]LedgerEntry, error)
 
 	// RecordStripeEvent marks an event processed; false when it already was.
 	RecordStripeEvent(ctx context.Context, e StripeEvent) (bool, error)

@@ -123,3 +123,65 @@ func paymentModel(p referral.Payment) Payment {
 		CreatedAt: p.CreatedAt,
 	}
 }
+
+// RewardRow is what one qualifying payment earned, with its rule.
+type RewardRow struct {
+	ID             string `gorm:"primaryKey"`
+	ReferralID     string
+	ReferrerID     string
+	PaymentID      string
+	Currency       string
+	PaymentAmount  int64
+	RefundedAmount int64
+	PercentUnits   int64
+	FixedAmount    int64
+	CapAmount      int64
+	Amount         int64
+	KeptAmount     int64
+	AvailableAt    time.Time
+	CreatedAt      time.Time
+}
+
+// TableName names the rewards table.
+func (RewardRow) TableName() string { return "rewards" }
+
+// LedgerEntry is one append-only balance change.
+type LedgerEntry struct {
+	ID          string `gorm:"primaryKey"`
+	UserID      string
+	Currency    string
+	Type        string
+	Amount      int64
+	ReferralID  *string
+	RewardID    *string
+	PayoutID    *string
+	Description string
+	AvailableAt time.Time
+	CreatedAt   time.Time
+}
+
+func (m RewardRow) toDomain() referral.Reward {
+	return referral.Reward{
+		ID: m.ID, ReferralID: m.ReferralID, ReferrerID: m.ReferrerID, PaymentID: m.PaymentID, Currency: m.Currency,
+		PaymentAmount: m.PaymentAmount, RefundedAmount: m.RefundedAmount,
+		Rule:   referral.RewardRule{Percent: referral.PercentFromUnits(m.PercentUnits), Fixed: m.FixedAmount, Cap: m.CapAmount},
+		Amount: m.Amount, KeptAmount: m.KeptAmount, AvailableAt: m.AvailableAt.UTC(), CreatedAt: m.CreatedAt.UTC(),
+	}
+}
+
+func rewardModel(r referral.Reward) RewardRow {
+	return RewardRow{
+		ID: r.ID, ReferralID: r.ReferralID, ReferrerID: r.ReferrerID, PaymentID: r.PaymentID, Currency: r.Currency,
+		PaymentAmount: r.PaymentAmount, RefundedAmount: r.RefundedAmount,
+		PercentUnits: r.Rule.Percent.Units(), FixedAmount: r.Rule.Fixed, CapAmount: r.Rule.Cap,
+		Amount: r.Amount, KeptAmount: r.KeptAmount, AvailableAt: r.AvailableAt, CreatedAt: r.CreatedAt,
+	}
+}
+
+func (m LedgerEntry) toDomain() referral.LedgerEntry {
+	return referral.LedgerEntry{
+		ID: m.ID, UserID: m.UserID, Currency: m.Currency, Type: referral.EntryType(m.Type), Amount: m.Amount,
+		ReferralID: deref(m.ReferralID), RewardID: deref(m.RewardID), PayoutID: deref(m.PayoutID),
+		Description: m.Description, AvailableAt: m.AvailableAt.UTC(), CreatedAt: m.CreatedAt.UTC(),
+	}
+}

@@ -46,32 +46,6 @@ func (s *Store) MarkPaymentQualified(ctx context.Context, paymentID, referralID 
 	return s.with(ctx).Model(&Payment{}).Where("id = ?", paymentID).Update("referral_id", referralID).Error
 }
 
-// CreditBalance adds amount to the user's balance in currency, creating the
-// row on first credit; the upsert is atomic under concurrency.
-func (s *Store) CreditBalance(ctx context.Context, userID, currency string, amount int64, at time.Time) error {
-	m := UserBalance{UserID: userID, Currency: currency, Balance: amount, UpdatedAt: at}
-	return s.with(ctx).Clauses(clause.OnConflict{
-		Columns: []clause.Column{{Name: "user_id"}, {Name: "currency"}},
-		DoUpdates: clause.Assignments(map[string]any{
-			"balance":    clause.Expr{SQL: "user_balances.balance + excluded.balance"},
-			"updated_at": clause.Expr{SQL: "excluded.updated_at"},
-		}),
-	}).Create(&m).Error
-}
-
-// Balances returns the user's balances, ordered by currency.
-func (s *Store) Balances(ctx context.Context, userID string) ([]referral.Balance, error) {
-	var ms []UserBalance
-	if err := s.with(ctx).Where("user_id = ?", userID).Order("currency").Find(&ms).Error; err != nil {
-		return nil, err
-	}
-	out := make([]referral.Balance, len(ms))
-	for i, m := range ms {
-		out[i] = referral.Balance{UserID: m.UserID, Currency: m.Currency, Amount: m.Balance}
-	}
-	return out, nil
-}
-
 // RecordStripeEvent records an event id; false when it was already recorded.
 // On PostgreSQL a concurrent insert of the same id waits for the first
 // transaction and then does nothing, so only one delivery takes effect.

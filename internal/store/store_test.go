@@ -102,7 +102,8 @@ func TestTransactionRollsBack(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		err := st.InTx(ctx, func(tx referral.Store) error {
-			if err := tx.CreditBalance(ctx, "u1", "usd", 500, time.Now().UTC()); err != nil {
+			now := time.Now().UTC()
+			if err := tx.AppendLedger(ctx, referral.LedgerEntry{ID: "le_1", UserID: "u1", Currency: "usd", Type: referral.EntryAdjustment, Amount: 500, AvailableAt: now, CreatedAt: now}); err != nil {
 				return err
 			}
 			return context.Canceled
@@ -110,9 +111,59 @@ func TestTransactionRollsBack(t *testing.T) {
 		if err == nil {
 			t.Fatal("transaction error lost")
 		}
-		bs, err := st.Balances(ctx, "u1")
+		bs, err := st.BalanceViews(ctx, "u1", time.Now())
 		if err != nil || len(bs) != 0 {
 			t.Fatalf("rolled-back credit visible: %+v %v", bs, err)
 		}
 	})
+}
+
+// TestLedgerMigrationBackfillsRewards: rewards credited before the ledger
+// existed become ledger entries, so balance = sum of entries still holds.
+func TestLedgerMigrationBackfillsRewards(t *testing.T) {
+	ctx := context.Background()
+	for _, db := range []struct {
+		dialect store.Dialect
+		dsn     string
+	}{
+		{store.Postgres, testdb.EmptyPostgresURL(t)},
+		{store.SQLite, t.TempDir() + "/old.db"},
+	} {
+		t.Run(string(db.dialect), func(t *testing.T) {
+			st, err := store.Open(ctx, db.dialect, db.dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if err := st.MigrateTo(ctx, 1); err != nil {
+				t.Fatal(err)
+			}
+			sqlDB, _ := st.SQLDB()
+			at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+			for _, stmt := range []string{
+				`INSERT INTO referral_codes (id, code, user_id, created_at) VALUES ('rc_1', 'AAAA2222', 'u1', $1)`,
+				`INSERT INTO referrals (id, referral_code_id, code, referrer_id, referred_user_id, status, created_at) VALUES ('ref_01KBYJ0R0000000000000000A1', 'rc_1', 'AAAA2222', 'u1', 'u2', 'PENDING', $1)`,
+				`INSERT INTO referrals (id, referral_code_id, code, referrer_id, referred_user_id, status, created_at) VALUES ('ref_01KBYJ0R0000000000000000A2', 'rc_1', 'AAAA2222', 'u1', 'u3', 'PENDING', $1)`,
+				`INSERT INTO payments (id, user_id, amount, currency, source, created_at) VALUES ('pay_1', 'u2', 10000, 'usd', 'api', $1)`,
+				`UPDATE referrals SET status = 'QUALIFIED', reward_amount = 2000, reward_currency = 'usd', qualifying_payment_id = 'pay_1', qualified_at = $1 WHERE referred_user_id = 'u2'`,
+				`UPDATE payments SET referral_id = 'ref_01KBYJ0R0000000000000000A1' WHERE id = 'pay_1' AND created_at = $1`,
+				`INSERT INTO user_balances (user_id, currency, balance, updated_at) VALUES ('u1', 'usd', 2000, $1)`,
+			} {
+				if _, err := sqlDB.ExecContext(ctx, stmt, at); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			if _, err := st.Migrate(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			entries, err := st.ListLedger(ctx, referral.LedgerFilter{UserID: "u1", Limit: 10})
+			if err != nil || len(entries) != 1 || entries[0].Amount != 2000 || entries[0].Type != referral.EntryReward || entries[0].ReferralID != "ref_01KBYJ0R0000000000000000A1" {
+				t.Fatalf("entries = %+v, %v", entries, err)
+			}
+			views, err := st.BalanceViews(ctx, "u1", time.Now())
+			if err != nil || len(views) != 1 || views[0].Amount != 2000 || views[0].Available != 2000 {
+				t.Fatalf("balances = %+v, %v", views, err)
+			}
+		})
+	}
 }

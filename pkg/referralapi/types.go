@@ -71,10 +71,35 @@ type ReferralStats struct {
 	ByStatus StatsByStatus `json:"byStatus" validate:"required"`
 }
 
-// Balance is a reward balance in one currency, in minor units.
+// Balance is a reward balance in one currency, in minor units:
+// amount = pending + available. It may be negative after a clawback.
 type Balance struct {
 	Currency string `json:"currency" validate:"required" example:"usd"`
 	Amount   int64  `json:"amount" validate:"required" example:"4000"`
+	// Pending is the part still inside the hold period (REWARD_HOLD_DAYS).
+	Pending int64 `json:"pending" validate:"required" example:"1000"`
+	// Available is the part that can be paid out.
+	Available int64 `json:"available" validate:"required" example:"3000"`
+}
+
+// LedgerEntry is one append-only change of a balance. Entries are never
+// edited or deleted; a balance is the sum of its entries.
+type LedgerEntry struct {
+	ID   string `json:"id" validate:"required" example:"le_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
+	Type string `json:"type" validate:"required" enums:"reward,reward_reversal,payout,clawback,adjustment" example:"reward"`
+	// Amount is signed, in minor units.
+	Amount      int64     `json:"amount" validate:"required" example:"2000"`
+	Currency    string    `json:"currency" validate:"required" example:"usd"`
+	ReferralID  *string   `json:"referralId" validate:"required" extensions:"x-nullable" example:"ref_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
+	Description string    `json:"description" validate:"required" example:"reward for payment pay_123 by a referred user"`
+	CreatedAt   time.Time `json:"createdAt" validate:"required"`
+}
+
+// LedgerPage is one page of a ledger, newest first.
+type LedgerPage struct {
+	Items []LedgerEntry `json:"items" validate:"required"`
+	// NextCursor fetches the next page; null on the last page.
+	NextCursor *string `json:"nextCursor" validate:"required" extensions:"x-nullable"`
 }
 
 // Balances lists the caller's balance per currency.
