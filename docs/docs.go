@@ -738,6 +738,137 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/refunds": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "A refund of (part of) a payment. After refunds totalling R of a qualifying payment P, the reward kept is floor((P − R) × percent / 100) and the difference is reversed in the referrer's ledger (clawed back if already paid out); a full refund cancels the referral. Each refundId takes effect once; a repeat answers duplicate true, and reusing a refundId for another refund is 409. A refund that arrives before its payment is kept and applied when the payment arrives, with the same result.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "service"
+                ],
+                "summary": "Report a refund",
+                "operationId": "reportRefund",
+                "parameters": [
+                    {
+                        "description": "The refund",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.RefundRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.RefundResult"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body, missing fields, bad amount (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Token lacks the service role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "409": {
+                        "description": "refundId already recorded for another payment or amount (code refund_conflict)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 64 KiB (code payload_too_large)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "415": {
+                        "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                }
+            }
+        },
         "/v1/webhooks/stripe": {
             "post": {
                 "description": "Stripe calls this with signed events. The Stripe-Signature header and its timestamp are verified with STRIPE_WEBHOOK_SECRET; a bad or missing signature is 400 and writes nothing. Qualifying events: invoice.paid (amount_paid \u003e 0), checkout.session.completed and checkout.session.async_payment_succeeded (payment_status paid, amount_total \u003e 0), payment_intent.succeeded (amount_received \u003e 0); customer.created and customer.updated teach the customer → user mapping from metadata.user_id. The user is metadata.user_id (invoices: also subscription_details.metadata.user_id), else a Checkout Session's client_reference_id, else the learned customer mapping. Each event id takes effect once; one payment seen through several event types rewards once. Other event types answer 200 and are ignored. Events of any Stripe API version are read. A storage failure answers 500 so that Stripe retries.",
@@ -1300,6 +1431,75 @@ const docTemplate = `{
                 "total": {
                     "type": "integer",
                     "example": 4
+                }
+            }
+        },
+        "referralapi.RefundRequest": {
+            "type": "object",
+            "required": [
+                "amount",
+                "paymentId",
+                "refundId"
+            ],
+            "properties": {
+                "amount": {
+                    "description": "Amount refunded by this refund, in minor units.",
+                    "type": "integer",
+                    "maximum": 100000000000000,
+                    "minimum": 1,
+                    "example": 500
+                },
+                "paymentId": {
+                    "description": "PaymentID is the refunded payment, as reported to POST /v1/payments (or its Stripe payment intent).",
+                    "type": "string",
+                    "maxLength": 255,
+                    "minLength": 1,
+                    "example": "pay_123"
+                },
+                "refundId": {
+                    "description": "RefundID is the idempotency key: the product's id of the refund.",
+                    "type": "string",
+                    "maxLength": 255,
+                    "minLength": 1,
+                    "example": "re_1"
+                }
+            }
+        },
+        "referralapi.RefundResult": {
+            "type": "object",
+            "required": [
+                "amount",
+                "duplicate",
+                "paymentId",
+                "referral",
+                "refundId"
+            ],
+            "properties": {
+                "amount": {
+                    "type": "integer",
+                    "example": 500
+                },
+                "duplicate": {
+                    "description": "Duplicate is true when this refund was already recorded; it changed nothing now.",
+                    "type": "boolean",
+                    "example": false
+                },
+                "paymentId": {
+                    "type": "string",
+                    "example": "pay_123"
+                },
+                "referral": {
+                    "description": "Referral is the referral whose reward the refund reduced, else null\n(the payment earned no reward, or it has not been reported yet: the\nrefund then applies when it is).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.Referral"
+                        }
+                    ],
+                    "x-nullable": true
+                },
+                "refundId": {
+                    "type": "string",
+                    "example": "re_1"
                 }
             }
         },

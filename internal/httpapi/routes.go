@@ -65,6 +65,7 @@ func New(d Deps) *echo.Echo {
 	e.GET("/v1/me/balance/transactions", h.listMyTransactions, user)
 	e.POST("/v1/referrals", h.createReferral, user, backend)
 	e.POST("/v1/payments", h.reportPayment, user, backend)
+	e.POST("/v1/refunds", h.reportRefund, user, backend)
 	return e
 }
 

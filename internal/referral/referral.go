@@ -56,10 +56,12 @@ type Referral struct {
 	QualifyingPaymentID string
 	QualifiedAt         *time.Time
 	RewardPaidAt        *time.Time
-	ReferredEmail       string
-	SignupIP            string
-	UserAgent           string
-	CreatedAt           time.Time
+	// CancelReason is set when an operator cancelled the referral.
+	CancelReason  string
+	ReferredEmail string
+	SignupIP      string
+	UserAgent     string
+	CreatedAt     time.Time
 }
 
 // Payment is a successful payment by a user, reported by a product backend or

@@ -186,6 +186,9 @@ func (s *Service) RecordPayment(ctx context.Context, p Payment) (PaymentResult, 
 
 func (s *Service) recordPayment(ctx context.Context, tx Store, p Payment) (PaymentResult, error) {
 	p.CreatedAt = s.clock()
+	if err := tx.LockPaymentKeys(ctx, paymentKeys(p.ID, p.StripeCharge, p.StripePaymentIntent, p.StripeInvoice)); err != nil {
+		return PaymentResult{}, fmt.Errorf("lock payment: %w", err)
+	}
 	created, err := tx.CreatePayment(ctx, p)
 	if err != nil {
 		return PaymentResult{}, fmt.Errorf("record payment %s: %w", p.ID, err)
@@ -225,11 +228,12 @@ func (s *Service) recordPayment(ctx context.Context, tx Store, p Payment) (Payme
 	if err := tx.MarkPaymentQualified(ctx, p.ID, ref.ID); err != nil {
 		return PaymentResult{}, fmt.Errorf("link payment to referral: %w", err)
 	}
-	ref.Status = StatusQualified
-	ref.RewardAmount = &q.RewardAmount
-	ref.RewardCurrency = q.RewardCurrency
-	ref.QualifyingPaymentID = p.ID
-	ref.QualifiedAt = &q.QualifiedAt
+	// Refunds or disputes that arrived before the payment apply now.
+	settled, err := s.settlePayment(ctx, tx, p)
+	if err != nil {
+		return PaymentResult{}, err
+	}
+	ref = *settled
 	res.Payment.ReferralID = ref.ID
 	res.Qualified = true
 	res.Referral = &ref
@@ -296,11 +300,16 @@ func (s *Service) duplicatePayment(ctx context.Context, tx Store, p Payment) (Pa
 	return res, nil
 }
 
-// StripePayment is a payment read from a Stripe event. UserID is empty when
-// the event named no user; the customer mapping is consulted then.
-type StripePayment struct {
-	Payment Payment
-	UserID  string
+// StripeEffects is what one Stripe event means for the program.
+type StripeEffects struct {
+	// CustomerID and UserID, when both known, teach the customer → user mapping.
+	CustomerID string
+	UserID     string
+	// Payment, when not nil, is a successful payment by UserID (or, when
+	// UserID is empty, by the user the customer maps to).
+	Payment *Payment
+	// Claim, when not nil, is a refund total or a dispute.
+	Claim *Claim
 }
 
 // StripeOutcome says what a Stripe event did.
@@ -315,9 +324,9 @@ const (
 // HandleStripeEvent applies one verified Stripe event exactly once: the event
 // id is recorded in the same transaction as its effects, so a concurrent or
 // repeated delivery either waits for the first and sees it done, or takes over
-// after a failed attempt. customerID/userID, when both known, teach the
-// customer → user mapping; payment, when not nil, is recorded for its user.
-func (s *Service) HandleStripeEvent(ctx context.Context, ev StripeEvent, customerID, userID string, payment *Payment) (StripeOutcome, error) {
+// after a failed attempt.
+func (s *Service) HandleStripeEvent(ctx context.Context, ev StripeEvent, fx StripeEffects) (StripeOutcome, error) {
+	customerID, userID, payment := fx.CustomerID, fx.UserID, fx.Payment
 	ev.ReceivedAt = s.clock()
 	outcome := StripeProcessed
 	err := s.store.InTx(ctx, func(tx Store) error {
@@ -333,6 +342,10 @@ func (s *Service) HandleStripeEvent(ctx context.Context, ev StripeEvent, custome
 			if err := tx.LinkStripeCustomer(ctx, customerID, userID, ev.ReceivedAt); err != nil {
 				return fmt.Errorf("link stripe customer: %w", err)
 			}
+		}
+		if fx.Claim != nil {
+			_, err := s.recordClaim(ctx, tx, *fx.Claim)
+			return err
 		}
 		if payment == nil {
 			return nil

@@ -320,7 +320,7 @@ func TestStripeEventTakesEffectOnce(t *testing.T) {
 		outcomes := make([]referral.StripeOutcome, n)
 		errs := make([]error, n)
 		concurrently(n, func(i int) {
-			outcomes[i], errs[i] = svc.HandleStripeEvent(ctx, ev, "cus_1", "u2", pay)
+			outcomes[i], errs[i] = svc.HandleStripeEvent(ctx, ev, referral.StripeEffects{CustomerID: "cus_1", UserID: "u2", Payment: pay})
 		})
 		processed := 0
 		for i := range n {
@@ -339,11 +339,11 @@ func TestStripeEventTakesEffectOnce(t *testing.T) {
 		}
 		// The learned customer resolves a later event that names no user.
 		setupReferral(t, svc, "u1", "u9")
-		if _, err := svc.HandleStripeEvent(ctx, referral.StripeEvent{ID: "evt_2", Type: "payment_intent.succeeded"}, "cus_9", "u9", nil); err != nil {
+		if _, err := svc.HandleStripeEvent(ctx, referral.StripeEvent{ID: "evt_2", Type: "payment_intent.succeeded"}, referral.StripeEffects{CustomerID: "cus_9", UserID: "u9", Payment: nil}); err != nil {
 			t.Fatal(err)
 		}
 		pay9 := &referral.Payment{ID: "pi_9", StripePaymentIntent: "pi_9", Amount: 100, Currency: "eur", Source: referral.SourceStripe}
-		if _, err := svc.HandleStripeEvent(ctx, referral.StripeEvent{ID: "evt_3", Type: "payment_intent.succeeded"}, "cus_9", "", pay9); err != nil {
+		if _, err := svc.HandleStripeEvent(ctx, referral.StripeEvent{ID: "evt_3", Type: "payment_intent.succeeded"}, referral.StripeEffects{CustomerID: "cus_9", UserID: "", Payment: pay9}); err != nil {
 			t.Fatal(err)
 		}
 		if got := balanceOf(t, svc, "u1", "eur"); got != 1020 {

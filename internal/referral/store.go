@@ -42,6 +42,21 @@ type Store interface {
 	BalanceViews(ctx context.Context, userID string, now time.Time) ([]BalanceView, error)
 	ListLedger(ctx context.Context, f LedgerFilter) ([]LedgerEntry, error)
 
+	// LockPaymentKeys serialises the transactions that touch one payment: it
+	// locks a row per identifier (payment id, charge, intent, invoice), in order.
+	LockPaymentKeys(ctx context.Context, keys []string) error
+	// SaveClaim stores c or merges it into the stored claim with its id (a
+	// larger cumulative refund, a dispute moving from open to closed); changed
+	// is false when nothing new was learned. It returns the stored claim.
+	SaveClaim(ctx context.Context, c Claim) (stored Claim, changed bool, err error)
+	// ClaimsForPayment returns the claims naming any of p's identifiers.
+	ClaimsForPayment(ctx context.Context, p Payment) ([]Claim, error)
+	// RewardByPaymentForUpdate returns the payment's reward, locked for this transaction.
+	RewardByPaymentForUpdate(ctx context.Context, paymentID string) (Reward, error)
+	UpdateRewardKept(ctx context.Context, id string, kept, refunded int64) error
+	// SettleReferral sets a referral's status and current reward amount.
+	SettleReferral(ctx context.Context, id string, status Status, rewardAmount int64) error
+
 	// RecordStripeEvent marks an event processed; false when it already was.
 	RecordStripeEvent(ctx context.Context, e StripeEvent) (bool, error)
 	// LinkStripeCustomer remembers that a Stripe customer is a product user.

@@ -31,6 +31,7 @@ type Referral struct {
 	QualifyingPaymentID *string
 	QualifiedAt         *time.Time
 	RewardPaidAt        *time.Time
+	CancelReason        *string
 	ReferredEmail       string
 	SignupIP            string
 	UserAgent           string
@@ -87,6 +88,7 @@ func (m Referral) toDomain() referral.Referral {
 		RewardAmount: m.RewardAmount, RewardCurrency: deref(m.RewardCurrency),
 		QualifyingPaymentID: deref(m.QualifyingPaymentID),
 		QualifiedAt:         utc(m.QualifiedAt), RewardPaidAt: utc(m.RewardPaidAt),
+		CancelReason:  deref(m.CancelReason),
 		ReferredEmail: m.ReferredEmail, SignupIP: m.SignupIP, UserAgent: m.UserAgent,
 		CreatedAt: m.CreatedAt.UTC(),
 	}
@@ -99,6 +101,7 @@ func referralModel(r referral.Referral) Referral {
 		RewardAmount: r.RewardAmount, RewardCurrency: nullable(r.RewardCurrency),
 		QualifyingPaymentID: nullable(r.QualifyingPaymentID),
 		QualifiedAt:         r.QualifiedAt, RewardPaidAt: r.RewardPaidAt,
+		CancelReason:  nullable(r.CancelReason),
 		ReferredEmail: r.ReferredEmail, SignupIP: r.SignupIP, UserAgent: r.UserAgent,
 		CreatedAt: r.CreatedAt,
 	}
@@ -183,5 +186,33 @@ func (m LedgerEntry) toDomain() referral.LedgerEntry {
 		ID: m.ID, UserID: m.UserID, Currency: m.Currency, Type: referral.EntryType(m.Type), Amount: m.Amount,
 		ReferralID: deref(m.ReferralID), RewardID: deref(m.RewardID), PayoutID: deref(m.PayoutID),
 		Description: m.Description, AvailableAt: m.AvailableAt.UTC(), CreatedAt: m.CreatedAt.UTC(),
+	}
+}
+
+// RefundClaim is a refund, a charge's refunded total or a dispute.
+type RefundClaim struct {
+	ID                  string `gorm:"primaryKey"`
+	Kind                string
+	PaymentID           *string
+	StripeCharge        *string
+	StripePaymentIntent *string
+	StripeInvoice       *string
+	Amount              int64
+	DisputeStatus       *string
+	Source              string
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+// PaymentLock is one lockable payment identifier.
+type PaymentLock struct {
+	Key string `gorm:"primaryKey"`
+}
+
+func (m RefundClaim) toDomain() referral.Claim {
+	return referral.Claim{
+		ID: m.ID, Kind: referral.ClaimKind(m.Kind), PaymentID: deref(m.PaymentID), StripeCharge: deref(m.StripeCharge),
+		StripePaymentIntent: deref(m.StripePaymentIntent), StripeInvoice: deref(m.StripeInvoice),
+		Amount: m.Amount, DisputeStatus: deref(m.DisputeStatus), Source: m.Source, CreatedAt: m.CreatedAt.UTC(),
 	}
 }

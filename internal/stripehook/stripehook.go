@@ -44,6 +44,8 @@ type Event struct {
 	// Payment is the successful payment the event reports, or nil (not a
 	// payment, not paid, or zero amount).
 	Payment *referral.Payment
+	// Claim is the refund total or dispute the event reports, or nil.
+	Claim *referral.Claim
 }
 
 // Verify checks the Stripe-Signature header against secret with the given
@@ -107,6 +109,9 @@ func checkIdentifiers(ev Event) error {
 		ids["payment"], ids["invoice"], ids["payment_intent"] = p.ID, p.StripeInvoice, p.StripePaymentIntent
 		ids["charge"], ids["checkout_session"] = p.StripeCharge, p.StripeCheckoutSession
 	}
+	if c := ev.Claim; c != nil {
+		ids["claim"], ids["claim_charge"], ids["claim_intent"], ids["claim_invoice"] = c.ID, c.StripeCharge, c.StripePaymentIntent, c.StripeInvoice
+	}
 	for name, v := range ids {
 		if len(v) > maxIdentifierLength || !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0 {
 			return fmt.Errorf("%s is not a valid identifier", name)
@@ -121,6 +126,10 @@ var readers = map[string]func(json.RawMessage, *Event) error{
 	"checkout.session.completed":               readCheckoutSession,
 	"checkout.session.async_payment_succeeded": readCheckoutSession,
 	"payment_intent.succeeded":                 readPaymentIntent,
+	"charge.refunded":                          readChargeRefunded,
+	"charge.dispute.created":                   readDispute,
+	"charge.dispute.updated":                   readDispute,
+	"charge.dispute.closed":                    readDispute,
 	"customer.created":                         readCustomer,
 	"customer.updated":                         readCustomer,
 }
@@ -240,6 +249,62 @@ func readPaymentIntent(raw json.RawMessage, ev *Event) error {
 	ev.UserID = pi.Metadata.userID()
 	if pi.AmountReceived > 0 && pi.ID != "" {
 		ev.Payment = payment(pi.ID, string(pi.Invoice), string(pi.LatestCharge), "", ev.CustomerID, pi.AmountReceived, pi.Currency)
+	}
+	return nil
+}
+
+// readChargeRefunded reads a charge's cumulative amount_refunded: the claim
+// is keyed by the charge, and only its largest value counts.
+func readChargeRefunded(raw json.RawMessage, ev *Event) error {
+	var ch struct {
+		ID             string `json:"id"`
+		AmountRefunded int64  `json:"amount_refunded"`
+		PaymentIntent  ref    `json:"payment_intent"`
+		Invoice        ref    `json:"invoice"` // absent from 2025-03-31 on
+		Customer       ref    `json:"customer"`
+	}
+	if err := json.Unmarshal(raw, &ch); err != nil {
+		return err
+	}
+	if ch.ID == "" || ch.AmountRefunded < 0 {
+		return errors.New("a charge needs an id and a non-negative amount_refunded")
+	}
+	ev.CustomerID = string(ch.Customer)
+	ev.Claim = &referral.Claim{
+		ID: "charge_refunded:" + ch.ID, Kind: referral.ClaimChargeRefunded, StripeCharge: ch.ID,
+		StripePaymentIntent: string(ch.PaymentIntent), StripeInvoice: string(ch.Invoice),
+		Amount: ch.AmountRefunded, Source: referral.SourceStripe,
+	}
+	return nil
+}
+
+// readDispute reads a dispute: open while under review, then won or lost.
+// Stripe's warning_closed (an inquiry that never became a chargeback) counts
+// as won: the money stayed.
+func readDispute(raw json.RawMessage, ev *Event) error {
+	var d struct {
+		ID            string `json:"id"`
+		Charge        ref    `json:"charge"`
+		PaymentIntent ref    `json:"payment_intent"`
+		Amount        int64  `json:"amount"`
+		Status        string `json:"status"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return err
+	}
+	if d.ID == "" || d.Charge == "" || d.Amount < 0 {
+		return errors.New("a dispute needs an id, a charge and a non-negative amount")
+	}
+	status := referral.DisputeOpen
+	switch d.Status {
+	case "won", "warning_closed":
+		status = referral.DisputeWon
+	case "lost":
+		status = referral.DisputeLost
+	}
+	ev.Claim = &referral.Claim{
+		ID: "dispute:" + d.ID, Kind: referral.ClaimDispute, StripeCharge: string(d.Charge),
+		StripePaymentIntent: string(d.PaymentIntent), Amount: d.Amount, DisputeStatus: status, Source: referral.SourceStripe,
 	}
 	return nil
 }

@@ -134,3 +134,32 @@ func TestVerify(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRefundAndDisputeEvents(t *testing.T) {
+	cases := []struct {
+		body               string
+		id, kind, status   string
+		charge, intent, in string
+		amount             int64
+	}{
+		{`{"id":"evt_1","type":"charge.refunded","data":{"object":{"id":"ch_1","amount_refunded":700,"payment_intent":"pi_1","invoice":"in_1","customer":"cus_1"}}}`,
+			"charge_refunded:ch_1", "charge_refunded", "", "ch_1", "pi_1", "in_1", 700},
+		{`{"id":"evt_2","type":"charge.dispute.created","data":{"object":{"id":"dp_1","charge":{"id":"ch_2"},"payment_intent":"pi_2","amount":900,"status":"needs_response"}}}`,
+			"dispute:dp_1", "dispute", "open", "ch_2", "pi_2", "", 900},
+		{`{"id":"evt_3","type":"charge.dispute.closed","data":{"object":{"id":"dp_1","charge":"ch_2","amount":900,"status":"lost"}}}`,
+			"dispute:dp_1", "dispute", "lost", "ch_2", "", "", 900},
+		{`{"id":"evt_4","type":"charge.dispute.closed","data":{"object":{"id":"dp_2","charge":"ch_3","amount":900,"status":"warning_closed"}}}`,
+			"dispute:dp_2", "dispute", "won", "ch_3", "", "", 900},
+	}
+	for _, tc := range cases {
+		ev, err := stripehook.Parse([]byte(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := ev.Claim
+		if !ev.Handled || c == nil || c.ID != tc.id || string(c.Kind) != tc.kind || c.DisputeStatus != tc.status ||
+			c.StripeCharge != tc.charge || c.StripePaymentIntent != tc.intent || c.StripeInvoice != tc.in || c.Amount != tc.amount {
+			t.Fatalf("%s: claim = %+v", tc.body, c)
+		}
+	}
+}

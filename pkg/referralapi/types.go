@@ -175,3 +175,26 @@ type StripeEvent struct {
 	APIVersion string         `json:"api_version" example:"2024-06-20"`
 	Data       map[string]any `json:"data" validate:"required"`
 }
+
+// RefundRequest reports a refund of (part of) a payment.
+type RefundRequest struct {
+	// RefundID is the idempotency key: the product's id of the refund.
+	RefundID string `json:"refundId" validate:"required" minLength:"1" maxLength:"255" example:"re_1"`
+	// PaymentID is the refunded payment, as reported to POST /v1/payments (or its Stripe payment intent).
+	PaymentID string `json:"paymentId" validate:"required" minLength:"1" maxLength:"255" example:"pay_123"`
+	// Amount refunded by this refund, in minor units.
+	Amount int64 `json:"amount" validate:"required" minimum:"1" maximum:"100000000000000" example:"500"`
+}
+
+// RefundResult says what a refund did.
+type RefundResult struct {
+	RefundID  string `json:"refundId" validate:"required" example:"re_1"`
+	PaymentID string `json:"paymentId" validate:"required" example:"pay_123"`
+	Amount    int64  `json:"amount" validate:"required" example:"500"`
+	// Duplicate is true when this refund was already recorded; it changed nothing now.
+	Duplicate bool `json:"duplicate" validate:"required" example:"false"`
+	// Referral is the referral whose reward the refund reduced, else null
+	// (the payment earned no reward, or it has not been reported yet: the
+	// refund then applies when it is).
+	Referral *Referral `json:"referral" validate:"required" extensions:"x-nullable"`
+}
