@@ -10,6 +10,7 @@ func toReferral(r referral.Referral) referralapi.Referral {
 		ID: r.ID, Code: r.Code, ReferrerID: r.ReferrerID, ReferredUserID: r.ReferredUserID,
 		Status: string(r.Status), RewardAmount: r.RewardAmount, RewardCurrency: optional(r.RewardCurrency),
 		QualifiedAt: r.QualifiedAt, RewardPaidAt: r.RewardPaidAt, CreatedAt: r.CreatedAt,
+		CancelReason: optional(r.CancelReason),
 	}
 }
 

@@ -53,6 +53,7 @@ var domainErrors = []struct {
 	{referral.ErrCodeNotFound, newError(http.StatusNotFound, "code_not_found", "Referral code not found", "no referral code matches")},
 	{referral.ErrSelfReferral, newError(http.StatusUnprocessableEntity, "self_referral", "Self-referral", "a user cannot be referred with their own code")},
 	{referral.ErrReferralExists, newError(http.StatusConflict, "referral_exists", "Referral already exists", "the user was already referred with another code")},
+	{referral.ErrReferralMissing, newError(http.StatusNotFound, "referral_not_found", "Referral not found", "no referral has this id")},
 	{referral.ErrRefundConflict, newError(http.StatusConflict, "refund_conflict", "Refund id reused", "this refundId was already recorded for a different payment or amount")},
 	{referral.ErrPaymentConflict, newError(http.StatusConflict, "payment_conflict", "Payment id reused", "this paymentId was already recorded with a different user, amount or currency")},
 }

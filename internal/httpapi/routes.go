@@ -66,6 +66,13 @@ func New(d Deps) *echo.Echo {
 	e.POST("/v1/referrals", h.createReferral, user, backend)
 	e.POST("/v1/payments", h.reportPayment, user, backend)
 	e.POST("/v1/refunds", h.reportRefund, user, backend)
+
+	admin := requireRole(RoleAdmin)
+	e.GET("/v1/admin/referrals", h.adminListReferrals, user, admin)
+	e.GET("/v1/admin/referrals/:id", h.adminGetReferral, user, admin)
+	e.POST("/v1/admin/referrals/:id/cancel", h.adminCancelReferral, user, admin)
+	e.GET("/v1/admin/users/:userId/balance", h.adminGetUserBalance, user, admin)
+	e.GET("/v1/admin/users/:userId/transactions", h.adminListUserTransactions, user, admin)
 	return e
 }
 

@@ -106,10 +106,13 @@ type Qualification struct {
 	QualifiedAt    time.Time
 }
 
-// ReferralFilter selects a page of a referrer's referrals, newest first.
+// ReferralFilter selects a page of referrals, newest first. Empty fields
+// do not filter.
 type ReferralFilter struct {
-	ReferrerID string
-	Status     Status // empty: all
+	ReferrerID     string
+	ReferredUserID string
+	Code           string
+	Status         Status
 	BeforeID   string // empty: from the newest
 	Limit      int
 }
@@ -129,6 +132,7 @@ var (
 	ErrReferralExists  = errors.New("user was already referred with another code")
 	ErrPaymentConflict = errors.New("payment id was already used for a different payment")
 	ErrCodeExhausted   = errors.New("could not generate a unique referral code")
+	ErrReferralMissing = errors.New("referral not found")
 )
 
 // ValidCurrency reports whether c is a lower-case three-letter ISO 4217 code.

@@ -243,3 +243,32 @@ func TestRefundRacingItsPayment(t *testing.T) {
 		}
 	})
 }
+
+// TestCancelRacingPayment: an operator cancels while the payment that would
+// qualify the referral arrives; either way no reward survives the cancel.
+func TestCancelRacingPayment(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		svc := newService(st, "20")
+		for round := range 10 {
+			referred := fmt.Sprintf("f%d", round)
+			ref := setupReferral(t, svc, "r", referred)
+			errs := make([]error, 2)
+			concurrently(2, func(i int) {
+				if i == 0 {
+					_, errs[i] = svc.RecordPayment(context.Background(), referral.Payment{ID: "pay-" + referred, UserID: referred, Amount: 10000, Currency: "usd", Source: referral.SourceAPI})
+				} else {
+					_, errs[i] = svc.Cancel(context.Background(), ref.ID, "fraud")
+				}
+			})
+			if errs[0] != nil || errs[1] != nil {
+				t.Fatal(errs)
+			}
+			if s := stateOf(t, svc, st, "r", referred); s.status != referral.StatusCancelled || s.reward != 0 {
+				t.Fatalf("round %d: %+v", round, s)
+			}
+		}
+		if got := balanceOf(t, svc, "r", "usd"); got != 0 {
+			t.Fatalf("balance = %d, want 0", got)
+		}
+	})
+}

@@ -54,6 +54,9 @@ type Store interface {
 	// RewardByPaymentForUpdate returns the payment's reward, locked for this transaction.
 	RewardByPaymentForUpdate(ctx context.Context, paymentID string) (Reward, error)
 	UpdateRewardKept(ctx context.Context, id string, kept, refunded int64) error
+	// CancelReferral marks a referral cancelled by an operator, if its status
+	// is still from; false when it changed meanwhile.
+	CancelReferral(ctx context.Context, id string, from Status, reason string) (bool, error)
 	// SettleReferral sets a referral's status and current reward amount.
 	SettleReferral(ctx context.Context, id string, status Status, rewardAmount int64) error
 

@@ -113,7 +113,16 @@ func (s *Store) ReferralStats(ctx context.Context, referrerID string) ([]referra
 // ListReferrals returns up to f.Limit of the referrer's referrals, newest
 // first. Ids are time-ordered, so the id is both sort key and cursor.
 func (s *Store) ListReferrals(ctx context.Context, f referral.ReferralFilter) ([]referral.Referral, error) {
-	q := s.with(ctx).Where("referrer_id = ?", f.ReferrerID)
+	q := s.with(ctx)
+	if f.ReferrerID != "" {
+		q = q.Where("referrer_id = ?", f.ReferrerID)
+	}
+	if f.ReferredUserID != "" {
+		q = q.Where("referred_user_id = ?", f.ReferredUserID)
+	}
+	if f.Code != "" {
+		q = q.Where("code = ?", f.Code)
+	}
 	if f.Status != "" {
 		q = q.Where("status = ?", string(f.Status))
 	}
@@ -129,4 +138,12 @@ func (s *Store) ListReferrals(ctx context.Context, f referral.ReferralFilter) ([
 		out[i] = m.toDomain()
 	}
 	return out, nil
+}
+
+// CancelReferral sets status CANCELLED and the operator's reason, if the
+// referral is still in status from.
+func (s *Store) CancelReferral(ctx context.Context, id string, from referral.Status, reason string) (bool, error) {
+	res := s.with(ctx).Model(&Referral{}).Where("id = ? AND status = ?", id, string(from)).
+		Updates(map[string]any{"status": string(referral.StatusCancelled), "cancel_reason": reason})
+	return res.RowsAffected == 1, res.Error
 }

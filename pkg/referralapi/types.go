@@ -25,6 +25,21 @@ type Referral struct {
 	QualifiedAt    *time.Time `json:"qualifiedAt" validate:"required" extensions:"x-nullable"`
 	RewardPaidAt   *time.Time `json:"rewardPaidAt" validate:"required" extensions:"x-nullable"`
 	CreatedAt      time.Time  `json:"createdAt" validate:"required"`
+	// CancelReason is the operator's reason when an operator cancelled the referral.
+	CancelReason *string `json:"cancelReason,omitempty" extensions:"x-nullable" example:"fraud: same card as referrer"`
+}
+
+// AdminReferralPage is one page of referrals for operators, newest first.
+type AdminReferralPage struct {
+	Items []Referral `json:"items" validate:"required"`
+	// NextCursor fetches the next page; null on the last page.
+	NextCursor *string `json:"nextCursor" validate:"required" extensions:"x-nullable"`
+}
+
+// CancelRequest cancels a referral.
+type CancelRequest struct {
+	// Reason is recorded with the cancellation (1–500 characters).
+	Reason string `json:"reason" validate:"required" minLength:"1" maxLength:"500" example:"fraud: same card as referrer"`
 }
 
 // ReferralHistoryItem is one entry of a referrer's history. The referred user
