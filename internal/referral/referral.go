@@ -113,8 +113,8 @@ type ReferralFilter struct {
 	ReferredUserID string
 	Code           string
 	Status         Status
-	BeforeID   string // empty: from the newest
-	Limit      int
+	BeforeID       string // empty: from the newest
+	Limit          int
 }
 
 // StripeEvent identifies a Stripe webhook event, for exactly-once processing.
