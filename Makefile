@@ -5,7 +5,7 @@ SWAG_ARGS := init -g routes.go -d internal/httpapi,pkg/referralapi --outputTypes
 SUB       ?= u1
 ROLES     ?=
 
-.PHONY: run build test check-fmt vet check-docs docs token migrate bench tidy
+.PHONY: run build test test-tools check-fmt vet check-docs docs token migrate bench tidy
 
 ## run: serve the API on the embedded SQLite database (data/referrals.db)
 run:
@@ -18,8 +18,15 @@ build:
 ## test: formatting, vet, generated-docs drift, then every test with the race
 ## detector on PostgreSQL (a throwaway cluster unless TEST_DATABASE_URL is set)
 ## and SQLite
-test: check-fmt vet check-docs
+test: check-fmt vet check-docs test-tools
 	$(GO) test -race -count=1 ./...
+
+# stripe-mock v0.183.0 matches stripe-go v76's API version; the payout tests
+# run against it.
+STRIPE_MOCK_VERSION := v0.183.0
+test-tools:
+	@command -v stripe-mock >/dev/null || [ -x "$$($(GO) env GOPATH)/bin/stripe-mock" ] || \
+		$(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
 
 check-fmt:
 	@out=$$(gofmt -l cmd internal pkg docs); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -81,6 +81,381 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/admin/payouts": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Payouts, newest first, filtered by user and status.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "admin"
+                ],
+                "summary": "List payouts (operators)",
+                "operationId": "adminListPayouts",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "Only payouts to this user",
+                        "name": "userId",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "pending",
+                            "paid",
+                            "failed"
+                        ],
+                        "type": "string",
+                        "description": "Only payouts in this state",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 20,
+                        "description": "Page size, 1-100 (larger values are capped at 100)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "nextCursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.PayoutPage"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Bad filter, limit or cursor (code invalid_request or invalid_cursor)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Token lacks the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Pays the user's available balance in a currency (rewards past their hold, net of clawbacks): stripe_credit credits the referrer's Stripe customer balance (the customer learned for the user, or stripeCustomerId), manual records a payment made elsewhere under a reference. The amount is reserved in the ledger with the payout record; the Stripe credit runs afterwards under an idempotency key derived from the payout, so no crash or retry pays twice. Paid referrals become REWARDED. Send an Idempotency-Key header to make the call safe to repeat: a repeat answers 200 with the same payout (and completes it if an earlier attempt left it pending).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "admin"
+                ],
+                "summary": "Pay out a user's available rewards (operators)",
+                "operationId": "adminCreatePayout",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "Makes the request safe to repeat (up to 255 printable characters)",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
+                    {
+                        "description": "Whom to pay, in which currency, how",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.PayoutRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The payout an earlier request with this Idempotency-Key created",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Payout"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "201": {
+                        "description": "Created: paid, failed, or pending when Stripe could not be reached (it is retried)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Payout"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body, bad method, manual payout without reference (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Token lacks the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "409": {
+                        "description": "Idempotency-Key used for another request (code idempotency_conflict)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 64 KiB (code payload_too_large)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "415": {
+                        "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "422": {
+                        "description": "Nothing available to pay (code nothing_to_pay), or no Stripe customer known for the user (code stripe_customer_unknown)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "stripe_credit without STRIPE_SECRET_KEY (code stripe_not_configured)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/admin/payouts/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "A payout with its state.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "admin"
+                ],
+                "summary": "One payout (operators)",
+                "operationId": "adminGetPayout",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "Payout id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Payout"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Token lacks the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No such payout (code payout_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                }
+            }
+        },
         "/v1/admin/referrals": {
             "get": {
                 "security": [
@@ -1791,6 +2166,147 @@ const docTemplate = `{
                         }
                     ],
                     "x-nullable": true
+                }
+            }
+        },
+        "referralapi.Payout": {
+            "type": "object",
+            "required": [
+                "amount",
+                "createdAt",
+                "currency",
+                "failureReason",
+                "id",
+                "method",
+                "paidAt",
+                "reference",
+                "status",
+                "stripeCustomerId",
+                "stripeTransactionId",
+                "userId"
+            ],
+            "properties": {
+                "amount": {
+                    "type": "integer",
+                    "example": 4000
+                },
+                "createdAt": {
+                    "type": "string"
+                },
+                "currency": {
+                    "type": "string",
+                    "example": "usd"
+                },
+                "failureReason": {
+                    "type": "string",
+                    "x-nullable": true
+                },
+                "id": {
+                    "type": "string",
+                    "example": "po_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
+                },
+                "method": {
+                    "type": "string",
+                    "enum": [
+                        "stripe_credit",
+                        "manual"
+                    ],
+                    "example": "stripe_credit"
+                },
+                "paidAt": {
+                    "type": "string",
+                    "x-nullable": true
+                },
+                "reference": {
+                    "type": "string",
+                    "example": ""
+                },
+                "status": {
+                    "description": "Status is pending until the credit is confirmed; failed payouts return their amount to the balance.",
+                    "type": "string",
+                    "enum": [
+                        "pending",
+                        "paid",
+                        "failed"
+                    ],
+                    "example": "paid"
+                },
+                "stripeCustomerId": {
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "cus_Q1w2e3"
+                },
+                "stripeTransactionId": {
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "cbtxn_1Q2w3e"
+                },
+                "userId": {
+                    "type": "string",
+                    "example": "u1"
+                }
+            }
+        },
+        "referralapi.PayoutPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "nextCursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/referralapi.Payout"
+                    }
+                },
+                "nextCursor": {
+                    "description": "NextCursor fetches the next page; null on the last page.",
+                    "type": "string",
+                    "x-nullable": true
+                }
+            }
+        },
+        "referralapi.PayoutRequest": {
+            "type": "object",
+            "required": [
+                "currency",
+                "method",
+                "userId"
+            ],
+            "properties": {
+                "currency": {
+                    "type": "string",
+                    "maxLength": 3,
+                    "minLength": 3,
+                    "example": "usd"
+                },
+                "method": {
+                    "description": "Method is stripe_credit (credit the referrer's Stripe customer balance) or manual (paid outside, recorded with a reference).",
+                    "type": "string",
+                    "enum": [
+                        "stripe_credit",
+                        "manual"
+                    ],
+                    "example": "stripe_credit"
+                },
+                "reference": {
+                    "description": "Reference of a manual payout (required for manual), e.g. a bank transfer id.",
+                    "type": "string",
+                    "maxLength": 255,
+                    "example": "wire-2026-11-24-001"
+                },
+                "stripeCustomerId": {
+                    "description": "StripeCustomerID overrides the customer learned for the user.",
+                    "type": "string",
+                    "maxLength": 255,
+                    "example": "cus_Q1w2e3"
+                },
+                "userId": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "minLength": 1,
+                    "example": "u1"
                 }
             }
         },

@@ -18,6 +18,7 @@ import (
 	"github.com/refhub/referral-service/internal/httpapi"
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/store"
+	"github.com/refhub/referral-service/internal/stripeapi"
 )
 
 const usage = `referral-api: the referral service.
@@ -25,6 +26,8 @@ const usage = `referral-api: the referral service.
 Usage:
   referral-api [serve]          serve the HTTP API (migrates first unless AUTO_MIGRATE=false)
   referral-api migrate          apply pending database migrations and exit
+  referral-api payouts run      pay every available balance of at least PAYOUT_MIN_AMOUNT as
+                                Stripe credit (resuming pending payouts first) and exit
   referral-api token [flags]    print a bearer token signed with the configured key
                                 (or the development key), for trying the API
   referral-api help             show this text
@@ -43,7 +46,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "migrate", "token":
+	case "serve", "migrate", "token", "payouts":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -58,6 +61,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, cfg, log)
 	case "token":
 		return token(cfg, args, stdout, stderr)
+	case "payouts":
+		if len(args) != 1 || args[0] != "run" {
+			fmt.Fprint(stderr, usage)
+			return errors.New("usage: referral-api payouts run")
+		}
+		return runPayouts(ctx, cfg, log, stdout)
 	default:
 		return serve(ctx, cfg, log)
 	}
@@ -108,7 +117,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	auth := httpapi.NewAuthenticator(httpapi.AuthConfig{
 		Secret: secret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, RolesClaim: cfg.JWTRolesClaim,
 	})
-	svc := referral.NewService(st, referral.Options{Rule: referral.RewardRule{Percent: cfg.RewardPercent}, Hold: cfg.RewardHold})
+	svc := newService(cfg, st, log)
+	if cfg.PayoutSchedule > 0 {
+		go svc.RunPayoutSchedule(ctx, cfg.PayoutSchedule, cfg.PayoutMinAmount)
+	}
 	router := httpapi.New(httpapi.Deps{
 		Service: svc, Auth: auth, AppURL: cfg.AppURL, Log: log,
 		Ready:               func(r *http.Request) error { return ready(r.Context(), st) },
@@ -155,6 +167,38 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("serve HTTP: %w", err)
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// newService builds the referral service from the configuration.
+func newService(cfg config.Config, st *store.Store, log *slog.Logger) *referral.Service {
+	opts := referral.Options{Rule: referral.RewardRule{Percent: cfg.RewardPercent}, Hold: cfg.RewardHold, Log: log}
+	if cfg.StripeSecretKey != "" {
+		opts.Credits = stripeapi.New(cfg.StripeSecretKey, cfg.StripeAPIURL)
+	}
+	return referral.NewService(st, opts)
+}
+
+// runPayouts is `referral-api payouts run`.
+func runPayouts(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	if cfg.StripeSecretKey == "" {
+		return errors.New("STRIPE_SECRET_KEY: payouts run pays as Stripe credit and needs a key")
+	}
+	st, err := store.Open(ctx, cfg.DatabaseDialect, cfg.DatabaseDSN)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if cfg.AutoMigrate {
+		if _, err := st.Migrate(ctx, log); err != nil {
+			return err
+		}
+	}
+	rep, err := newService(cfg, st, log).RunPayouts(ctx, cfg.PayoutMinAmount)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "paid %d, pending %d, failed %d, skipped %d, amounts %v\n", rep.Paid, rep.Pending, rep.Failed, rep.Skipped, rep.Amounts)
 	return nil
 }
 

@@ -41,6 +41,14 @@ type Config struct {
 	StripeWebhookSecret    string
 	StripeWebhookTolerance time.Duration
 
+	StripeSecretKey string
+	StripeAPIURL    string
+
+	// PayoutMinAmount is the smallest available balance a payout run pays.
+	PayoutMinAmount int64
+	// PayoutSchedule runs payouts in the server every interval; 0: never.
+	PayoutSchedule time.Duration
+
 	RewardPercent referral.Percent
 	// RewardHold is how long a reward stays pending before payout (REWARD_HOLD_DAYS).
 	RewardHold time.Duration
@@ -106,6 +114,29 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("STRIPE_WEBHOOK_SECRET", "must be a Stripe signing secret starting with whsec_")
 	}
 	c.StripeWebhookTolerance = parseDuration(get("STRIPE_WEBHOOK_TOLERANCE", "5m"), "STRIPE_WEBHOOK_TOLERANCE", bad)
+
+	c.StripeSecretKey = get("STRIPE_SECRET_KEY", "")
+	if c.StripeSecretKey != "" && !strings.HasPrefix(c.StripeSecretKey, "sk_") && !strings.HasPrefix(c.StripeSecretKey, "rk_") {
+		bad("STRIPE_SECRET_KEY", "must be a Stripe secret or restricted key (sk_... or rk_...)")
+	}
+	c.StripeAPIURL = strings.TrimRight(get("STRIPE_API_URL", ""), "/")
+	if c.StripeAPIURL != "" {
+		if u, err := url.Parse(c.StripeAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("STRIPE_API_URL", "%q must be an absolute http(s) URL", c.StripeAPIURL)
+		}
+	}
+	minAmount := get("PAYOUT_MIN_AMOUNT", "0")
+	if n, err := strconv.ParseInt(minAmount, 10, 64); err != nil || n < 0 {
+		bad("PAYOUT_MIN_AMOUNT", "%q is not a non-negative whole amount in minor units", minAmount)
+	} else {
+		c.PayoutMinAmount = n
+	}
+	if sched := get("PAYOUT_SCHEDULE", ""); sched != "" {
+		c.PayoutSchedule = parseDuration(sched, "PAYOUT_SCHEDULE", bad)
+		if c.PayoutSchedule > 0 && c.PayoutSchedule < time.Minute {
+			bad("PAYOUT_SCHEDULE", "%q is shorter than a minute", sched)
+		}
+	}
 
 	pct, err := referral.ParsePercent(get("REWARD_PERCENT", "20"))
 	if err != nil {

@@ -54,6 +54,11 @@ var domainErrors = []struct {
 	{referral.ErrSelfReferral, newError(http.StatusUnprocessableEntity, "self_referral", "Self-referral", "a user cannot be referred with their own code")},
 	{referral.ErrReferralExists, newError(http.StatusConflict, "referral_exists", "Referral already exists", "the user was already referred with another code")},
 	{referral.ErrReferralMissing, newError(http.StatusNotFound, "referral_not_found", "Referral not found", "no referral has this id")},
+	{referral.ErrPayoutMissing, newError(http.StatusNotFound, "payout_not_found", "Payout not found", "no payout has this id")},
+	{referral.ErrNothingToPay, newError(http.StatusUnprocessableEntity, "nothing_to_pay", "Nothing to pay", "the user has no available balance in this currency (rewards may still be on hold)")},
+	{referral.ErrStripeCustomerUnknown, newError(http.StatusUnprocessableEntity, "stripe_customer_unknown", "Stripe customer unknown", "no Stripe customer is known for this user; pass stripeCustomerId")},
+	{referral.ErrIdempotencyConflict, newError(http.StatusConflict, "idempotency_conflict", "Idempotency key reused", "this Idempotency-Key was used for a different payout request")},
+	{referral.ErrCreditsDisabled, newError(http.StatusServiceUnavailable, "stripe_not_configured", "Stripe not configured", "stripe_credit payouts need STRIPE_SECRET_KEY")},
 	{referral.ErrRefundConflict, newError(http.StatusConflict, "refund_conflict", "Refund id reused", "this refundId was already recorded for a different payment or amount")},
 	{referral.ErrPaymentConflict, newError(http.StatusConflict, "payment_conflict", "Payment id reused", "this paymentId was already recorded with a different user, amount or currency")},
 }

@@ -21,10 +21,12 @@ import (
 	"github.com/refhub/referral-service/internal/httpapi"
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/store"
+	"github.com/refhub/referral-service/internal/stripeapi"
 	"github.com/refhub/referral-service/internal/testdb"
+	"github.com/refhub/referral-service/internal/teststripe"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+func TestMain(m *testing.M) { testdb.Main(m, teststripe.Start) }
 
 const (
 	testSecret        = "test-secret-that-is-at-least-32-bytes-long"
@@ -68,6 +70,8 @@ type serverOpts struct {
 	webhookSecret    string
 	noWebhookSecret  bool
 	percent          string
+	// stripeCredits pays stripe_credit payouts through stripe-mock.
+	stripeCredits bool
 }
 
 func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
@@ -79,7 +83,15 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 		o.webhookSecret = testWebhookSecret
 	}
 	auth := httpapi.NewAuthenticator(httpapi.AuthConfig{Secret: []byte(testSecret), Issuer: o.issuer, Audience: o.audience, RolesClaim: "roles"})
-	svc := referral.NewService(st, referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent(o.percent)}})
+	opts := referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent(o.percent)}}
+	if o.stripeCredits {
+		url, err := teststripe.URL()
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Credits = stripeapi.New("sk_test_123", url)
+	}
+	svc := referral.NewService(st, opts)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	router := httpapi.New(httpapi.Deps{
 		Service: svc, Auth: auth, AppURL: testAppURL, Log: log,

@@ -73,6 +73,9 @@ func New(d Deps) *echo.Echo {
 	e.POST("/v1/admin/referrals/:id/cancel", h.adminCancelReferral, user, admin)
 	e.GET("/v1/admin/users/:userId/balance", h.adminGetUserBalance, user, admin)
 	e.GET("/v1/admin/users/:userId/transactions", h.adminListUserTransactions, user, admin)
+	e.POST("/v1/admin/payouts", h.adminCreatePayout, user, admin)
+	e.GET("/v1/admin/payouts", h.adminListPayouts, user, admin)
+	e.GET("/v1/admin/payouts/:id", h.adminGetPayout, user, admin)
 	return e
 }
 

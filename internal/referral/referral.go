@@ -193,14 +193,17 @@ type Reward struct {
 	RefundedAmount int64
 	Rule           RewardRule
 	// Amount is the reward as first earned; KeptAmount what remains after refunds.
-	Amount      int64
-	KeptAmount  int64
+	Amount     int64
+	KeptAmount int64
+	// PayoutID is the payout the reward was (or is being) paid out in.
+	PayoutID    string
 	AvailableAt time.Time
 	CreatedAt   time.Time
 }
 
 // BalanceView is a user's balance in one currency: Amount = Pending + Available.
 type BalanceView struct {
+	UserID    string
 	Currency  string
 	Amount    int64
 	Pending   int64

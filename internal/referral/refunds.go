@@ -190,7 +190,7 @@ func (s *Service) settle(ctx context.Context, tx Store, ref *Referral, rw Reward
 		switch {
 		case delta > 0:
 			e.Type, e.Description = EntryReward, fmt.Sprintf("reward restored for payment %s", rw.PaymentID)
-		case ref.RewardPaidAt != nil:
+		case rw.PayoutID != "":
 			e.Type, e.Description = EntryClawback, fmt.Sprintf("paid-out reward clawed back: payment %s refunded, disputed or cancelled", rw.PaymentID)
 		default:
 			e.Type, e.Description = EntryRewardReversal, fmt.Sprintf("reward reversed: payment %s refunded, disputed or cancelled", rw.PaymentID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -24,6 +25,10 @@ type Options struct {
 	NewCode func() (string, error)
 	// IDs makes object ids; NewIDGenerator(nil) when nil.
 	IDs *IDGenerator
+	// Credits pays stripe_credit payouts; nil disables that method.
+	Credits CreditIssuer
+	// Log receives what happens outside requests (payout retries, runs).
+	Log *slog.Logger
 }
 
 // Service applies the referral program's rules on top of a Store.
@@ -34,11 +39,16 @@ type Service struct {
 	now     func() time.Time
 	newCode func() (string, error)
 	ids     *IDGenerator
+	credits CreditIssuer
+	log     *slog.Logger
 }
 
 // NewService returns a Service using store and opts.
 func NewService(store Store, opts Options) *Service {
-	s := &Service{store: store, rule: opts.Rule, hold: opts.Hold, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs}
+	s := &Service{store: store, rule: opts.Rule, hold: opts.Hold, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs, credits: opts.Credits, log: opts.Log}
+	if s.log == nil {
+		s.log = discardLogger()
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -12,9 +12,10 @@ import (
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/store"
 	"github.com/refhub/referral-service/internal/testdb"
+	"github.com/refhub/referral-service/internal/teststripe"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+func TestMain(m *testing.M) { testdb.Main(m, teststripe.Start) }
 
 func newService(st *store.Store, percent string) *referral.Service {
 	return referral.NewService(st, referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent(percent)}})

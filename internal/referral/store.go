@@ -60,6 +60,26 @@ type Store interface {
 	// SettleReferral sets a referral's status and current reward amount.
 	SettleReferral(ctx context.Context, id string, status Status, rewardAmount int64) error
 
+	// CreatePayout inserts p; false when its idempotency key is taken.
+	CreatePayout(ctx context.Context, p Payout) (bool, error)
+	PayoutByID(ctx context.Context, id string) (Payout, error)
+	PayoutByIdempotencyKey(ctx context.Context, key string) (Payout, error)
+	SetPayoutAmount(ctx context.Context, id string, amount int64) error
+	// ClaimRewardsForPayout assigns the user's unpaid rewards in currency
+	// whose hold ended by now to the payout (locking them).
+	ClaimRewardsForPayout(ctx context.Context, userID, currency, payoutID string, now time.Time) error
+	// LockBalance locks the user's balance row in currency and returns it.
+	LockBalance(ctx context.Context, userID, currency string, now time.Time) (BalanceView, error)
+	// FinishPayout moves a pending payout to paid or failed; false when it
+	// was no longer pending.
+	FinishPayout(ctx context.Context, id string, status PayoutStatus, txn, reason string, at time.Time) (bool, error)
+	MarkPayoutReferralsRewarded(ctx context.Context, payoutID string, at time.Time) error
+	ReleasePayoutRewards(ctx context.Context, payoutID string) error
+	ListPayouts(ctx context.Context, f PayoutFilter) ([]Payout, error)
+	// PayableBalances lists balances of at least minAmount (before holds).
+	PayableBalances(ctx context.Context, minAmount int64) ([]BalanceView, error)
+	StripeCustomerOfUser(ctx context.Context, userID string) (string, error)
+
 	// RecordStripeEvent marks an event processed; false when it already was.
 	RecordStripeEvent(ctx context.Context, e StripeEvent) (bool, error)
 	// LinkStripeCustomer remembers that a Stripe customer is a product user.

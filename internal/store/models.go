@@ -141,6 +141,7 @@ type RewardRow struct {
 	CapAmount      int64
 	Amount         int64
 	KeptAmount     int64
+	PayoutID       *string
 	AvailableAt    time.Time
 	CreatedAt      time.Time
 }
@@ -168,7 +169,8 @@ func (m RewardRow) toDomain() referral.Reward {
 		ID: m.ID, ReferralID: m.ReferralID, ReferrerID: m.ReferrerID, PaymentID: m.PaymentID, Currency: m.Currency,
 		PaymentAmount: m.PaymentAmount, RefundedAmount: m.RefundedAmount,
 		Rule:   referral.RewardRule{Percent: referral.PercentFromUnits(m.PercentUnits), Fixed: m.FixedAmount, Cap: m.CapAmount},
-		Amount: m.Amount, KeptAmount: m.KeptAmount, AvailableAt: m.AvailableAt.UTC(), CreatedAt: m.CreatedAt.UTC(),
+		Amount: m.Amount, KeptAmount: m.KeptAmount, PayoutID: deref(m.PayoutID),
+		AvailableAt: m.AvailableAt.UTC(), CreatedAt: m.CreatedAt.UTC(),
 	}
 }
 
@@ -214,5 +216,32 @@ func (m RefundClaim) toDomain() referral.Claim {
 		ID: m.ID, Kind: referral.ClaimKind(m.Kind), PaymentID: deref(m.PaymentID), StripeCharge: deref(m.StripeCharge),
 		StripePaymentIntent: deref(m.StripePaymentIntent), StripeInvoice: deref(m.StripeInvoice),
 		Amount: m.Amount, DisputeStatus: deref(m.DisputeStatus), Source: m.Source, CreatedAt: m.CreatedAt.UTC(),
+	}
+}
+
+// Payout is a payout record.
+type Payout struct {
+	ID                  string `gorm:"primaryKey"`
+	UserID              string
+	Currency            string
+	Amount              int64
+	Method              string
+	Status              string
+	Reference           string
+	StripeCustomerID    string
+	StripeTransactionID string
+	FailureReason       string
+	IdempotencyKey      *string
+	CreatedAt           time.Time
+	UpdatedAt           time.Time `gorm:"autoUpdateTime:false"`
+	PaidAt              *time.Time
+}
+
+func (m Payout) toDomain() referral.Payout {
+	return referral.Payout{
+		ID: m.ID, UserID: m.UserID, Currency: m.Currency, Amount: m.Amount, Method: referral.PayoutMethod(m.Method),
+		Status: referral.PayoutStatus(m.Status), Reference: m.Reference, StripeCustomerID: m.StripeCustomerID,
+		StripeTransactionID: m.StripeTransactionID, FailureReason: m.FailureReason, IdempotencyKey: deref(m.IdempotencyKey),
+		CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(), PaidAt: utc(m.PaidAt),
 	}
 }

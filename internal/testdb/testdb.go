@@ -20,13 +20,22 @@ const (
 
 // Main runs a test package with PostgreSQL available. With TEST_DATABASE_URL
 // unset it starts a throwaway cluster and stops it afterwards. Either way it
-// creates one migrated template database that each test clones. When no
-// server can be had, it fails the run rather than skipping.
-func Main(m *testing.M) {
-	os.Exit(run(m))
+// creates one migrated template database that each test clones. services
+// start further servers the package needs (e.g. teststripe.Start). When
+// anything cannot be had, it fails the run rather than skipping.
+func Main(m *testing.M, services ...func() (stop func(), err error)) {
+	os.Exit(run(m, services))
 }
 
-func run(m *testing.M) int {
+func run(m *testing.M, services []func() (func(), error)) int {
+	for _, start := range services {
+		stop, err := start()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testdb: cannot start a service the tests need:", err)
+			return 1
+		}
+		defer stop()
+	}
 	if os.Getenv(envURL) == "" {
 		c, err := startCluster()
 		if err != nil {

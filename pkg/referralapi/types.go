@@ -213,3 +213,39 @@ type RefundResult struct {
 	// refund then applies when it is).
 	Referral *Referral `json:"referral" validate:"required" extensions:"x-nullable"`
 }
+
+// PayoutRequest pays out a user's available balance in one currency.
+type PayoutRequest struct {
+	UserID   string `json:"userId" validate:"required" minLength:"1" maxLength:"128" example:"u1"`
+	Currency string `json:"currency" validate:"required" minLength:"3" maxLength:"3" example:"usd"`
+	// Method is stripe_credit (credit the referrer's Stripe customer balance) or manual (paid outside, recorded with a reference).
+	Method string `json:"method" validate:"required" enums:"stripe_credit,manual" example:"stripe_credit"`
+	// Reference of a manual payout (required for manual), e.g. a bank transfer id.
+	Reference string `json:"reference,omitempty" maxLength:"255" example:"wire-2026-11-24-001"`
+	// StripeCustomerID overrides the customer learned for the user.
+	StripeCustomerID string `json:"stripeCustomerId,omitempty" maxLength:"255" example:"cus_Q1w2e3"`
+}
+
+// Payout is a payout with its state: pending, then paid or failed.
+type Payout struct {
+	ID       string `json:"id" validate:"required" example:"po_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
+	UserID   string `json:"userId" validate:"required" example:"u1"`
+	Currency string `json:"currency" validate:"required" example:"usd"`
+	Amount   int64  `json:"amount" validate:"required" example:"4000"`
+	Method   string `json:"method" validate:"required" enums:"stripe_credit,manual" example:"stripe_credit"`
+	// Status is pending until the credit is confirmed; failed payouts return their amount to the balance.
+	Status              string     `json:"status" validate:"required" enums:"pending,paid,failed" example:"paid"`
+	Reference           string     `json:"reference" validate:"required" example:""`
+	StripeCustomerID    *string    `json:"stripeCustomerId" validate:"required" extensions:"x-nullable" example:"cus_Q1w2e3"`
+	StripeTransactionID *string    `json:"stripeTransactionId" validate:"required" extensions:"x-nullable" example:"cbtxn_1Q2w3e"`
+	FailureReason       *string    `json:"failureReason" validate:"required" extensions:"x-nullable"`
+	CreatedAt           time.Time  `json:"createdAt" validate:"required"`
+	PaidAt              *time.Time `json:"paidAt" validate:"required" extensions:"x-nullable"`
+}
+
+// PayoutPage is one page of payouts, newest first.
+type PayoutPage struct {
+	Items []Payout `json:"items" validate:"required"`
+	// NextCursor fetches the next page; null on the last page.
+	NextCursor *string `json:"nextCursor" validate:"required" extensions:"x-nullable"`
+}

@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/refhub/referral-service/internal/referral"
+)
+
+// CreatePayout inserts p unless its idempotency key is taken. On PostgreSQL
+// a concurrent request with the same key waits for the first to commit.
+func (s *Store) CreatePayout(ctx context.Context, p referral.Payout) (bool, error) {
+	m := Payout{
+		ID: p.ID, UserID: p.UserID, Currency: p.Currency, Amount: p.Amount, Method: string(p.Method),
+		Status: string(p.Status), Reference: p.Reference, StripeCustomerID: p.StripeCustomerID,
+		IdempotencyKey: nullable(p.IdempotencyKey), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+	}
+	res := s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&m)
+	return res.RowsAffected == 1, res.Error
+}
+
+// PayoutByID returns one payout.
+func (s *Store) PayoutByID(ctx context.Context, id string) (referral.Payout, error) {
+	var m Payout
+	if err := s.with(ctx).Where("id = ?", id).Take(&m).Error; err != nil {
+		return referral.Payout{}, notFound(err)
+	}
+	return m.toDomain(), nil
+}
+
+// PayoutByIdempotencyKey returns the payout created with key.
+func (s *Store) PayoutByIdempotencyKey(ctx context.Context, key string) (referral.Payout, error) {
+	var m Payout
+	if err := s.with(ctx).Where("idempotency_key = ?", key).Take(&m).Error; err != nil {
+		return referral.Payout{}, notFound(err)
+	}
+	return m.toDomain(), nil
+}
+
+// SetPayoutAmount records the amount reserved for a payout.
+func (s *Store) SetPayoutAmount(ctx context.Context, id string, amount int64) error {
+	return s.with(ctx).Model(&Payout{}).Where("id = ?", id).Update("amount", amount).Error
+}
+
+// ClaimRewardsForPayout assigns matured, unpaid rewards to the payout.
+func (s *Store) ClaimRewardsForPayout(ctx context.Context, userID, currency, payoutID string, now time.Time) error {
+	return s.with(ctx).Model(&RewardRow{}).
+		Where("referrer_id = ? AND currency = ? AND payout_id IS NULL AND available_at <= ? AND kept_amount > 0", userID, currency, now).
+		Update("payout_id", payoutID).Error
+}
+
+// LockBalance row-locks the balance and returns it with its hold at now.
+func (s *Store) LockBalance(ctx context.Context, userID, currency string, now time.Time) (referral.BalanceView, error) {
+	var b UserBalance
+	err := s.with(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).
+		Where("user_id = ? AND currency = ?", userID, currency).Take(&b).Error
+	if err != nil {
+		if err = notFound(err); errors.Is(err, referral.ErrNotFound) {
+			return referral.BalanceView{UserID: userID, Currency: currency}, nil
+		}
+		return referral.BalanceView{}, err
+	}
+	var pending int64
+	err = s.with(ctx).Model(&LedgerEntry{}).Select("COALESCE(SUM(amount), 0)").
+		Where("user_id = ? AND currency = ? AND available_at > ?", userID, currency, now).Scan(&pending).Error
+	if err != nil {
+		return referral.BalanceView{}, err
+	}
+	return referral.BalanceView{UserID: userID, Currency: currency, Amount: b.Balance, Pending: pending, Available: b.Balance - pending}, nil
+}
+
+// FinishPayout moves a pending payout to its outcome.
+func (s *Store) FinishPayout(ctx context.Context, id string, status referral.PayoutStatus, txn, reason string, at time.Time) (bool, error) {
+	updates := map[string]any{"status": string(status), "stripe_transaction_id": txn, "failure_reason": reason, "updated_at": at}
+	if status == referral.PayoutPaid {
+		updates["paid_at"] = at
+	}
+	res := s.with(ctx).Model(&Payout{}).Where("id = ? AND status = ?", id, string(referral.PayoutPending)).Updates(updates)
+	return res.RowsAffected == 1, res.Error
+}
+
+// MarkPayoutReferralsRewarded moves the payout's qualified referrals to REWARDED.
+func (s *Store) MarkPayoutReferralsRewarded(ctx context.Context, payoutID string, at time.Time) error {
+	return s.with(ctx).Model(&Referral{}).
+		Where("status = ? AND id IN (?)", string(referral.StatusQualified),
+			s.with(ctx).Model(&RewardRow{}).Select("referral_id").Where("payout_id = ?", payoutID)).
+		Updates(map[string]any{"status": string(referral.StatusRewarded), "reward_paid_at": at}).Error
+}
+
+// ReleasePayoutRewards frees a failed payout's rewards for a later one.
+func (s *Store) ReleasePayoutRewards(ctx context.Context, payoutID string) error {
+	return s.with(ctx).Model(&RewardRow{}).Where("payout_id = ?", payoutID).Update("payout_id", nil).Error
+}
+
+// ListPayouts returns up to f.Limit payouts, newest first.
+func (s *Store) ListPayouts(ctx context.Context, f referral.PayoutFilter) ([]referral.Payout, error) {
+	q := s.with(ctx)
+	if f.UserID != "" {
+		q = q.Where("user_id = ?", f.UserID)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", string(f.Status))
+	}
+	if f.BeforeID != "" {
+		q = q.Where("id < ?", f.BeforeID)
+	}
+	var ms []Payout
+	if err := q.Order("id DESC").Limit(f.Limit).Find(&ms).Error; err != nil {
+		return nil, err
+	}
+	out := make([]referral.Payout, len(ms))
+	for i, m := range ms {
+		out[i] = m.toDomain()
+	}
+	return out, nil
+}
+
+// PayableBalances lists balances of at least minAmount.
+func (s *Store) PayableBalances(ctx context.Context, minAmount int64) ([]referral.BalanceView, error) {
+	var ms []UserBalance
+	if err := s.with(ctx).Where("balance >= ?", minAmount).Order("user_id, currency").Find(&ms).Error; err != nil {
+		return nil, err
+	}
+	out := make([]referral.BalanceView, len(ms))
+	for i, m := range ms {
+		out[i] = referral.BalanceView{UserID: m.UserID, Currency: m.Currency, Amount: m.Balance}
+	}
+	return out, nil
+}
+
+// StripeCustomerOfUser returns the Stripe customer learned for a user.
+func (s *Store) StripeCustomerOfUser(ctx context.Context, userID string) (string, error) {
+	var m StripeCustomer
+	if err := s.with(ctx).Where("user_id = ?", userID).Order("created_at").Take(&m).Error; err != nil {
+		return "", notFound(err)
+	}
+	return m.CustomerID, nil
+}

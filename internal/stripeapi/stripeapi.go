@@ -1,0 +1,68 @@
+// Package stripeapi calls Stripe's API through stripe-go v76: customer
+// balance credits for payouts and the event list for reconciliation.
+// STRIPE_API_URL points it at stripe-mock in tests.
+package stripeapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+
+	"github.com/refhub/referral-service/internal/referral"
+)
+
+// Client is a Stripe API client.
+type Client struct {
+	api *client.API
+}
+
+// New returns a client using secretKey, against apiURL when not empty.
+func New(secretKey, apiURL string) *Client {
+	cfg := &stripe.BackendConfig{
+		HTTPClient:    &http.Client{Timeout: 30 * time.Second},
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
+	}
+	if apiURL != "" {
+		cfg.URL = stripe.String(apiURL)
+	}
+	b := stripe.GetBackendWithConfig(stripe.APIBackend, cfg)
+	return &Client{api: client.New(secretKey, &stripe.Backends{API: b, Connect: b, Uploads: b})}
+}
+
+// Credit adds amount to the customer's credit balance (a negative customer
+// balance transaction), which their next invoices draw down. Stripe
+// performs it once per idempotency key. Errors Stripe will answer the same
+// way again (bad request, unknown customer, currency mismatch) wrap
+// referral.ErrCreditRejected; others are transient.
+func (c *Client) Credit(ctx context.Context, cc referral.CustomerCredit) (string, error) {
+	params := &stripe.CustomerBalanceTransactionParams{
+		Customer:    stripe.String(cc.CustomerID),
+		Amount:      stripe.Int64(-cc.Amount),
+		Currency:    stripe.String(cc.Currency),
+		Description: stripe.String(cc.Description),
+	}
+	params.Context = ctx
+	params.SetIdempotencyKey(cc.IdempotencyKey)
+	txn, err := c.api.CustomerBalanceTransactions.New(params)
+	if err != nil {
+		return "", classify(err)
+	}
+	return txn.ID, nil
+}
+
+// classify marks errors that retrying cannot fix as rejections.
+func classify(err error) error {
+	var se *stripe.Error
+	if errors.As(err, &se) {
+		switch se.HTTPStatusCode {
+		case http.StatusBadRequest, http.StatusPaymentRequired, http.StatusForbidden, http.StatusNotFound:
+			return fmt.Errorf("%w: Stripe answered %d %s: %s", referral.ErrCreditRejected, se.HTTPStatusCode, se.Code, se.Msg)
+		}
+	}
+	return fmt.Errorf("stripe: %w", err)
+}
