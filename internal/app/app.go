@@ -172,7 +172,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 // newService builds the referral service from the configuration.
 func newService(cfg config.Config, st *store.Store, log *slog.Logger) *referral.Service {
-	opts := referral.Options{Rule: referral.RewardRule{Percent: cfg.RewardPercent}, Hold: cfg.RewardHold, Log: log}
+	opts := referral.Options{
+		Rule:       referral.RewardRule{Percent: cfg.RewardPercent, Fixed: cfg.RewardFixed, Cap: cfg.RewardCap},
+		MinPayment: cfg.RewardMinPayment, Payments: cfg.RewardPayments, Hold: cfg.RewardHold, Log: log,
+	}
 	if cfg.StripeSecretKey != "" {
 		opts.Credits = stripeapi.New(cfg.StripeSecretKey, cfg.StripeAPIURL)
 	}

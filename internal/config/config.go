@@ -50,6 +50,14 @@ type Config struct {
 	PayoutSchedule time.Duration
 
 	RewardPercent referral.Percent
+	// RewardFixed is added to each reward (REWARD_FIXED_AMOUNT, minor units).
+	RewardFixed int64
+	// RewardCap bounds one reward (REWARD_MAX_AMOUNT; 0: no cap).
+	RewardCap int64
+	// RewardMinPayment is the smallest payment that earns (REWARD_MIN_PAYMENT).
+	RewardMinPayment int64
+	// RewardPayments is how many of a referred user's payments earn (REWARD_PAYMENTS).
+	RewardPayments int
 	// RewardHold is how long a reward stays pending before payout (REWARD_HOLD_DAYS).
 	RewardHold time.Duration
 
@@ -143,6 +151,26 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("REWARD_PERCENT", "%v", err)
 	}
 	c.RewardPercent = pct
+	amount := func(name string) int64 {
+		v := get(name, "0")
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n > 1_000_000_000_000 {
+			bad(name, "%q is not a whole amount in minor units between 0 and 10^12", v)
+		}
+		return n
+	}
+	c.RewardFixed = amount("REWARD_FIXED_AMOUNT")
+	c.RewardCap = amount("REWARD_MAX_AMOUNT")
+	c.RewardMinPayment = amount("REWARD_MIN_PAYMENT")
+	payments := get("REWARD_PAYMENTS", "1")
+	if n, err := strconv.Atoi(payments); err != nil || n < 1 || n > 1000 {
+		bad("REWARD_PAYMENTS", "%q is not a whole number of payments between 1 and 1000", payments)
+	} else {
+		c.RewardPayments = n
+	}
+	if c.RewardPercent.Units() == 0 && c.RewardFixed == 0 {
+		bad("REWARD_PERCENT", "and REWARD_FIXED_AMOUNT are both zero: no referral would ever earn anything")
+	}
 	holdDays := get("REWARD_HOLD_DAYS", "14")
 	if n, err := strconv.Atoi(holdDays); err != nil || n < 0 || n > 3650 {
 		bad("REWARD_HOLD_DAYS", "%q is not a whole number of days between 0 and 3650", holdDays)

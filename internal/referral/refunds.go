@@ -202,21 +202,26 @@ func (s *Service) settle(ctx context.Context, tx Store, ref *Referral, rw Reward
 			return fmt.Errorf("update reward %s: %w", rw.ID, err)
 		}
 	}
+	// Only the qualifying payment decides whether the referral stands; a
+	// later (recurring) payment refunded in full just loses its reward.
 	status := ref.Status
+	qualifying := rw.PaymentID == ref.QualifyingPaymentID
 	switch {
-	case fullyRefunded || lost || operatorCancelled:
+	case operatorCancelled || (qualifying && (fullyRefunded || lost)):
 		status = StatusCancelled
-	case status == StatusCancelled:
+	case qualifying && status == StatusCancelled:
 		status = StatusQualified
 		if ref.RewardPaidAt != nil {
 			status = StatusRewarded
 		}
 	}
-	if status != ref.Status || ref.RewardAmount == nil || *ref.RewardAmount != target {
-		if err := tx.SettleReferral(ctx, ref.ID, status, target); err != nil {
-			return fmt.Errorf("settle referral %s: %w", ref.ID, err)
-		}
-		ref.Status, ref.RewardAmount = status, &target
+	if err := tx.SettleReferral(ctx, ref.ID, status); err != nil {
+		return fmt.Errorf("settle referral %s: %w", ref.ID, err)
 	}
+	updated, err := tx.ReferralByID(ctx, ref.ID)
+	if err != nil {
+		return fmt.Errorf("read referral %s: %w", ref.ID, err)
+	}
+	*ref = updated
 	return nil
 }

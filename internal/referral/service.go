@@ -17,6 +17,10 @@ type Options struct {
 	// Rule computes rewards (the share of the qualifying payment credited to
 	// the referrer); it is stored with each reward.
 	Rule RewardRule
+	// MinPayment is the smallest payment that earns a reward (0: any > 0).
+	MinPayment int64
+	// Payments is how many of a referred user's payments earn (0 or 1: the first).
+	Payments int
 	// Hold is how long a reward stays pending before it can be paid out.
 	Hold time.Duration
 	// Now is the clock; time.Now when nil.
@@ -35,6 +39,8 @@ type Options struct {
 type Service struct {
 	store   Store
 	rule    RewardRule
+	minPay  int64
+	payN    int
 	hold    time.Duration
 	now     func() time.Time
 	newCode func() (string, error)
@@ -45,7 +51,7 @@ type Service struct {
 
 // NewService returns a Service using store and opts.
 func NewService(store Store, opts Options) *Service {
-	s := &Service{store: store, rule: opts.Rule, hold: opts.Hold, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs, credits: opts.Credits, log: opts.Log}
+	s := &Service{store: store, rule: opts.Rule, minPay: opts.MinPayment, payN: max(opts.Payments, 1), hold: opts.Hold, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs, credits: opts.Credits, log: opts.Log}
 	if s.log == nil {
 		s.log = discardLogger()
 	}
@@ -207,7 +213,7 @@ func (s *Service) recordPayment(ctx context.Context, tx Store, p Payment) (Payme
 		return s.duplicatePayment(ctx, tx, p)
 	}
 	res := PaymentResult{Payment: p}
-	if p.Amount <= 0 {
+	if p.Amount <= 0 || p.Amount < s.minPay {
 		return res, nil
 	}
 	ref, err := tx.ReferralByReferredUser(ctx, p.UserID)
@@ -218,7 +224,7 @@ func (s *Service) recordPayment(ctx context.Context, tx Store, p Payment) (Payme
 		return PaymentResult{}, fmt.Errorf("find referral of payer: %w", err)
 	}
 	if ref.Status != StatusPending {
-		return res, nil
+		return s.recurringReward(ctx, tx, ref, p, res)
 	}
 	q := Qualification{
 		RewardAmount: s.rule.For(p.Amount), RewardCurrency: p.Currency,
@@ -247,6 +253,38 @@ func (s *Service) recordPayment(ctx context.Context, tx Store, p Payment) (Payme
 	res.Payment.ReferralID = ref.ID
 	res.Qualified = true
 	res.Referral = &ref
+	return res, nil
+}
+
+// recurringReward lets a later payment of an already qualified referral earn
+// when the program rewards more than the first payment. The referral is
+// QUALIFIED again until that reward is paid out.
+func (s *Service) recurringReward(ctx context.Context, tx Store, ref Referral, p Payment, res PaymentResult) (PaymentResult, error) {
+	if s.payN <= 1 || ref.CancelReason != "" || (ref.Status != StatusQualified && ref.Status != StatusRewarded) {
+		return res, nil
+	}
+	n, err := tx.CountRewards(ctx, ref.ID)
+	if err != nil {
+		return PaymentResult{}, fmt.Errorf("count rewards of %s: %w", ref.ID, err)
+	}
+	if n >= s.payN {
+		return res, nil
+	}
+	if err := s.earnReward(ctx, tx, ref, p, s.rule.For(p.Amount)); err != nil {
+		return PaymentResult{}, err
+	}
+	if err := tx.MarkPaymentQualified(ctx, p.ID, ref.ID); err != nil {
+		return PaymentResult{}, fmt.Errorf("link payment to referral: %w", err)
+	}
+	if err := tx.SettleReferral(ctx, ref.ID, StatusQualified); err != nil {
+		return PaymentResult{}, fmt.Errorf("update referral %s: %w", ref.ID, err)
+	}
+	// Refunds that arrived before this payment apply now.
+	settled, err := s.settlePayment(ctx, tx, p)
+	if err != nil {
+		return PaymentResult{}, err
+	}
+	res.Payment.ReferralID, res.Qualified, res.Referral = ref.ID, true, settled
 	return res, nil
 }
 

@@ -57,8 +57,11 @@ type Store interface {
 	// CancelReferral marks a referral cancelled by an operator, if its status
 	// is still from; false when it changed meanwhile.
 	CancelReferral(ctx context.Context, id string, from Status, reason string) (bool, error)
-	// SettleReferral sets a referral's status and current reward amount.
-	SettleReferral(ctx context.Context, id string, status Status, rewardAmount int64) error
+	// SettleReferral sets a referral's status and its reward amount to the
+	// sum its rewards keep.
+	SettleReferral(ctx context.Context, id string, status Status) error
+	// CountRewards counts the rewards a referral has earned.
+	CountRewards(ctx context.Context, referralID string) (int, error)
 
 	// CreatePayout inserts p; false when its idempotency key is taken.
 	CreatePayout(ctx context.Context, p Payout) (bool, error)

@@ -129,8 +129,16 @@ func (s *Store) UpdateRewardKept(ctx context.Context, id string, kept, refunded 
 		Updates(map[string]any{"kept_amount": kept, "refunded_amount": refunded}).Error
 }
 
-// SettleReferral sets a referral's status and current reward.
-func (s *Store) SettleReferral(ctx context.Context, id string, status referral.Status, rewardAmount int64) error {
+// SettleReferral sets a referral's status and its reward to what its rewards keep.
+func (s *Store) SettleReferral(ctx context.Context, id string, status referral.Status) error {
+	kept := s.with(ctx).Model(&RewardRow{}).Select("COALESCE(SUM(kept_amount), 0)").Where("referral_id = ?", id)
 	return s.with(ctx).Model(&Referral{}).Where("id = ?", id).
-		Updates(map[string]any{"status": string(status), "reward_amount": rewardAmount}).Error
+		Updates(map[string]any{"status": string(status), "reward_amount": kept}).Error
+}
+
+// CountRewards counts a referral's rewards.
+func (s *Store) CountRewards(ctx context.Context, referralID string) (int, error) {
+	var n int64
+	err := s.with(ctx).Model(&RewardRow{}).Where("referral_id = ?", referralID).Count(&n).Error
+	return int(n), err
 }
