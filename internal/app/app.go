@@ -28,6 +28,9 @@ Usage:
   referral-api migrate          apply pending database migrations and exit
   referral-api payouts run      pay every available balance of at least PAYOUT_MIN_AMOUNT as
                                 Stripe credit (resuming pending payouts first) and exit
+  referral-api reconcile [-since 72h]
+                                list recent Stripe events through the API and feed any
+                                the webhook missed through the same idempotent path
   referral-api token [flags]    print a bearer token signed with the configured key
                                 (or the development key), for trying the API
   referral-api help             show this text
@@ -46,7 +49,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "migrate", "token", "payouts":
+	case "serve", "migrate", "token", "payouts", "reconcile":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -61,6 +64,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, cfg, log)
 	case "token":
 		return token(cfg, args, stdout, stderr)
+	case "reconcile":
+		return reconcile(ctx, cfg, log, args, stdout, stderr)
 	case "payouts":
 		if len(args) != 1 || args[0] != "run" {
 			fmt.Fprint(stderr, usage)

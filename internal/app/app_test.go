@@ -18,9 +18,10 @@ import (
 	"time"
 
 	"github.com/refhub/referral-service/internal/testdb"
+	"github.com/refhub/referral-service/internal/teststripe"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+func TestMain(m *testing.M) { testdb.Main(m, teststripe.Start) }
 
 // buildBinary compiles the real command once per test process.
 var buildBinary = sync.OnceValues(func() (string, error) {

@@ -59,9 +59,7 @@ func (h *handlers) stripeWebhook(c echo.Context) error {
 		h.log.DebugContext(ctx, "stripe event ignored", "request_id", requestID(c), "event_id", ev.ID, "type", ev.Type)
 		return c.JSON(http.StatusOK, referralapi.WebhookResult{Received: true, Outcome: "ignored"})
 	}
-	outcome, err := h.svc.HandleStripeEvent(ctx, referral.StripeEvent{ID: ev.ID, Type: ev.Type}, referral.StripeEffects{
-		CustomerID: ev.CustomerID, UserID: ev.UserID, Payment: ev.Payment, Claim: ev.Claim,
-	})
+	outcome, err := h.svc.HandleStripeEvent(ctx, referral.StripeEvent{ID: ev.ID, Type: ev.Type}, ev.Effects())
 	if err != nil {
 		return err
 	}

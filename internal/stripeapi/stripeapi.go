@@ -5,9 +5,11 @@ package stripeapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -65,4 +67,39 @@ func classify(err error) error {
 		}
 	}
 	return fmt.Errorf("stripe: %w", err)
+}
+
+// ListedEvent is one event from Stripe's event list, read tolerantly: only
+// the parts the webhook path reads, whatever the event's API version.
+type ListedEvent struct {
+	ID         string
+	Type       string
+	APIVersion string
+	Object     json.RawMessage
+}
+
+// Events returns the events of the given types created since, oldest first
+// (Stripe lists newest first; replaying in creation order mirrors delivery).
+func (c *Client) Events(ctx context.Context, since time.Time, types []string) ([]ListedEvent, error) {
+	params := &stripe.EventListParams{CreatedRange: &stripe.RangeQueryParams{GreaterThanOrEqual: since.Unix()}}
+	params.Context = ctx
+	params.Limit = stripe.Int64(100)
+	for _, t := range types {
+		params.Types = append(params.Types, stripe.String(t))
+	}
+	var out []ListedEvent
+	it := c.api.Events.List(params)
+	for it.Next() {
+		e := it.Event()
+		le := ListedEvent{ID: e.ID, Type: string(e.Type), APIVersion: e.APIVersion}
+		if e.Data != nil {
+			le.Object = e.Data.Raw
+		}
+		out = append(out, le)
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("list Stripe events: %w", classify(err))
+	}
+	slices.Reverse(out)
+	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -77,23 +78,38 @@ func Parse(payload []byte) (Event, error) {
 	if env.ID == "" || env.Type == "" || (env.Object != "" && env.Object != "event") {
 		return Event{}, fmt.Errorf("%w: not an event (id and type are required)", ErrPayload)
 	}
-	ev := Event{ID: env.ID, Type: env.Type, APIVersion: env.APIVersion}
-	reader, ok := readers[env.Type]
+	return ParseObject(env.ID, env.Type, env.APIVersion, env.Data.Object)
+}
+
+// HandledTypes lists the event types this service acts on.
+func HandledTypes() []string {
+	types := make([]string, 0, len(readers))
+	for t := range readers {
+		types = append(types, t)
+	}
+	slices.Sort(types)
+	return types
+}
+
+// ParseObject reads an event given its parts, e.g. from Stripe's event list.
+func ParseObject(id, typ, apiVersion string, object json.RawMessage) (Event, error) {
+	ev := Event{ID: id, Type: typ, APIVersion: apiVersion}
+	reader, ok := readers[typ]
 	if !ok {
 		return ev, nil
 	}
-	if len(bytes.TrimSpace(env.Data.Object)) == 0 || bytes.Equal(bytes.TrimSpace(env.Data.Object), []byte("null")) {
-		return Event{}, fmt.Errorf("%w: %s has no data.object", ErrPayload, env.Type)
+	if len(bytes.TrimSpace(object)) == 0 || bytes.Equal(bytes.TrimSpace(object), []byte("null")) {
+		return Event{}, fmt.Errorf("%w: %s has no data.object", ErrPayload, typ)
 	}
 	ev.Handled = true
-	if err := reader(env.Data.Object, &ev); err != nil {
-		return Event{}, fmt.Errorf("%w: %s: %v", ErrPayload, env.Type, err)
+	if err := reader(object, &ev); err != nil {
+		return Event{}, fmt.Errorf("%w: %s: %v", ErrPayload, typ, err)
 	}
 	if ev.Payment != nil && !referral.ValidCurrency(ev.Payment.Currency) {
-		return Event{}, fmt.Errorf("%w: %s: currency %q is not a three-letter code", ErrPayload, env.Type, ev.Payment.Currency)
+		return Event{}, fmt.Errorf("%w: %s: currency %q is not a three-letter code", ErrPayload, typ, ev.Payment.Currency)
 	}
 	if err := checkIdentifiers(ev); err != nil {
-		return Event{}, fmt.Errorf("%w: %s: %v", ErrPayload, env.Type, err)
+		return Event{}, fmt.Errorf("%w: %s: %v", ErrPayload, typ, err)
 	}
 	return ev, nil
 }
@@ -339,4 +355,9 @@ func payment(paymentIntent, invoice, charge, session, customer string, amount in
 		StripePaymentIntent: paymentIntent, StripeInvoice: invoice, StripeCharge: charge,
 		StripeCheckoutSession: session, StripeCustomer: customer,
 	}
+}
+
+// Effects is what the event asks of the referral service.
+func (e Event) Effects() referral.StripeEffects {
+	return referral.StripeEffects{CustomerID: e.CustomerID, UserID: e.UserID, Payment: e.Payment, Claim: e.Claim}
 }

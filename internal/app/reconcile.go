@@ -1,0 +1,75 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/refhub/referral-service/internal/config"
+	"github.com/refhub/referral-service/internal/referral"
+	"github.com/refhub/referral-service/internal/store"
+	"github.com/refhub/referral-service/internal/stripeapi"
+	"github.com/refhub/referral-service/internal/stripehook"
+)
+
+// reconcile is `referral-api reconcile`: it lists the Stripe events of the
+// last -since through the API and feeds each through the webhook's own
+// idempotent path, so a missed delivery, or an outage longer than Stripe's
+// retries, heals itself. Events already processed come out as duplicates.
+func reconcile(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	since := fs.Duration("since", 72*time.Hour, "how far back to list events (Stripe keeps 30 days)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *since <= 0 || *since > 30*24*time.Hour {
+		return errors.New("reconcile: -since must be between 1s and 720h (Stripe keeps 30 days of events)")
+	}
+	if cfg.StripeSecretKey == "" {
+		return errors.New("STRIPE_SECRET_KEY: reconcile lists events through the Stripe API and needs a key")
+	}
+	st, err := store.Open(ctx, cfg.DatabaseDialect, cfg.DatabaseDSN)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if cfg.AutoMigrate {
+		if _, err := st.Migrate(ctx, log); err != nil {
+			return err
+		}
+	}
+	svc := newService(cfg, st, log)
+	events, err := stripeapi.New(cfg.StripeSecretKey, cfg.StripeAPIURL).Events(ctx, time.Now().Add(-*since), stripehook.HandledTypes())
+	if err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	for _, le := range events {
+		ev, err := stripehook.ParseObject(le.ID, le.Type, le.APIVersion, le.Object)
+		if err != nil {
+			counts["invalid"]++
+			log.WarnContext(ctx, "unreadable Stripe event skipped", "event_id", le.ID, "type", le.Type, "error", err)
+			continue
+		}
+		if !ev.Handled {
+			counts["ignored"]++
+			continue
+		}
+		outcome, err := svc.HandleStripeEvent(ctx, referral.StripeEvent{ID: ev.ID, Type: ev.Type}, ev.Effects())
+		if err != nil {
+			return fmt.Errorf("event %s: %w", ev.ID, err)
+		}
+		counts[string(outcome)]++
+		if outcome == referral.StripeProcessed {
+			log.InfoContext(ctx, "missed Stripe event processed", "event_id", ev.ID, "type", ev.Type)
+		}
+	}
+	fmt.Fprintf(stdout, "listed %d, processed %d, duplicate %d, ignored %d, invalid %d\n",
+		len(events), counts["processed"], counts["duplicate"], counts["ignored"], counts["invalid"])
+	return nil
+}
