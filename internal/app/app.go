@@ -109,16 +109,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseDialect, cfg.DatabaseDSN)
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if cfg.AutoMigrate {
-		if _, err := st.Migrate(ctx, log); err != nil {
-			return err
-		}
-	}
 	auth := httpapi.NewAuthenticator(httpapi.AuthConfig{
 		Secret: secret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, RolesClaim: cfg.JWTRolesClaim,
 	})
@@ -175,6 +170,22 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return nil
 }
 
+// openStore connects to the database and, unless AUTO_MIGRATE=false,
+// applies pending migrations.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.DatabaseDialect, cfg.DatabaseDSN)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AutoMigrate {
+		if _, err := st.Migrate(ctx, log); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
 // newService builds the referral service from the configuration.
 func newService(cfg config.Config, st *store.Store, log *slog.Logger) *referral.Service {
 	opts := referral.Options{
@@ -192,16 +203,11 @@ func runPayouts(ctx context.Context, cfg config.Config, log *slog.Logger, stdout
 	if cfg.StripeSecretKey == "" {
 		return errors.New("STRIPE_SECRET_KEY: payouts run pays as Stripe credit and needs a key")
 	}
-	st, err := store.Open(ctx, cfg.DatabaseDialect, cfg.DatabaseDSN)
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if cfg.AutoMigrate {
-		if _, err := st.Migrate(ctx, log); err != nil {
-			return err
-		}
-	}
 	rep, err := newService(cfg, st, log).RunPayouts(ctx, cfg.PayoutMinAmount)
 	if err != nil {
 		return err

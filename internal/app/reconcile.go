@@ -11,7 +11,6 @@ import (
 
 	"github.com/refhub/referral-service/internal/config"
 	"github.com/refhub/referral-service/internal/referral"
-	"github.com/refhub/referral-service/internal/store"
 	"github.com/refhub/referral-service/internal/stripeapi"
 	"github.com/refhub/referral-service/internal/stripehook"
 )
@@ -33,16 +32,11 @@ func reconcile(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	if cfg.StripeSecretKey == "" {
 		return errors.New("STRIPE_SECRET_KEY: reconcile lists events through the Stripe API and needs a key")
 	}
-	st, err := store.Open(ctx, cfg.DatabaseDialect, cfg.DatabaseDSN)
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if cfg.AutoMigrate {
-		if _, err := st.Migrate(ctx, log); err != nil {
-			return err
-		}
-	}
 	svc := newService(cfg, st, log)
 	events, err := stripeapi.New(cfg.StripeSecretKey, cfg.StripeAPIURL).Events(ctx, time.Now().Add(-*since), stripehook.HandledTypes())
 	if err != nil {

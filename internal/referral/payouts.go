@@ -289,16 +289,10 @@ func (s *Service) Payout(ctx context.Context, id string) (Payout, error) {
 
 // ListPayouts returns a page of payouts, newest first, and whether more follow.
 func (s *Service) ListPayouts(ctx context.Context, f PayoutFilter) ([]Payout, bool, error) {
-	limit := f.Limit
-	f.Limit = limit + 1
-	items, err := s.store.ListPayouts(ctx, f)
-	if err != nil {
-		return nil, false, err
-	}
-	if len(items) > limit {
-		return items[:limit], true, nil
-	}
-	return items, false, nil
+	return page(f.Limit, func(n int) ([]Payout, error) {
+		f.Limit = n
+		return s.store.ListPayouts(ctx, f)
+	})
 }
 
 // RunReport counts what a payout run did.

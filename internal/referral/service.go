@@ -472,11 +472,17 @@ func (s *Service) Stats(ctx context.Context, userID string) (Stats, error) {
 // ListReferrals returns a page of the referrer's referrals, newest first,
 // and whether more follow.
 func (s *Service) ListReferrals(ctx context.Context, f ReferralFilter) ([]Referral, bool, error) {
-	limit := f.Limit
-	f.Limit = limit + 1
-	items, err := s.store.ListReferrals(ctx, f)
+	return page(f.Limit, func(n int) ([]Referral, error) {
+		f.Limit = n
+		return s.store.ListReferrals(ctx, f)
+	})
+}
+
+// page fetches one item more than limit to learn whether more follow.
+func page[T any](limit int, fetch func(n int) ([]T, error)) ([]T, bool, error) {
+	items, err := fetch(limit + 1)
 	if err != nil {
-		return nil, false, fmt.Errorf("list referrals: %w", err)
+		return nil, false, err
 	}
 	if len(items) > limit {
 		return items[:limit], true, nil
@@ -492,14 +498,8 @@ func (s *Service) Balances(ctx context.Context, userID string) ([]BalanceView, e
 
 // Ledger returns a page of the user's ledger, newest first, and whether more follow.
 func (s *Service) Ledger(ctx context.Context, f LedgerFilter) ([]LedgerEntry, bool, error) {
-	limit := f.Limit
-	f.Limit = limit + 1
-	items, err := s.store.ListLedger(ctx, f)
-	if err != nil {
-		return nil, false, err
-	}
-	if len(items) > limit {
-		return items[:limit], true, nil
-	}
-	return items, false, nil
+	return page(f.Limit, func(n int) ([]LedgerEntry, error) {
+		f.Limit = n
+		return s.store.ListLedger(ctx, f)
+	})
 }
