@@ -136,3 +136,24 @@ func increment(b []byte) {
 		}
 	}
 }
+
+// IDTime returns the creation time encoded in an id made by IDGenerator
+// with the given prefix, and whether id has that shape.
+func IDTime(id, prefix string) (time.Time, bool) {
+	body, ok := strings.CutPrefix(id, prefix)
+	if !ok || len(body) != 26 {
+		return time.Time{}, false
+	}
+	var ms uint64
+	for i := 0; i < 10; i++ { // the first 10 digits carry the 48-bit milliseconds (and 2 spare bits)
+		d := strings.IndexByte(idAlphabet, body[i])
+		if d < 0 {
+			return time.Time{}, false
+		}
+		ms = ms<<5 | uint64(d)
+	}
+	if strings.Trim(body[10:], idAlphabet) != "" {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(int64(ms)).UTC(), true
+}

@@ -56,6 +56,9 @@ type Referral struct {
 	QualifyingPaymentID string
 	QualifiedAt         *time.Time
 	RewardPaidAt        *time.Time
+	// ClickID and ClickedAt link the referral to the short-link click it came from.
+	ClickID   string
+	ClickedAt *time.Time
 	// CancelReason is set when an operator cancelled the referral.
 	CancelReason  string
 	ReferredEmail string

@@ -23,6 +23,9 @@ type Options struct {
 	Payments int
 	// Hold is how long a reward stays pending before it can be paid out.
 	Hold time.Duration
+	// AttributionWindow is the oldest click an attribution may come from
+	// (0: no limit).
+	AttributionWindow time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// NewCode generates candidate referral codes; NewCodeGenerator(nil) when nil.
@@ -42,6 +45,7 @@ type Service struct {
 	minPay  int64
 	payN    int
 	hold    time.Duration
+	window  time.Duration
 	now     func() time.Time
 	newCode func() (string, error)
 	ids     *IDGenerator
@@ -51,7 +55,7 @@ type Service struct {
 
 // NewService returns a Service using store and opts.
 func NewService(store Store, opts Options) *Service {
-	s := &Service{store: store, rule: opts.Rule, minPay: opts.MinPayment, payN: max(opts.Payments, 1), hold: opts.Hold, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs, credits: opts.Credits, log: opts.Log}
+	s := &Service{store: store, rule: opts.Rule, minPay: opts.MinPayment, payN: max(opts.Payments, 1), hold: opts.Hold, window: opts.AttributionWindow, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs, credits: opts.Credits, log: opts.Log}
 	if s.log == nil {
 		s.log = discardLogger()
 	}
@@ -127,6 +131,10 @@ type Attribution struct {
 	Email          string
 	IP             string
 	UserAgent      string
+	// ClickID is the short-link click the user came from, if known.
+	ClickID string
+	// ClickedAt is when the user followed the link, if known without a click id.
+	ClickedAt *time.Time
 }
 
 // Attribute records that a newly registered user came through a referral code.
@@ -134,17 +142,26 @@ type Attribution struct {
 // attribution was already recorded, a retry). Errors: ErrCodeNotFound,
 // ErrSelfReferral, ErrReferralExists.
 func (s *Service) Attribute(ctx context.Context, a Attribution) (Referral, bool, error) {
-	code, err := s.store.CodeByValue(ctx, NormalizeCode(a.Code))
-	if errors.Is(err, ErrNotFound) {
-		return Referral{}, false, ErrCodeNotFound
-	}
+	code, err := s.ResolveCode(ctx, a.Code)
 	if err != nil {
-		return Referral{}, false, fmt.Errorf("look up code: %w", err)
+		return Referral{}, false, err
 	}
 	if code.UserID == a.ReferredUserID {
 		return Referral{}, false, ErrSelfReferral
 	}
 	now := s.clock()
+	// The click's own id says when it happened; clickedAt is the fallback.
+	clickedAt := a.ClickedAt
+	if a.ClickID != "" {
+		t, ok := IDTime(a.ClickID, "clk_")
+		if !ok || t.After(now.Add(time.Minute)) {
+			return Referral{}, false, ErrClickInvalid
+		}
+		clickedAt = &t
+	}
+	if clickedAt != nil && s.window > 0 && now.Sub(*clickedAt) > s.window {
+		return Referral{}, false, ErrAttributionExpired
+	}
 	id, err := s.ids.New("ref_", now)
 	if err != nil {
 		return Referral{}, false, err
@@ -153,8 +170,16 @@ func (s *Service) Attribute(ctx context.Context, a Attribution) (Referral, bool,
 		ID: id, CodeID: code.ID, Code: code.Code, ReferrerID: code.UserID,
 		ReferredUserID: a.ReferredUserID, Status: StatusPending,
 		ReferredEmail: a.Email, SignupIP: a.IP, UserAgent: a.UserAgent, CreatedAt: now,
+		ClickID: a.ClickID, ClickedAt: clickedAt,
 	}
-	created, err := s.store.CreateReferral(ctx, r)
+	var created bool
+	err = s.store.InTx(ctx, func(tx Store) error {
+		var err error
+		if created, err = tx.CreateReferral(ctx, r); err != nil || !created {
+			return err
+		}
+		return tx.AddDaily(ctx, r.ReferrerID, Day(now), Daily{Signups: 1})
+	})
 	if err != nil {
 		return Referral{}, false, fmt.Errorf("create referral: %w", err)
 	}
@@ -241,6 +266,9 @@ func (s *Service) recordPayment(ctx context.Context, tx Store, p Payment) (Payme
 	if err := s.earnReward(ctx, tx, ref, p, q.RewardAmount); err != nil {
 		return PaymentResult{}, err
 	}
+	if err := tx.AddDaily(ctx, ref.ReferrerID, Day(p.CreatedAt), Daily{Qualified: 1}); err != nil {
+		return PaymentResult{}, fmt.Errorf("count qualification: %w", err)
+	}
 	if err := tx.MarkPaymentQualified(ctx, p.ID, ref.ID); err != nil {
 		return PaymentResult{}, fmt.Errorf("link payment to referral: %w", err)
 	}
@@ -303,6 +331,9 @@ func (s *Service) earnReward(ctx context.Context, tx Store, ref Referral, p Paym
 	}
 	if err := tx.CreateReward(ctx, rw); err != nil {
 		return fmt.Errorf("record reward of referral %s: %w", ref.ID, err)
+	}
+	if err := tx.AddDailyReward(ctx, ref.ReferrerID, Day(now), p.Currency, amount); err != nil {
+		return fmt.Errorf("count reward: %w", err)
 	}
 	if amount == 0 {
 		return nil

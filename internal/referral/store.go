@@ -15,7 +15,8 @@ type Store interface {
 
 	CodeByUser(ctx context.Context, userID string) (Code, error)
 	CodeByValue(ctx context.Context, code string) (Code, error)
-	// CreateCode inserts c; false when the user already has a code or the code is taken.
+	// CreateCode inserts c (and its alias); false when the user already has a
+	// code or the code is taken (now or formerly, by anyone).
 	CreateCode(ctx context.Context, c Code) (bool, error)
 
 	// CreateReferral inserts r; false when the referred user already has a referral.
@@ -82,6 +83,21 @@ type Store interface {
 	// PayableBalances lists balances of at least minAmount (before holds).
 	PayableBalances(ctx context.Context, minAmount int64) ([]BalanceView, error)
 	StripeCustomerOfUser(ctx context.Context, userID string) (string, error)
+
+	// ClaimAlias makes code resolve to the code row codeID; false when the
+	// code already resolves somewhere (possibly to the same row).
+	ClaimAlias(ctx context.Context, code, codeID, userID string, at time.Time) (bool, error)
+	// SetCurrentCode makes code the row's current code.
+	SetCurrentCode(ctx context.Context, codeID, code string) error
+	// LastUniqueClicks returns, per referrer and visitor of the clicks (key
+	// referrerID + "\x00" + visitorHash), the time of their latest unique
+	// click since since.
+	LastUniqueClicks(ctx context.Context, clicks []Click, since time.Time) (map[string]time.Time, error)
+	InsertClicks(ctx context.Context, clicks []Click) error
+	// AddDaily adds d's counts to the referrer's counters of day.
+	AddDaily(ctx context.Context, referrerID, day string, d Daily) error
+	// AddDailyReward adds amount to the referrer's rewards of day in currency.
+	AddDailyReward(ctx context.Context, referrerID, day, currency string, amount int64) error
 
 	// RecordStripeEvent marks an event processed; false when it already was.
 	RecordStripeEvent(ctx context.Context, e StripeEvent) (bool, error)

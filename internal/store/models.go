@@ -31,6 +31,8 @@ type Referral struct {
 	QualifyingPaymentID *string
 	QualifiedAt         *time.Time
 	RewardPaidAt        *time.Time
+	ClickID             *string
+	ClickedAt           *time.Time
 	CancelReason        *string
 	ReferredEmail       string
 	SignupIP            string
@@ -88,6 +90,7 @@ func (m Referral) toDomain() referral.Referral {
 		RewardAmount: m.RewardAmount, RewardCurrency: deref(m.RewardCurrency),
 		QualifyingPaymentID: deref(m.QualifyingPaymentID),
 		QualifiedAt:         utc(m.QualifiedAt), RewardPaidAt: utc(m.RewardPaidAt),
+		ClickID: deref(m.ClickID), ClickedAt: utc(m.ClickedAt),
 		CancelReason:  deref(m.CancelReason),
 		ReferredEmail: m.ReferredEmail, SignupIP: m.SignupIP, UserAgent: m.UserAgent,
 		CreatedAt: m.CreatedAt.UTC(),
@@ -101,6 +104,7 @@ func referralModel(r referral.Referral) Referral {
 		RewardAmount: r.RewardAmount, RewardCurrency: nullable(r.RewardCurrency),
 		QualifyingPaymentID: nullable(r.QualifyingPaymentID),
 		QualifiedAt:         r.QualifiedAt, RewardPaidAt: r.RewardPaidAt,
+		ClickID: nullable(r.ClickID), ClickedAt: r.ClickedAt,
 		CancelReason:  nullable(r.CancelReason),
 		ReferredEmail: r.ReferredEmail, SignupIP: r.SignupIP, UserAgent: r.UserAgent,
 		CreatedAt: r.CreatedAt,
@@ -244,4 +248,49 @@ func (m Payout) toDomain() referral.Payout {
 		StripeTransactionID: m.StripeTransactionID, FailureReason: m.FailureReason, IdempotencyKey: deref(m.IdempotencyKey),
 		CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(), PaidAt: utc(m.PaidAt),
 	}
+}
+
+// CodeAlias makes a current or former code resolve to its owner's code row.
+type CodeAlias struct {
+	Code           string `gorm:"primaryKey"`
+	ReferralCodeID string
+	UserID         string
+	CreatedAt      time.Time
+}
+
+// Click is one counted visit of a short link.
+type Click struct {
+	ID          string `gorm:"primaryKey"`
+	Code        string
+	ReferrerID  string
+	VisitorHash string
+	IsUnique    bool
+	Referer     string
+	UtmSource   string
+	UtmMedium   string
+	UtmCampaign string
+	UtmTerm     string
+	UtmContent  string
+	CreatedAt   time.Time
+}
+
+// ReferrerDaily holds one referrer's counts of one day.
+type ReferrerDaily struct {
+	ReferrerID   string `gorm:"primaryKey"`
+	Day          string `gorm:"primaryKey"`
+	Clicks       int64
+	UniqueClicks int64
+	Signups      int64
+	Qualified    int64
+}
+
+// TableName names the daily counters table.
+func (ReferrerDaily) TableName() string { return "referrer_daily" }
+
+// ReferrerDailyReward holds one referrer's rewards of one day in a currency.
+type ReferrerDailyReward struct {
+	ReferrerID string `gorm:"primaryKey"`
+	Day        string `gorm:"primaryKey"`
+	Currency   string `gorm:"primaryKey"`
+	Amount     int64
 }

@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
+
+	"gorm.io/gorm"
 
 	"gorm.io/gorm/clause"
 
@@ -18,23 +22,54 @@ func (s *Store) CodeByUser(ctx context.Context, userID string) (referral.Code, e
 	return m.toDomain(), nil
 }
 
-// CodeByValue returns the code row holding code (already normalised).
+// CodeByValue returns the code row a current or former code (already
+// normalised) resolves to.
 func (s *Store) CodeByValue(ctx context.Context, code string) (referral.Code, error) {
 	var m ReferralCode
-	if err := s.with(ctx).Where("code = ?", code).Take(&m).Error; err != nil {
+	err := s.with(ctx).Joins("JOIN code_aliases ON code_aliases.referral_code_id = referral_codes.id").
+		Where("code_aliases.code = ?", code).Take(&m).Error
+	if err != nil {
 		return referral.Code{}, notFound(err)
 	}
 	return m.toDomain(), nil
 }
 
-// CreateCode inserts c unless its user or its value already has a row.
+// errCodeTaken rolls back a code insert whose value resolves already.
+var errCodeTaken = errors.New("code value resolves already")
+
+// CreateCode inserts c and its alias unless the user has a code or the
+// value resolves already (a current or former code of anyone).
 func (s *Store) CreateCode(ctx context.Context, c referral.Code) (bool, error) {
-	m := ReferralCode{ID: c.ID, Code: c.Code, UserID: c.UserID, CreatedAt: c.CreatedAt}
-	res := s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&m)
-	if res.Error != nil {
-		return false, res.Error
+	err := s.with(ctx).Transaction(func(tx *gorm.DB) error {
+		m := ReferralCode{ID: c.ID, Code: c.Code, UserID: c.UserID, CreatedAt: c.CreatedAt}
+		alias := CodeAlias{Code: c.Code, ReferralCodeID: c.ID, UserID: c.UserID, CreatedAt: c.CreatedAt}
+		for _, row := range []any{&m, &alias} {
+			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(row)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return errCodeTaken
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errCodeTaken) {
+		return false, nil
 	}
-	return res.RowsAffected == 1, nil
+	return err == nil, err
+}
+
+// ClaimAlias makes code resolve to codeID unless it resolves already.
+func (s *Store) ClaimAlias(ctx context.Context, code, codeID, userID string, at time.Time) (bool, error) {
+	alias := CodeAlias{Code: code, ReferralCodeID: codeID, UserID: userID, CreatedAt: at}
+	res := s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&alias)
+	return res.RowsAffected == 1, res.Error
+}
+
+// SetCurrentCode makes code the row's current code.
+func (s *Store) SetCurrentCode(ctx context.Context, codeID, code string) error {
+	return s.with(ctx).Model(&ReferralCode{}).Where("id = ?", codeID).Update("code", code).Error
 }
 
 // CreateReferral inserts r unless the referred user already has a referral.

@@ -1,0 +1,180 @@
+package referral
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Errors of vanity codes and attribution windows.
+var (
+	ErrCodeInvalid        = errors.New("a vanity code has 4-20 letters, digits, '-' or '_' and is not a reserved word")
+	ErrCodeTaken          = errors.New("this code belongs to someone else")
+	ErrAttributionExpired = errors.New("the click is older than the attribution window")
+	ErrClickInvalid       = errors.New("clickId is not a click id this service issued")
+)
+
+var vanityShape = regexp.MustCompile(`^[A-Z0-9_-]{4,20}$`)
+
+// reservedCodes are words a vanity code may not be: they read as the
+// service's own paths or official accounts.
+var reservedCodes = map[string]bool{
+	"ADMIN": true, "ADMINISTRATOR": true, "API": true, "APP": true, "AUTH": true, "BILLING": true,
+	"DOCS": true, "HEALTHZ": true, "HELP": true, "LOGIN": true, "LOGOUT": true, "NULL": true,
+	"OFFICIAL": true, "OWNER": true, "READYZ": true, "REFERRAL": true, "REFERRALS": true, "ROOT": true,
+	"SECURITY": true, "SIGNUP": true, "STAFF": true, "STRIPE": true, "SUPPORT": true, "SWAGGER": true,
+	"SYSTEM": true, "TEST": true, "UNDEFINED": true, "WEBHOOK": true, "WEBHOOKS": true, "WWW": true,
+}
+
+// ValidVanityCode normalises a requested vanity code and reports whether it
+// may be claimed.
+func ValidVanityCode(code string) (string, bool) {
+	c := NormalizeCode(code)
+	return c, vanityShape.MatchString(c) && !reservedCodes[c]
+}
+
+// ValidCodeSyntax reports whether s could be any code (generated or vanity),
+// so malformed input never reaches the database.
+func ValidCodeSyntax(s string) bool {
+	return vanityShape.MatchString(s) || (len(s) == CodeLength && strings.Trim(s, CodeAlphabet) == "")
+}
+
+// ResolveCode returns the code row any current or former code of a user
+// resolves to; ErrCodeNotFound when none.
+func (s *Service) ResolveCode(ctx context.Context, code string) (Code, error) {
+	c := NormalizeCode(code)
+	if !ValidCodeSyntax(c) {
+		return Code{}, ErrCodeNotFound
+	}
+	found, err := s.store.CodeByValue(ctx, c)
+	if errors.Is(err, ErrNotFound) {
+		return Code{}, ErrCodeNotFound
+	}
+	return found, err
+}
+
+// SetVanityCode makes code the user's code. Links shared with earlier codes
+// keep resolving to the user. Claiming one's current or an earlier own code
+// again is allowed; a code another user has (or had) is ErrCodeTaken.
+func (s *Service) SetVanityCode(ctx context.Context, userID, requested string) (Code, error) {
+	code, ok := ValidVanityCode(requested)
+	if !ok {
+		return Code{}, ErrCodeInvalid
+	}
+	current, err := s.GetOrCreateCode(ctx, userID)
+	if err != nil {
+		return Code{}, err
+	}
+	if current.Code == code {
+		return current, nil
+	}
+	err = s.store.InTx(ctx, func(tx Store) error {
+		claimed, err := tx.ClaimAlias(ctx, code, current.ID, userID, s.clock())
+		if err != nil {
+			return fmt.Errorf("claim code: %w", err)
+		}
+		if !claimed {
+			owner, err := tx.CodeByValue(ctx, code)
+			if err != nil {
+				return fmt.Errorf("read code owner: %w", err)
+			}
+			if owner.UserID != userID {
+				return ErrCodeTaken
+			}
+		}
+		return tx.SetCurrentCode(ctx, current.ID, code)
+	})
+	if err != nil {
+		return Code{}, err
+	}
+	current.Code = code
+	return current, nil
+}
+
+// Click is one visit of a short link.
+type Click struct {
+	ID          string
+	Code        string
+	ReferrerID  string
+	VisitorHash string
+	Unique      bool
+	Referer     string
+	UTM         map[string]string
+	CreatedAt   time.Time
+}
+
+// UniqueWindow is how long repeated clicks of one visitor count once.
+const UniqueWindow = time.Hour
+
+// NewClickID returns the id of a click made at t. It is time-ordered, so
+// the click's time can be read back from it (ClickTime).
+func (s *Service) NewClickID(t time.Time) (string, error) { return s.ids.New("clk_", t) }
+
+// SaveClicks stores a batch of clicks, deciding which are unique (a visitor's
+// first click on a referrer's links within UniqueWindow), and adds them to
+// the referrers' daily counters, in one transaction.
+func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
+	if len(clicks) == 0 {
+		return nil
+	}
+	return s.store.InTx(ctx, func(tx Store) error {
+		earliest := clicks[0].CreatedAt
+		for _, c := range clicks {
+			if c.CreatedAt.Before(earliest) {
+				earliest = c.CreatedAt
+			}
+		}
+		last, err := tx.LastUniqueClicks(ctx, clicks, earliest.Add(-UniqueWindow))
+		if err != nil {
+			return fmt.Errorf("recent visitors: %w", err)
+		}
+		type dayKey struct{ referrer, day string }
+		counts := map[dayKey][2]int64{}
+		for i := range clicks {
+			c := &clicks[i]
+			key := c.ReferrerID + "\x00" + c.VisitorHash
+			if seen, ok := last[key]; !ok || c.CreatedAt.Sub(seen) >= UniqueWindow {
+				c.Unique = true
+				last[key] = c.CreatedAt
+			}
+			k := dayKey{c.ReferrerID, Day(c.CreatedAt)}
+			n := counts[k]
+			n[0]++
+			if c.Unique {
+				n[1]++
+			}
+			counts[k] = n
+		}
+		if err := tx.InsertClicks(ctx, clicks); err != nil {
+			return fmt.Errorf("insert clicks: %w", err)
+		}
+		for k, n := range counts {
+			if err := tx.AddDaily(ctx, k.referrer, k.day, Daily{Clicks: n[0], UniqueClicks: n[1]}); err != nil {
+				return fmt.Errorf("count clicks: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Day is the UTC date of t, the key of the daily counters.
+func Day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+// Daily is one referrer's counts on one day.
+type Daily struct {
+	Day          string
+	Clicks       int64
+	UniqueClicks int64
+	Signups      int64
+	Qualified    int64
+}
+
+// DailyReward is the rewards a referrer earned in one currency on one day.
+type DailyReward struct {
+	Day      string
+	Currency string
+	Amount   int64
+}

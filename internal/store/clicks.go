@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/refhub/referral-service/internal/referral"
+)
+
+// LastUniqueClicks returns the latest unique click since since per referrer
+// and visitor among the batch's pairs.
+func (s *Store) LastUniqueClicks(ctx context.Context, clicks []referral.Click, since time.Time) (map[string]time.Time, error) {
+	referrers := map[string]bool{}
+	visitors := map[string]bool{}
+	for _, c := range clicks {
+		referrers[c.ReferrerID], visitors[c.VisitorHash] = true, true
+	}
+	var rows []struct {
+		ReferrerID  string
+		VisitorHash string
+		Last        time.Time
+	}
+	err := s.with(ctx).Model(&Click{}).
+		Select("referrer_id, visitor_hash, MAX(created_at) AS last").
+		Where("referrer_id IN ? AND visitor_hash IN ? AND is_unique AND created_at >= ?", keys(referrers), keys(visitors), since).
+		Group("referrer_id, visitor_hash").Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]time.Time, len(rows))
+	for _, r := range rows {
+		out[r.ReferrerID+"\x00"+r.VisitorHash] = r.Last.UTC()
+	}
+	return out, nil
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// InsertClicks writes a batch of clicks.
+func (s *Store) InsertClicks(ctx context.Context, clicks []referral.Click) error {
+	rows := make([]Click, len(clicks))
+	for i, c := range clicks {
+		rows[i] = Click{
+			ID: c.ID, Code: c.Code, ReferrerID: c.ReferrerID, VisitorHash: c.VisitorHash, IsUnique: c.Unique,
+			Referer: c.Referer, UtmSource: c.UTM["utm_source"], UtmMedium: c.UTM["utm_medium"],
+			UtmCampaign: c.UTM["utm_campaign"], UtmTerm: c.UTM["utm_term"], UtmContent: c.UTM["utm_content"],
+			CreatedAt: c.CreatedAt,
+		}
+	}
+	// Idempotent: a batch retried after an ambiguous failure inserts nothing twice.
+	return s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 500).Error
+}
+
+// AddDaily adds counts to a referrer's day.
+func (s *Store) AddDaily(ctx context.Context, referrerID, day string, d referral.Daily) error {
+	row := ReferrerDaily{ReferrerID: referrerID, Day: day, Clicks: d.Clicks, UniqueClicks: d.UniqueClicks, Signups: d.Signups, Qualified: d.Qualified}
+	return s.with(ctx).Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "referrer_id"}, {Name: "day"}},
+		DoUpdates: clause.Assignments(map[string]any{
+			"clicks":        clause.Expr{SQL: "referrer_daily.clicks + excluded.clicks"},
+			"unique_clicks": clause.Expr{SQL: "referrer_daily.unique_clicks + excluded.unique_clicks"},
+			"signups":       clause.Expr{SQL: "referrer_daily.signups + excluded.signups"},
+			"qualified":     clause.Expr{SQL: "referrer_daily.qualified + excluded.qualified"},
+		}),
+	}).Create(&row).Error
+}
+
+// AddDailyReward adds to a referrer's rewards of a day in a currency.
+func (s *Store) AddDailyReward(ctx context.Context, referrerID, day, currency string, amount int64) error {
+	row := ReferrerDailyReward{ReferrerID: referrerID, Day: day, Currency: currency, Amount: amount}
+	return s.with(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "referrer_id"}, {Name: "day"}, {Name: "currency"}},
+		DoUpdates: clause.Assignments(map[string]any{"amount": clause.Expr{SQL: "referrer_daily_rewards.amount + excluded.amount"}}),
+	}).Create(&row).Error
+}
