@@ -42,6 +42,106 @@ const docTemplate = `{
                 }
             }
         },
+        "/r/{code}": {
+            "get": {
+                "description": "The shareable link PUBLIC_URL/r/CODE. Answers 302 to APP_URL/?ref=CODE plus the click id (click) and the utm_source, utm_medium, utm_campaign, utm_term and utm_content parameters it was given; the destination never comes from the request. Records the click (time, code, a keyed hash of IP and user agent — never the IP —, referer, utm_*): repeated clicks of one visitor within an hour count once as unique; link unfurlers, crawlers, prefetches and HEAD requests are not counted. Sets the first-touch cookie referral_code (HttpOnly, SameSite=Lax, Secure on https, Max-Age REFERRAL_COOKIE_DAYS, Domain COOKIE_DOMAIN) unless one is already set. An unknown or malformed code redirects to APP_URL without cookie.",
+                "tags": [
+                    "links"
+                ],
+                "summary": "Short referral link",
+                "operationId": "followShortLink",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "A current or earlier referral code",
+                        "name": "code",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "Passed on to the destination",
+                        "name": "utm_source",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "Passed on to the destination",
+                        "name": "utm_medium",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "Passed on to the destination",
+                        "name": "utm_campaign",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "Passed on to the destination",
+                        "name": "utm_term",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "Passed on to the destination",
+                        "name": "utm_content",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "302": {
+                        "description": "Redirect to the app",
+                        "headers": {
+                            "Location": {
+                                "type": "string",
+                                "description": "APP_URL/?ref=CODE\u0026click=ID (and utm_*), or APP_URL/ for unknown codes"
+                            },
+                            "Set-Cookie": {
+                                "type": "string",
+                                "description": "referral_code=CODE on the first visit"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                }
+            },
+            "head": {
+                "description": "The same redirect as GET, for clients that check a link first; it is not counted as a click and sets no cookie.",
+                "tags": [
+                    "links"
+                ],
+                "summary": "Short referral link (HEAD)",
+                "operationId": "headShortLink",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "A current or earlier referral code",
+                        "name": "code",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "302": {
+                        "description": "Redirect to the app",
+                        "headers": {
+                            "Location": {
+                                "type": "string",
+                                "description": "APP_URL/?ref=CODE (and utm_*), or APP_URL/ for unknown codes"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                }
+            }
+        },
         "/readyz": {
             "get": {
                 "description": "200 when the database answers and its schema is current; 503 otherwise.",
@@ -1011,6 +1111,67 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/codes/{code}": {
+            "get": {
+                "description": "For apps that let users type a code: whether it is a valid (current or earlier) referral code. Public, no token.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "links"
+                ],
+                "summary": "Check a referral code",
+                "operationId": "checkCode",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The code as typed; case and surrounding spaces are ignored",
+                        "name": "code",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.CodeCheck"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No such code (code code_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                }
+            }
+        },
         "/v1/me/balance": {
             "get": {
                 "security": [
@@ -1166,7 +1327,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever: concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE.",
+                "description": "Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.",
                 "produces": [
                     "application/json",
                     "application/problem+json"
@@ -1191,6 +1352,135 @@ const docTemplate = `{
                     },
                     "401": {
                         "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                }
+            },
+            "put": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Makes a memorable code (4–20 letters, digits, '-' or '_'; stored upper case; reserved words refused) the caller's code. Links already shared with earlier codes keep working: every code a user has had resolves to them. Claiming one's current code again answers it unchanged.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "me"
+                ],
+                "summary": "Claim a vanity code",
+                "operationId": "putMyReferralCode",
+                "parameters": [
+                    {
+                        "description": "The code",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.VanityCodeRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.ReferralCode"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "409": {
+                        "description": "Someone else has or had this code (code code_taken)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 64 KiB (code payload_too_large)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "415": {
+                        "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "422": {
+                        "description": "Not an allowed code (code code_invalid)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -1508,7 +1798,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code.",
+                "description": "Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired.",
                 "consumes": [
                     "application/json"
                 ],
@@ -1642,7 +1932,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "The code belongs to the referred user (code self_referral)",
+                        "description": "The code belongs to the referred user (code self_referral), or the click is older than ATTRIBUTION_WINDOW_DAYS (code attribution_expired)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -1976,6 +2266,83 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.ClickCounts": {
+            "type": "object",
+            "required": [
+                "total",
+                "unique"
+            ],
+            "properties": {
+                "total": {
+                    "type": "integer",
+                    "example": 120
+                },
+                "unique": {
+                    "type": "integer",
+                    "example": 80
+                }
+            }
+        },
+        "referralapi.CodeCheck": {
+            "type": "object",
+            "required": [
+                "code",
+                "valid"
+            ],
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "example": "K7M2QX9P"
+                },
+                "valid": {
+                    "type": "boolean",
+                    "example": true
+                }
+            }
+        },
+        "referralapi.CodeLinks": {
+            "type": "object",
+            "required": [
+                "web"
+            ],
+            "properties": {
+                "android": {
+                    "type": "string",
+                    "example": "myapp://invite?ref=K7M2QX9P"
+                },
+                "ios": {
+                    "type": "string",
+                    "example": "myapp://invite?ref=K7M2QX9P"
+                },
+                "share": {
+                    "type": "string",
+                    "example": "https://refer.example.com/r/K7M2QX9P"
+                },
+                "web": {
+                    "type": "string",
+                    "example": "https://app.example.com/?ref=K7M2QX9P"
+                }
+            }
+        },
+        "referralapi.Conversion": {
+            "type": "object",
+            "required": [
+                "paidRate",
+                "signupRate"
+            ],
+            "properties": {
+                "paidRate": {
+                    "description": "PaidRate is referrals that qualified (QUALIFIED or REWARDED) / signups.",
+                    "type": "number",
+                    "example": 0.4
+                },
+                "signupRate": {
+                    "description": "SignupRate is referred signups / unique clicks.",
+                    "type": "number",
+                    "example": 0.05
+                }
+            }
+        },
         "referralapi.CreateReferralRequest": {
             "type": "object",
             "required": [
@@ -1983,6 +2350,17 @@ const docTemplate = `{
                 "referredUserId"
             ],
             "properties": {
+                "clickId": {
+                    "description": "ClickID is the click parameter the short link passed to the app; it dates the visit.",
+                    "type": "string",
+                    "maxLength": 64,
+                    "example": "clk_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
+                },
+                "clickedAt": {
+                    "description": "ClickedAt is when the user followed the referral link, when no clickId is known (RFC 3339).",
+                    "type": "string",
+                    "example": "2026-11-20T18:30:00Z"
+                },
                 "code": {
                     "description": "Code is the referral code the user came with; case and surrounding spaces are ignored.",
                     "type": "string",
@@ -2428,6 +2806,7 @@ const docTemplate = `{
             "required": [
                 "code",
                 "createdAt",
+                "links",
                 "url"
             ],
             "properties": {
@@ -2439,6 +2818,14 @@ const docTemplate = `{
                 "createdAt": {
                     "type": "string",
                     "example": "2026-11-24T10:00:00Z"
+                },
+                "links": {
+                    "description": "Links are the code's links for every surface; entries without a configured template are omitted.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.CodeLinks"
+                        }
+                    ]
                 },
                 "url": {
                     "description": "URL is APP_URL + \"/?ref=\" + code.",
@@ -2527,18 +2914,36 @@ const docTemplate = `{
             "type": "object",
             "required": [
                 "byStatus",
+                "clicks",
                 "code",
+                "conversion",
                 "total"
             ],
             "properties": {
                 "byStatus": {
                     "$ref": "#/definitions/referralapi.StatsByStatus"
                 },
+                "clicks": {
+                    "description": "Clicks on the caller's short links (bots and prefetches excluded).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.ClickCounts"
+                        }
+                    ]
+                },
                 "code": {
                     "description": "Code is null until the user has a code.",
                     "type": "string",
                     "x-nullable": true,
                     "example": "K7M2QX9P"
+                },
+                "conversion": {
+                    "description": "Conversion: signups per unique click, and the share of signups that paid.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.Conversion"
+                        }
+                    ]
                 },
                 "total": {
                     "type": "integer",
@@ -2686,6 +3091,21 @@ const docTemplate = `{
                 "type": {
                     "type": "string",
                     "example": "invoice.paid"
+                }
+            }
+        },
+        "referralapi.VanityCodeRequest": {
+            "type": "object",
+            "required": [
+                "code"
+            ],
+            "properties": {
+                "code": {
+                    "description": "Code has 4–20 letters, digits, '-' or '_'; it is stored upper case.",
+                    "type": "string",
+                    "maxLength": 20,
+                    "minLength": 4,
+                    "example": "JOHN2024"
                 }
             }
         },

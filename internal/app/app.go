@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/refhub/referral-service/internal/clicks"
 	"github.com/refhub/referral-service/internal/config"
 	"github.com/refhub/referral-service/internal/httpapi"
 	"github.com/refhub/referral-service/internal/referral"
@@ -121,11 +123,18 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if cfg.PayoutSchedule > 0 {
 		go svc.RunPayoutSchedule(ctx, cfg.PayoutSchedule, cfg.PayoutMinAmount)
 	}
+	recorder := clicks.NewRecorder(svc, log, clicks.Options{})
+	visitorKey := sha256.Sum256(append([]byte("referral-service visitor hash\x00"), secret...))
 	router := httpapi.New(httpapi.Deps{
 		Service: svc, Auth: auth, AppURL: cfg.AppURL, Log: log,
 		Ready:               func(r *http.Request) error { return ready(r.Context(), st) },
 		StripeWebhookSecret: cfg.StripeWebhookSecret, StripeTolerance: cfg.StripeWebhookTolerance,
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
+		Links: httpapi.LinkConfig{
+			AppURL: cfg.AppURL, PublicURL: cfg.PublicURL, CookieDays: cfg.CookieDays, CookieDomain: cfg.CookieDomain,
+			IOSTemplate: cfg.LinkTemplateIOS, AndroidTemplate: cfg.LinkTemplateAndroid,
+		},
+		Clicks: recorder, VisitorKey: visitorKey[:], TrustedProxies: cfg.TrustedProxies,
 	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -163,6 +172,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
+	// Every answered request is done; write the clicks they queued.
+	if err := recorder.Close(shutdownCtx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve HTTP: %w", err)
 	}
@@ -191,6 +204,7 @@ func newService(cfg config.Config, st *store.Store, log *slog.Logger) *referral.
 	opts := referral.Options{
 		Rule:       referral.RewardRule{Percent: cfg.RewardPercent, Fixed: cfg.RewardFixed, Cap: cfg.RewardCap},
 		MinPayment: cfg.RewardMinPayment, Payments: cfg.RewardPayments, Hold: cfg.RewardHold, Log: log,
+		AttributionWindow: cfg.AttributionWindow,
 	}
 	if cfg.StripeSecretKey != "" {
 		opts.Credits = stripeapi.New(cfg.StripeSecretKey, cfg.StripeAPIURL)

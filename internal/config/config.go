@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -61,10 +62,18 @@ type Config struct {
 	// RewardHold is how long a reward stays pending before payout (REWARD_HOLD_DAYS).
 	RewardHold time.Duration
 
-	CORSAllowedOrigins []string
-	ShutdownTimeout    time.Duration
-	LogLevel           string
-	LogFormat          string
+	// PublicURL is this service's public base, for PUBLIC_URL/r/CODE share links.
+	PublicURL           string
+	CookieDays          int
+	CookieDomain        string
+	AttributionWindow   time.Duration
+	LinkTemplateIOS     string
+	LinkTemplateAndroid string
+	TrustedProxies      []*net.IPNet
+	CORSAllowedOrigins  []string
+	ShutdownTimeout     time.Duration
+	LogLevel            string
+	LogFormat           string
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -178,6 +187,50 @@ func Load(getenv func(string) string) (Config, error) {
 		c.RewardHold = time.Duration(n) * 24 * time.Hour
 	}
 
+	c.PublicURL = strings.TrimRight(get("PUBLIC_URL", ""), "/")
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			bad("PUBLIC_URL", "%q must be an absolute http(s) URL", c.PublicURL)
+		}
+	}
+	days := func(name, def string, min, max int) int {
+		v := get(name, def)
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min || n > max {
+			bad(name, "%q is not a whole number of days between %d and %d", v, min, max)
+		}
+		return n
+	}
+	c.CookieDays = days("REFERRAL_COOKIE_DAYS", "30", 1, 400)
+	c.AttributionWindow = time.Duration(days("ATTRIBUTION_WINDOW_DAYS", "30", 1, 3650)) * 24 * time.Hour
+	c.CookieDomain = get("COOKIE_DOMAIN", "")
+	if c.CookieDomain != "" && strings.ContainsAny(c.CookieDomain, " ;,/:") {
+		bad("COOKIE_DOMAIN", "%q is not a domain like .example.com", c.CookieDomain)
+	}
+	for name, tmpl := range map[string]*string{"LINK_TEMPLATE_IOS": &c.LinkTemplateIOS, "LINK_TEMPLATE_ANDROID": &c.LinkTemplateAndroid} {
+		*tmpl = get(name, "")
+		if *tmpl != "" && !strings.Contains(*tmpl, "{code}") {
+			bad(name, "%q must contain {code}, e.g. myapp://invite?ref={code}", *tmpl)
+		}
+	}
+	if proxies := get("TRUSTED_PROXIES", ""); proxies != "" {
+		for _, p := range strings.Split(proxies, ",") {
+			p = strings.TrimSpace(p)
+			if !strings.Contains(p, "/") {
+				if strings.Contains(p, ":") {
+					p += "/128"
+				} else {
+					p += "/32"
+				}
+			}
+			_, n, err := net.ParseCIDR(p)
+			if err != nil {
+				bad("TRUSTED_PROXIES", "%q is not an IP address or CIDR range", p)
+				continue
+			}
+			c.TrustedProxies = append(c.TrustedProxies, n)
+		}
+	}
 	if origins := get("CORS_ALLOWED_ORIGINS", ""); origins != "" {
 		for _, o := range strings.Split(origins, ",") {
 			o = strings.TrimRight(strings.TrimSpace(o), "/")

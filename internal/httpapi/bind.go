@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -58,6 +59,8 @@ func jsonError(err error) error {
 		return invalid(fmt.Sprintf("malformed JSON at byte %d", se.Offset), nil)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return invalid("malformed JSON: the body ends early", nil)
+	case errors.As(err, new(*time.ParseError)):
+		return invalid("a time is not in RFC 3339 format, e.g. 2026-11-24T10:00:00Z", nil)
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {

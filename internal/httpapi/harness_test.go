@@ -18,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/refhub/referral-service/internal/clicks"
 	"github.com/refhub/referral-service/internal/httpapi"
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/store"
@@ -72,6 +73,8 @@ type serverOpts struct {
 	percent          string
 	// stripeCredits pays stripe_credit payouts through stripe-mock.
 	stripeCredits bool
+	publicURL     string
+	window        time.Duration
 }
 
 func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
@@ -83,7 +86,7 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 		o.webhookSecret = testWebhookSecret
 	}
 	auth := httpapi.NewAuthenticator(httpapi.AuthConfig{Secret: []byte(testSecret), Issuer: o.issuer, Audience: o.audience, RolesClaim: "roles"})
-	opts := referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent(o.percent)}}
+	opts := referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent(o.percent)}, AttributionWindow: o.window}
 	if o.stripeCredits {
 		url, err := teststripe.URL()
 		if err != nil {
@@ -93,10 +96,23 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 	}
 	svc := referral.NewService(st, opts)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	recorder := clicks.NewRecorder(svc, log, clicks.Options{Interval: 5 * time.Millisecond})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := recorder.Close(ctx); err != nil {
+			t.Errorf("click recorder: %v", err)
+		}
+	})
 	router := httpapi.New(httpapi.Deps{
 		Service: svc, Auth: auth, AppURL: testAppURL, Log: log,
 		Ready:               func(r *http.Request) error { return st.Ping(r.Context()) },
 		StripeWebhookSecret: o.webhookSecret, StripeTolerance: 5 * time.Minute,
+		Links: httpapi.LinkConfig{
+			AppURL: testAppURL, PublicURL: o.publicURL, CookieDays: 30,
+			IOSTemplate: "myapp://invite?ref={code}", AndroidTemplate: "https://app.example.com/android?ref={code}",
+		},
+		Clicks: recorder, VisitorKey: []byte("test visitor key"),
 	})
 	ts := httptest.NewServer(router)
 	t.Cleanup(ts.Close)

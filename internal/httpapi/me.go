@@ -22,7 +22,7 @@ const (
 // getMyReferralCode godoc
 //
 //	@Summary		Get or create the caller's referral code
-//	@Description	Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever: concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE.
+//	@Description	Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.
 //	@ID				getMyReferralCode
 //	@Tags			me
 //	@Produce		json
@@ -38,7 +38,7 @@ func (h *handlers) getMyReferralCode(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, referralapi.ReferralCode{Code: code.Code, URL: h.referralURL(code.Code), CreatedAt: code.CreatedAt})
+	return c.JSON(http.StatusOK, h.codeResponse(code))
 }
 
 func (h *handlers) referralURL(code string) string { return h.appURL + "/?ref=" + code }
@@ -62,7 +62,11 @@ func (h *handlers) getMyReferralStats(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := referralapi.ReferralStats{Total: st.Total}
+	out := referralapi.ReferralStats{
+		Total:      st.Total,
+		Clicks:     referralapi.ClickCounts{Total: st.Clicks, Unique: st.UniqueClicks},
+		Conversion: referralapi.Conversion{SignupRate: st.SignupRate(), PaidRate: st.PaidRate()},
+	}
 	if st.Code != nil {
 		out.Code = &st.Code.Code
 	}

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -14,7 +15,7 @@ import (
 // createReferral godoc
 //
 //	@Summary		Attribute a new user to a referral code
-//	@Description	Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code.
+//	@Description	Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired.
 //	@ID				createReferral
 //	@Tags			service
 //	@Accept			json
@@ -30,7 +31,7 @@ import (
 //	@Failure		409		{object}	referralapi.Problem					"User already referred with another code (code referral_exists)"
 //	@Failure		413		{object}	referralapi.Problem					"Body over 64 KiB (code payload_too_large)"
 //	@Failure		415		{object}	referralapi.Problem					"Body is not application/json (code unsupported_media_type)"
-//	@Failure		422		{object}	referralapi.Problem					"The code belongs to the referred user (code self_referral)"
+//	@Failure		422		{object}	referralapi.Problem					"The code belongs to the referred user (code self_referral), or the click is older than ATTRIBUTION_WINDOW_DAYS (code attribution_expired)"
 //	@Failure		500		{object}	referralapi.Problem					"Unexpected error (code internal_error)"
 //	@Header			all		{string}	X-Request-Id						"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
@@ -46,6 +47,10 @@ func (h *handlers) createReferral(c echo.Context) error {
 	fe.text("email", req.Email, false, 254)
 	fe.text("ip", req.IP, false, 45)
 	fe.text("userAgent", req.UserAgent, false, 512)
+	fe.text("clickId", req.ClickID, false, 64)
+	if req.ClickedAt != nil && req.ClickedAt.After(time.Now().Add(5*time.Minute)) {
+		fe["clickedAt"] = "must not be in the future"
+	}
 	if _, bad := fe["email"]; !bad && req.Email != "" {
 		if addr, err := mail.ParseAddress(req.Email); err != nil || addr.Address != req.Email {
 			fe["email"] = "must be a plain email address"
@@ -59,6 +64,7 @@ func (h *handlers) createReferral(c echo.Context) error {
 	}
 	r, created, err := h.svc.Attribute(c.Request().Context(), referral.Attribution{
 		ReferredUserID: req.ReferredUserID, Code: req.Code, Email: req.Email, IP: req.IP, UserAgent: req.UserAgent,
+		ClickID: req.ClickID, ClickedAt: req.ClickedAt,
 	})
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ package httpapi
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -37,6 +38,14 @@ type Deps struct {
 	StripeTolerance     time.Duration
 	CORSAllowedOrigins  []string
 	Log                 *slog.Logger
+	// Links builds short links and a code's links; Clicks records short-link visits.
+	Links  LinkConfig
+	Clicks ClickRecorder
+	// VisitorKey keys the visitor hash of clicks.
+	VisitorKey []byte
+	// TrustedProxies may set X-Forwarded-For; without them the client IP is
+	// the connection's peer.
+	TrustedProxies []*net.IPNet
 }
 
 // New returns the router with every route of the service.
@@ -44,14 +53,29 @@ func New(d Deps) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Log)
+	e.IPExtractor = echo.ExtractIPDirect()
+	if len(d.TrustedProxies) > 0 {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range d.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
 	e.Use(withRequestID(), accessLog(d.Log), recoverPanics(d.Log), securityHeaders(), cors(d.CORSAllowedOrigins))
 
+	if d.Links.AppURL == "" {
+		d.Links.AppURL = d.AppURL
+	}
 	h := &handlers{svc: d.Service, appURL: d.AppURL, ready: d.Ready,
-		stripeSecret: d.StripeWebhookSecret, stripeTolerance: d.StripeTolerance, log: d.Log}
+		stripeSecret: d.StripeWebhookSecret, stripeTolerance: d.StripeTolerance, log: d.Log,
+		links: d.Links, clicks: d.Clicks, visitorKey: d.VisitorKey, codes: newCodeCache(d.Service.ResolveCode)}
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 	e.GET("/swagger/*", echoSwagger.WrapHandler)
+	e.GET("/r/:code", h.redirect)
+	e.HEAD("/r/:code", h.redirectHead)
+	e.GET("/v1/codes/:code", h.checkCode)
 
 	// Middleware is attached per route, not per group: an Echo group with
 	// middleware catches unknown paths too, which would answer 401, not 404.
@@ -59,6 +83,7 @@ func New(d Deps) *echo.Echo {
 	backend := requireRole(RoleService)
 	e.POST("/v1/webhooks/stripe", h.stripeWebhook)
 	e.GET("/v1/me/referral-code", h.getMyReferralCode, user)
+	e.PUT("/v1/me/referral-code", h.putMyReferralCode, user)
 	e.GET("/v1/me/referrals/stats", h.getMyReferralStats, user)
 	e.GET("/v1/me/referrals", h.listMyReferrals, user)
 	e.GET("/v1/me/balance", h.getMyBalance, user)
@@ -87,4 +112,8 @@ type handlers struct {
 	stripeSecret    string
 	stripeTolerance time.Duration
 	log             *slog.Logger
+	links           LinkConfig
+	clicks          ClickRecorder
+	visitorKey      []byte
+	codes           *codeCache
 }

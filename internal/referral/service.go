@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 )
 
@@ -461,9 +462,26 @@ type StatusStats struct {
 // Stats is a referrer's dashboard: their code (nil if none yet) and numbers
 // for every status.
 type Stats struct {
-	Code     *Code
-	Total    int64
-	ByStatus map[Status]StatusStats
+	Code         *Code
+	Total        int64
+	ByStatus     map[Status]StatusStats
+	Clicks       int64
+	UniqueClicks int64
+}
+
+// SignupRate is signups per unique click (0 without clicks).
+func (st Stats) SignupRate() float64 { return ratio(st.Total, st.UniqueClicks) }
+
+// PaidRate is the share of signups whose referral qualified (and stands or was paid).
+func (st Stats) PaidRate() float64 {
+	return ratio(st.ByStatus[StatusQualified].Count+st.ByStatus[StatusRewarded].Count, st.Total)
+}
+
+func ratio(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return math.Round(float64(a)/float64(b)*10000) / 10000
 }
 
 // Stats returns the user's referral numbers: count and reward sum per status
@@ -481,6 +499,11 @@ func (s *Service) Stats(ctx context.Context, userID string) (Stats, error) {
 		return Stats{}, fmt.Errorf("look up code of user: %w", err)
 	}
 	st.Code = &code
+	totals, err := s.store.DailyTotals(ctx, userID)
+	if err != nil {
+		return Stats{}, fmt.Errorf("click totals: %w", err)
+	}
+	st.Clicks, st.UniqueClicks = totals.Clicks, totals.UniqueClicks
 	rows, err := s.store.ReferralStats(ctx, userID)
 	if err != nil {
 		return Stats{}, fmt.Errorf("referral stats: %w", err)

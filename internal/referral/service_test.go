@@ -490,3 +490,29 @@ func TestRewardsAreHeldThenAvailable(t *testing.T) {
 		}
 	})
 }
+
+func TestSaveClicksUniqueWithinAnHour(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		svc := newService(st, "20")
+		base := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+		click := func(id string, visitor string, at time.Duration) referral.Click {
+			return referral.Click{ID: id, Code: "AAAA2222", ReferrerID: "r", VisitorHash: visitor, CreatedAt: base.Add(at)}
+		}
+		if err := svc.SaveClicks(ctx, []referral.Click{click("c1", "v1", 0), click("c2", "v1", 10*time.Minute), click("c3", "v2", 0)}); err != nil {
+			t.Fatal(err)
+		}
+		// A later batch: v1 within the hour of its unique click, then after it.
+		if err := svc.SaveClicks(ctx, []referral.Click{click("c4", "v1", 59*time.Minute), click("c5", "v1", 61*time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := st.DailyTotals(ctx, "r")
+		if err != nil || d.Clicks != 5 || d.UniqueClicks != 3 {
+			t.Fatalf("totals = %+v, %v; want 5 clicks, 3 unique", d, err)
+		}
+		// A batch retried after an ambiguous failure does not double the clicks table.
+		if err := st.InsertClicks(ctx, []referral.Click{click("c1", "v1", 0)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

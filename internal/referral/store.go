@@ -96,6 +96,8 @@ type Store interface {
 	InsertClicks(ctx context.Context, clicks []Click) error
 	// AddDaily adds d's counts to the referrer's counters of day.
 	AddDaily(ctx context.Context, referrerID, day string, d Daily) error
+	// DailyTotals sums a referrer's daily counters over all days.
+	DailyTotals(ctx context.Context, referrerID string) (Daily, error)
 	// AddDailyReward adds amount to the referrer's rewards of day in currency.
 	AddDailyReward(ctx context.Context, referrerID, day, currency string, amount int64) error
 

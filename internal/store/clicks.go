@@ -17,21 +17,24 @@ func (s *Store) LastUniqueClicks(ctx context.Context, clicks []referral.Click, s
 	for _, c := range clicks {
 		referrers[c.ReferrerID], visitors[c.VisitorHash] = true, true
 	}
+	// Plain rows, not MAX(): an aggregate loses the column type on SQLite.
 	var rows []struct {
 		ReferrerID  string
 		VisitorHash string
-		Last        time.Time
+		CreatedAt   time.Time
 	}
-	err := s.with(ctx).Model(&Click{}).
-		Select("referrer_id, visitor_hash, MAX(created_at) AS last").
+	err := s.with(ctx).Model(&Click{}).Select("referrer_id, visitor_hash, created_at").
 		Where("referrer_id IN ? AND visitor_hash IN ? AND is_unique AND created_at >= ?", keys(referrers), keys(visitors), since).
-		Group("referrer_id, visitor_hash").Scan(&rows).Error
+		Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]time.Time, len(rows))
 	for _, r := range rows {
-		out[r.ReferrerID+"\x00"+r.VisitorHash] = r.Last.UTC()
+		k := r.ReferrerID + "\x00" + r.VisitorHash
+		if t := r.CreatedAt.UTC(); t.After(out[k]) {
+			out[k] = t
+		}
 	}
 	return out, nil
 }
@@ -80,4 +83,14 @@ func (s *Store) AddDailyReward(ctx context.Context, referrerID, day, currency st
 		Columns:   []clause.Column{{Name: "referrer_id"}, {Name: "day"}, {Name: "currency"}},
 		DoUpdates: clause.Assignments(map[string]any{"amount": clause.Expr{SQL: "referrer_daily_rewards.amount + excluded.amount"}}),
 	}).Create(&row).Error
+}
+
+// DailyTotals sums a referrer's counters over all days: one row per active
+// day is read, whatever the number of clicks and referrals.
+func (s *Store) DailyTotals(ctx context.Context, referrerID string) (referral.Daily, error) {
+	var d referral.Daily
+	err := s.with(ctx).Model(&ReferrerDaily{}).
+		Select("COALESCE(SUM(clicks), 0) AS clicks, COALESCE(SUM(unique_clicks), 0) AS unique_clicks, COALESCE(SUM(signups), 0) AS signups, COALESCE(SUM(qualified), 0) AS qualified").
+		Where("referrer_id = ?", referrerID).Scan(&d).Error
+	return d, err
 }

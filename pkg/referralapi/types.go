@@ -11,6 +11,29 @@ type ReferralCode struct {
 	// URL is APP_URL + "/?ref=" + code.
 	URL       string    `json:"url" validate:"required" example:"https://app.example.com/?ref=K7M2QX9P"`
 	CreatedAt time.Time `json:"createdAt" validate:"required" example:"2026-11-24T10:00:00Z"`
+	// Links are the code's links for every surface; entries without a configured template are omitted.
+	Links CodeLinks `json:"links" validate:"required"`
+}
+
+// CodeLinks are a code's links: web (APP_URL/?ref=CODE), share (the short
+// link PUBLIC_URL/r/CODE, which records clicks), and app deep links.
+type CodeLinks struct {
+	Web     string `json:"web" validate:"required" example:"https://app.example.com/?ref=K7M2QX9P"`
+	Share   string `json:"share,omitempty" example:"https://refer.example.com/r/K7M2QX9P"`
+	IOS     string `json:"ios,omitempty" example:"myapp://invite?ref=K7M2QX9P"`
+	Android string `json:"android,omitempty" example:"myapp://invite?ref=K7M2QX9P"`
+}
+
+// VanityCodeRequest claims a vanity code.
+type VanityCodeRequest struct {
+	// Code has 4–20 letters, digits, '-' or '_'; it is stored upper case.
+	Code string `json:"code" validate:"required" minLength:"4" maxLength:"20" example:"JOHN2024"`
+}
+
+// CodeCheck says whether a typed code is valid.
+type CodeCheck struct {
+	Code  string `json:"code" validate:"required" example:"K7M2QX9P"`
+	Valid bool   `json:"valid" validate:"required" example:"true"`
 }
 
 // Referral is a referral as product backends and operators see it.
@@ -84,6 +107,24 @@ type ReferralStats struct {
 	Code     *string       `json:"code" validate:"required" extensions:"x-nullable" example:"K7M2QX9P"`
 	Total    int64         `json:"total" validate:"required" example:"4"`
 	ByStatus StatsByStatus `json:"byStatus" validate:"required"`
+	// Clicks on the caller's short links (bots and prefetches excluded).
+	Clicks ClickCounts `json:"clicks" validate:"required"`
+	// Conversion: signups per unique click, and the share of signups that paid.
+	Conversion Conversion `json:"conversion" validate:"required"`
+}
+
+// ClickCounts counts short-link clicks; a visitor counts once per hour as unique.
+type ClickCounts struct {
+	Total  int64 `json:"total" validate:"required" example:"120"`
+	Unique int64 `json:"unique" validate:"required" example:"80"`
+}
+
+// Conversion rates, between 0 and 1 (rounded to 4 decimals; 0 when undefined).
+type Conversion struct {
+	// SignupRate is referred signups / unique clicks.
+	SignupRate float64 `json:"signupRate" validate:"required" example:"0.05"`
+	// PaidRate is referrals that qualified (QUALIFIED or REWARDED) / signups.
+	PaidRate float64 `json:"paidRate" validate:"required" example:"0.4"`
 }
 
 // Balance is a reward balance in one currency, in minor units:
@@ -134,6 +175,10 @@ type CreateReferralRequest struct {
 	IP string `json:"ip,omitempty" maxLength:"45" example:"203.0.113.7"`
 	// UserAgent the user registered with.
 	UserAgent string `json:"userAgent,omitempty" maxLength:"512" example:"Mozilla/5.0"`
+	// ClickID is the click parameter the short link passed to the app; it dates the visit.
+	ClickID string `json:"clickId,omitempty" maxLength:"64" example:"clk_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
+	// ClickedAt is when the user followed the referral link, when no clickId is known (RFC 3339).
+	ClickedAt *time.Time `json:"clickedAt,omitempty" example:"2026-11-20T18:30:00Z"`
 }
 
 // PaymentRequest reports a successful payment by a user.

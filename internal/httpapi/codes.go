@@ -1,0 +1,94 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/refhub/referral-service/internal/referral"
+	"github.com/refhub/referral-service/pkg/referralapi"
+)
+
+// codeResponse is a code with its links.
+func (h *handlers) codeResponse(code referral.Code) referralapi.ReferralCode {
+	links := referralapi.CodeLinks{Web: h.referralURL(code.Code)}
+	if h.links.PublicURL != "" {
+		links.Share = h.links.PublicURL + "/r/" + url.PathEscape(code.Code)
+	}
+	fill := func(tmpl string) string {
+		if tmpl == "" {
+			return ""
+		}
+		return strings.ReplaceAll(tmpl, "{code}", url.QueryEscape(code.Code))
+	}
+	links.IOS, links.Android = fill(h.links.IOSTemplate), fill(h.links.AndroidTemplate)
+	return referralapi.ReferralCode{Code: code.Code, URL: h.referralURL(code.Code), CreatedAt: code.CreatedAt, Links: links}
+}
+
+// putMyReferralCode godoc
+//
+//	@Summary		Claim a vanity code
+//	@Description	Makes a memorable code (4–20 letters, digits, '-' or '_'; stored upper case; reserved words refused) the caller's code. Links already shared with earlier codes keep working: every code a user has had resolves to them. Claiming one's current code again answers it unchanged.
+//	@ID				putMyReferralCode
+//	@Tags			me
+//	@Accept			json
+//	@Produce		json
+//	@Produce		application/problem+json
+//	@Param			body	body		referralapi.VanityCodeRequest	true	"The code"
+//	@Success		200		{object}	referralapi.ReferralCode
+//	@Failure		400		{object}	referralapi.Problem	"Malformed body (code invalid_request)"
+//	@Failure		401		{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
+//	@Failure		409		{object}	referralapi.Problem	"Someone else has or had this code (code code_taken)"
+//	@Failure		413		{object}	referralapi.Problem	"Body over 64 KiB (code payload_too_large)"
+//	@Failure		415		{object}	referralapi.Problem	"Body is not application/json (code unsupported_media_type)"
+//	@Failure		422		{object}	referralapi.Problem	"Not an allowed code (code code_invalid)"
+//	@Failure		500		{object}	referralapi.Problem	"Unexpected error (code internal_error)"
+//	@Header			all		{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Security		BearerAuth
+//	@Router			/v1/me/referral-code [put]
+func (h *handlers) putMyReferralCode(c echo.Context) error {
+	var req referralapi.VanityCodeRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	fe := fieldErrors{}
+	fe.text("code", req.Code, true, referral.MaxCodeLength)
+	if err := fe.err(); err != nil {
+		return err
+	}
+	code, err := h.svc.SetVanityCode(c.Request().Context(), principal(c).UserID, req.Code)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h.codeResponse(code))
+}
+
+// checkCode godoc
+//
+//	@Summary		Check a referral code
+//	@Description	For apps that let users type a code: whether it is a valid (current or earlier) referral code. Public, no token.
+//	@ID				checkCode
+//	@Tags			links
+//	@Produce		json
+//	@Produce		application/problem+json
+//	@Param			code	path		string	true	"The code as typed; case and surrounding spaces are ignored"
+//	@Success		200		{object}	referralapi.CodeCheck
+//	@Failure		404		{object}	referralapi.Problem	"No such code (code code_not_found)"
+//	@Failure		500		{object}	referralapi.Problem	"Unexpected error (code internal_error)"
+//	@Header			all		{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Router			/v1/codes/{code} [get]
+func (h *handlers) checkCode(c echo.Context) error {
+	code := referral.NormalizeCode(c.Param("code"))
+	if !referral.ValidCodeSyntax(code) {
+		return referral.ErrCodeNotFound
+	}
+	if _, ok, err := h.codes.lookup(c.Request().Context(), code, time.Now()); err != nil {
+		return err
+	} else if !ok {
+		return referral.ErrCodeNotFound
+	}
+	return c.JSON(http.StatusOK, referralapi.CodeCheck{Code: code, Valid: true})
+}
