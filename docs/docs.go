@@ -181,6 +181,110 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/admin/leaderboard": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Referrers ranked by qualified referrals, then signups, over the last week, month (30 days), year or all time.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "admin"
+                ],
+                "summary": "Top referrers (operators)",
+                "operationId": "adminLeaderboard",
+                "parameters": [
+                    {
+                        "enum": [
+                            "week",
+                            "month",
+                            "year",
+                            "all"
+                        ],
+                        "type": "string",
+                        "default": "month",
+                        "description": "How far back",
+                        "name": "period",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 20,
+                        "description": "How many, 1-100 (larger values are capped at 100)",
+                        "name": "limit",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Leaderboard"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Bad period or limit (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Token lacks the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                }
+            }
+        },
         "/v1/admin/payouts": {
             "get": {
                 "security": [
@@ -886,6 +990,101 @@ const docTemplate = `{
                     },
                     "415": {
                         "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/admin/stats": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Clicks → signups → qualified → rewarded (paid out) for the whole program between from and to (inclusive, UTC dates; by default the last 30 days), the rates between the steps, and rewards earned per currency.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "admin"
+                ],
+                "summary": "The program funnel (operators)",
+                "operationId": "adminProgramStats",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "First date (YYYY-MM-DD or RFC 3339)",
+                        "name": "from",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "Last date (YYYY-MM-DD or RFC 3339); default today",
+                        "name": "to",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.ProgramStats"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Bad date or range (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Token lacks the admin role (code forbidden)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -1660,6 +1859,101 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/me/referrals/timeseries": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Per day, ISO week (starting Monday) or month between from and to (inclusive, UTC dates; by default the last 30 days): clicks, unique clicks, signups, qualified referrals and rewards earned per currency. Every bucket is present, empty ones with zeros. At most 400 buckets.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "me"
+                ],
+                "summary": "The caller's referral activity over time",
+                "operationId": "getMyTimeSeries",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "First date (YYYY-MM-DD or RFC 3339)",
+                        "name": "from",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "Last date (YYYY-MM-DD or RFC 3339); default today",
+                        "name": "to",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "day",
+                            "week",
+                            "month"
+                        ],
+                        "type": "string",
+                        "default": "day",
+                        "description": "Bucket size",
+                        "name": "interval",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.TimeSeries"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Bad date, interval or range (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                }
+            }
+        },
         "/v1/payments": {
             "post": {
                 "security": [
@@ -2251,6 +2545,47 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.Bucket": {
+            "type": "object",
+            "required": [
+                "clicks",
+                "qualified",
+                "rewards",
+                "signups",
+                "start",
+                "uniqueClicks"
+            ],
+            "properties": {
+                "clicks": {
+                    "type": "integer",
+                    "example": 12
+                },
+                "qualified": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "rewards": {
+                    "description": "Rewards maps currency → rewards earned in the bucket (before later refunds).",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "signups": {
+                    "type": "integer",
+                    "example": 2
+                },
+                "start": {
+                    "type": "string",
+                    "example": "2026-11-24"
+                },
+                "uniqueClicks": {
+                    "type": "integer",
+                    "example": 9
+                }
+            }
+        },
         "referralapi.CancelRequest": {
             "type": "object",
             "required": [
@@ -2395,6 +2730,31 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.Funnel": {
+            "type": "object",
+            "required": [
+                "qualifyRate",
+                "rewardRate",
+                "signupRate"
+            ],
+            "properties": {
+                "qualifyRate": {
+                    "description": "QualifyRate is qualified / signups.",
+                    "type": "number",
+                    "example": 0.3
+                },
+                "rewardRate": {
+                    "description": "RewardRate is rewarded (paid out) / qualified.",
+                    "type": "number",
+                    "example": 0.66
+                },
+                "signupRate": {
+                    "description": "SignupRate is signups / unique clicks.",
+                    "type": "number",
+                    "example": 0.05
+                }
+            }
+        },
         "referralapi.Health": {
             "type": "object",
             "required": [
@@ -2408,6 +2768,76 @@ const docTemplate = `{
                         "unavailable"
                     ],
                     "example": "ok"
+                }
+            }
+        },
+        "referralapi.Leader": {
+            "type": "object",
+            "required": [
+                "clicks",
+                "qualified",
+                "rank",
+                "rewards",
+                "signups",
+                "userId"
+            ],
+            "properties": {
+                "clicks": {
+                    "type": "integer",
+                    "example": 300
+                },
+                "qualified": {
+                    "type": "integer",
+                    "example": 9
+                },
+                "rank": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "rewards": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "signups": {
+                    "type": "integer",
+                    "example": 25
+                },
+                "userId": {
+                    "type": "string",
+                    "example": "u1"
+                }
+            }
+        },
+        "referralapi.Leaderboard": {
+            "type": "object",
+            "required": [
+                "from",
+                "items",
+                "period"
+            ],
+            "properties": {
+                "from": {
+                    "type": "string",
+                    "example": "2026-10-26"
+                },
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/referralapi.Leader"
+                    }
+                },
+                "period": {
+                    "type": "string",
+                    "enum": [
+                        "week",
+                        "month",
+                        "year",
+                        "all"
+                    ],
+                    "example": "month"
                 }
             }
         },
@@ -2728,6 +3158,55 @@ const docTemplate = `{
                 "type": {
                     "type": "string",
                     "example": "urn:referral-service:problem:referral_exists"
+                }
+            }
+        },
+        "referralapi.ProgramStats": {
+            "type": "object",
+            "required": [
+                "clicks",
+                "conversion",
+                "from",
+                "qualified",
+                "rewarded",
+                "rewards",
+                "signups",
+                "to"
+            ],
+            "properties": {
+                "clicks": {
+                    "$ref": "#/definitions/referralapi.ClickCounts"
+                },
+                "conversion": {
+                    "$ref": "#/definitions/referralapi.Funnel"
+                },
+                "from": {
+                    "type": "string",
+                    "example": "2026-11-01"
+                },
+                "qualified": {
+                    "type": "integer",
+                    "example": 12
+                },
+                "rewarded": {
+                    "type": "integer",
+                    "example": 8
+                },
+                "rewards": {
+                    "description": "Rewards maps currency → rewards earned in the period (before later refunds).",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "signups": {
+                    "type": "integer",
+                    "example": 40
+                },
+                "to": {
+                    "type": "string",
+                    "example": "2026-11-24"
                 }
             }
         },
@@ -3091,6 +3570,40 @@ const docTemplate = `{
                 "type": {
                     "type": "string",
                     "example": "invoice.paid"
+                }
+            }
+        },
+        "referralapi.TimeSeries": {
+            "type": "object",
+            "required": [
+                "buckets",
+                "from",
+                "interval",
+                "to"
+            ],
+            "properties": {
+                "buckets": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/referralapi.Bucket"
+                    }
+                },
+                "from": {
+                    "type": "string",
+                    "example": "2026-11-01"
+                },
+                "interval": {
+                    "type": "string",
+                    "enum": [
+                        "day",
+                        "week",
+                        "month"
+                    ],
+                    "example": "day"
+                },
+                "to": {
+                    "type": "string",
+                    "example": "2026-11-24"
                 }
             }
         },

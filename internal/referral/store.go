@@ -98,6 +98,17 @@ type Store interface {
 	AddDaily(ctx context.Context, referrerID, day string, d Daily) error
 	// DailyTotals sums a referrer's daily counters over all days.
 	DailyTotals(ctx context.Context, referrerID string) (Daily, error)
+	// DailyRange sums the counters per day between the dates (inclusive),
+	// of one referrer or, with referrerID empty, of everyone.
+	DailyRange(ctx context.Context, referrerID, fromDay, toDay string) ([]Daily, error)
+	// DailyRewardRange sums rewards per day and currency likewise.
+	DailyRewardRange(ctx context.Context, referrerID, fromDay, toDay string) ([]DailyReward, error)
+	// CountRewarded counts referrals whose reward was paid in [from, to).
+	CountRewarded(ctx context.Context, from, to time.Time) (int64, error)
+	// TopReferrers ranks referrers since fromDay by qualified, then signups.
+	TopReferrers(ctx context.Context, fromDay string, limit int) ([]Leader, error)
+	// RewardsOf sums the users' rewards per currency since fromDay.
+	RewardsOf(ctx context.Context, userIDs []string, fromDay string) (map[string]map[string]int64, error)
 	// AddDailyReward adds amount to the referrer's rewards of day in currency.
 	AddDailyReward(ctx context.Context, referrerID, day, currency string, amount int64) error
 

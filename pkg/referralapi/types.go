@@ -294,3 +294,62 @@ type PayoutPage struct {
 	// NextCursor fetches the next page; null on the last page.
 	NextCursor *string `json:"nextCursor" validate:"required" extensions:"x-nullable"`
 }
+
+// TimeSeries is a referrer's activity per interval.
+type TimeSeries struct {
+	Interval string   `json:"interval" validate:"required" enums:"day,week,month" example:"day"`
+	From     string   `json:"from" validate:"required" example:"2026-11-01"`
+	To       string   `json:"to" validate:"required" example:"2026-11-24"`
+	Buckets  []Bucket `json:"buckets" validate:"required"`
+}
+
+// Bucket is one interval, from its start date until the next bucket's.
+type Bucket struct {
+	Start        string `json:"start" validate:"required" example:"2026-11-24"`
+	Clicks       int64  `json:"clicks" validate:"required" example:"12"`
+	UniqueClicks int64  `json:"uniqueClicks" validate:"required" example:"9"`
+	Signups      int64  `json:"signups" validate:"required" example:"2"`
+	Qualified    int64  `json:"qualified" validate:"required" example:"1"`
+	// Rewards maps currency → rewards earned in the bucket (before later refunds).
+	Rewards map[string]int64 `json:"rewards" validate:"required"`
+}
+
+// ProgramStats is the program funnel over a period.
+type ProgramStats struct {
+	From       string      `json:"from" validate:"required" example:"2026-11-01"`
+	To         string      `json:"to" validate:"required" example:"2026-11-24"`
+	Clicks     ClickCounts `json:"clicks" validate:"required"`
+	Signups    int64       `json:"signups" validate:"required" example:"40"`
+	Qualified  int64       `json:"qualified" validate:"required" example:"12"`
+	Rewarded   int64       `json:"rewarded" validate:"required" example:"8"`
+	Conversion Funnel      `json:"conversion" validate:"required"`
+	// Rewards maps currency → rewards earned in the period (before later refunds).
+	Rewards map[string]int64 `json:"rewards" validate:"required"`
+}
+
+// Funnel rates between the steps, 0–1 (0 when undefined).
+type Funnel struct {
+	// SignupRate is signups / unique clicks.
+	SignupRate float64 `json:"signupRate" validate:"required" example:"0.05"`
+	// QualifyRate is qualified / signups.
+	QualifyRate float64 `json:"qualifyRate" validate:"required" example:"0.3"`
+	// RewardRate is rewarded (paid out) / qualified.
+	RewardRate float64 `json:"rewardRate" validate:"required" example:"0.66"`
+}
+
+// Leaderboard ranks referrers in a period.
+type Leaderboard struct {
+	Period string   `json:"period" validate:"required" enums:"week,month,year,all" example:"month"`
+	From   string   `json:"from" validate:"required" example:"2026-10-26"`
+	Items  []Leader `json:"items" validate:"required"`
+}
+
+// Leader is one referrer's results in the period.
+type Leader struct {
+	Rank      int              `json:"rank" validate:"required" example:"1"`
+	UserID    string           `json:"userId" validate:"required" example:"u1"`
+	Clicks    int64            `json:"clicks" validate:"required" example:"300"`
+	Signups   int64            `json:"signups" validate:"required" example:"25"`
+	Qualified int64            `json:"qualified" validate:"required" example:"9"`
+	Rewards   map[string]int64 `json:"rewards" validate:"required"`
+}
