@@ -56,9 +56,11 @@ token:
 migrate:
 	$(GO) run ./cmd/referral-api migrate
 
-## bench: Go benchmarks
-bench:
+## bench: Go benchmarks, then the short-link load test on PostgreSQL
+## (redirect vs bare Echo handler, clicks after shutdown, stats latency)
+bench: test-tools
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./internal/tools/linkbench
 
 tidy:
 	$(GO) mod tidy

@@ -21,7 +21,7 @@ type Saver interface {
 
 // Options tune the recorder; zero values pick the defaults.
 type Options struct {
-	// BatchSize flushes when this many clicks wait (default 500).
+	// BatchSize flushes when this many clicks wait (default 2000).
 	BatchSize int
 	// Interval flushes at least this often (default 250ms).
 	Interval time.Duration
@@ -47,7 +47,7 @@ type Recorder struct {
 // NewRecorder starts a recorder writing through saver.
 func NewRecorder(saver Saver, log *slog.Logger, o Options) *Recorder {
 	if o.BatchSize <= 0 {
-		o.BatchSize = 500
+		o.BatchSize = 2000
 	}
 	if o.Interval <= 0 {
 		o.Interval = 250 * time.Millisecond

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"net/http"
 	"net/url"
 	"strings"
@@ -118,11 +119,18 @@ func (h *handlers) firstTouchCookie(req *http.Request, code string) *http.Cookie
 // visitorHash identifies a visitor without storing who they are: a keyed
 // hash of the client IP (as the IP extractor trusts it) and user agent.
 func (h *handlers) visitorHash(c echo.Context) string {
-	mac := hmac.New(sha256.New, h.visitorKey)
+	mac, _ := h.macs.Get().(hash.Hash)
+	if mac == nil {
+		mac = hmac.New(sha256.New, h.visitorKey)
+	}
+	mac.Reset()
 	mac.Write([]byte(c.RealIP()))
 	mac.Write([]byte{0})
 	mac.Write([]byte(c.Request().UserAgent()))
-	return hex.EncodeToString(mac.Sum(nil)[:16])
+	var sum [sha256.Size]byte
+	out := hex.EncodeToString(mac.Sum(sum[:0])[:16])
+	h.macs.Put(mac)
+	return out
 }
 
 // cleanParam keeps a passed-on value short and printable.

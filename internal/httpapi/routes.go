@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -118,5 +119,6 @@ type handlers struct {
 	links           LinkConfig
 	clicks          ClickRecorder
 	visitorKey      []byte
+	macs            sync.Pool // HMACs keyed with visitorKey, reused across requests
 	codes           *codeCache
 }

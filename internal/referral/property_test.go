@@ -226,6 +226,26 @@ func runProperty(t *testing.T, st *store.Store, seed uint64, steps int) {
 		if after.balance != keptTotal-paidOut {
 			fail("balance %d, but rewards kept %d minus payouts %d = %d", after.balance, keptTotal, paidOut, keptTotal-paidOut)
 		}
+		// The trigger-kept stats equal a recount of the referrals themselves.
+		stats, err := svc.Stats(ctx, "r")
+		if err != nil {
+			fail("stats: %v", err)
+		}
+		recount := map[referral.Status]int64{}
+		rewardSum := map[referral.Status]int64{}
+		for j := range propertyUsers {
+			ref, _ := st.ReferralByReferredUser(ctx, user(j))
+			recount[ref.Status]++
+			if ref.RewardAmount != nil {
+				rewardSum[ref.Status] += *ref.RewardAmount
+			}
+		}
+		for _, status := range referral.Statuses {
+			got := stats.ByStatus[status]
+			if got.Count != recount[status] || got.Reward["usd"] != rewardSum[status] {
+				fail("stats %s = %+v, recount %d with reward %d", status, got, recount[status], rewardSum[status])
+			}
+		}
 		if duplicate && (after.balance != before.balance || after.entries != before.entries) {
 			fail("a repeated delivery changed the money: before %+v, after %+v", before, after)
 		}

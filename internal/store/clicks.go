@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -49,6 +51,9 @@ func keys(m map[string]bool) []string {
 
 // InsertClicks writes a batch of clicks.
 func (s *Store) InsertClicks(ctx context.Context, clicks []referral.Click) error {
+	if s.dialect == Postgres {
+		return s.insertClicksPostgres(ctx, clicks)
+	}
 	rows := make([]Click, len(clicks))
 	for i, c := range clicks {
 		rows[i] = Click{
@@ -93,4 +98,45 @@ func (s *Store) DailyTotals(ctx context.Context, referrerID string) (referral.Da
 		Select("COALESCE(SUM(clicks), 0) AS clicks, COALESCE(SUM(unique_clicks), 0) AS unique_clicks, COALESCE(SUM(signups), 0) AS signups, COALESCE(SUM(qualified), 0) AS qualified").
 		Where("referrer_id = ?", referrerID).Scan(&d).Error
 	return d, err
+}
+
+// execer is the part of GORM's connection (a *sql.Tx inside transactions)
+// that runs a statement with driver-level arguments.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// insertClicksPostgres writes the batch as one INSERT over unnest()ed
+// arrays: twelve parameters whatever the batch size, so PostgreSQL parses
+// and plans one small statement instead of thousands of placeholders.
+func (s *Store) insertClicksPostgres(ctx context.Context, clicks []referral.Click) error {
+	n := len(clicks)
+	cols := make([][]string, 11)
+	for i := range cols {
+		cols[i] = make([]string, n)
+	}
+	unique := make([]bool, n)
+	at := make([]time.Time, n)
+	for i, c := range clicks {
+		vals := []string{c.ID, c.Code, c.ReferrerID, c.VisitorHash, c.Referer,
+			c.UTM["utm_source"], c.UTM["utm_medium"], c.UTM["utm_campaign"], c.UTM["utm_term"], c.UTM["utm_content"]}
+		for j, v := range vals {
+			cols[j][i] = v
+		}
+		unique[i], at[i] = c.Unique, c.CreatedAt
+	}
+	ex, ok := s.db.Statement.ConnPool.(execer)
+	if !ok {
+		return fmt.Errorf("insert clicks: connection cannot execute raw statements")
+	}
+	_, err := ex.ExecContext(ctx, `INSERT INTO clicks (id, code, referrer_id, visitor_hash, referer, utm_source, utm_medium,
+		utm_campaign, utm_term, utm_content, is_unique, created_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+		                     $8::text[], $9::text[], $10::text[], $11::boolean[], $12::timestamptz[])
+		ON CONFLICT (id) DO NOTHING`,
+		cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], cols[9], unique, at)
+	if err != nil {
+		return fmt.Errorf("insert clicks: %w", err)
+	}
+	return nil
 }

@@ -122,7 +122,9 @@ func (s *Store) QualifyReferral(ctx context.Context, id string, q referral.Quali
 	return res.RowsAffected == 1, nil
 }
 
-// ReferralStats groups the referrer's referrals by status and reward currency.
+// ReferralStats returns the referrer's counts and reward sums per status and
+// reward currency, from the totals the referrals triggers keep: a handful of
+// rows whatever the number of referrals.
 func (s *Store) ReferralStats(ctx context.Context, referrerID string) ([]referral.StatRow, error) {
 	var rows []struct {
 		Status   string
@@ -130,10 +132,9 @@ func (s *Store) ReferralStats(ctx context.Context, referrerID string) ([]referra
 		Count    int64
 		Reward   int64
 	}
-	err := s.with(ctx).Model(&Referral{}).
-		Select("status, COALESCE(reward_currency, '') AS currency, COUNT(*) AS count, COALESCE(SUM(reward_amount), 0) AS reward").
-		Where("referrer_id = ?", referrerID).
-		Group("status, reward_currency").
+	err := s.with(ctx).Table("referrer_status_totals").
+		Select("status, currency, count, reward").
+		Where("referrer_id = ? AND (count <> 0 OR reward <> 0)", referrerID).
 		Scan(&rows).Error
 	if err != nil {
 		return nil, err

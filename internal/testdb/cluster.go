@@ -160,3 +160,21 @@ func withDatabase(rawURL, name string) string {
 	}
 	return out
 }
+
+// StartServer starts a throwaway PostgreSQL server for tools such as the
+// benchmarks and returns its URL and a function that stops and removes it.
+func StartServer() (url string, stop func(), err error) {
+	c, err := startCluster()
+	if err != nil {
+		return "", nil, err
+	}
+	return c.url, c.stop, nil
+}
+
+// CreateDatabase creates an empty database on the server at url and returns its URL.
+func CreateDatabase(url, name string) (string, error) {
+	if err := adminExec(context.Background(), url, fmt.Sprintf(`CREATE DATABASE %q`, name)); err != nil {
+		return "", err
+	}
+	return withDatabase(url, name), nil
+}
