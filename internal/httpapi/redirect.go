@@ -19,9 +19,6 @@ import (
 // cookieName is the first-touch cookie the short link sets.
 const cookieName = "referral_code"
 
-// utmParams are the campaign parameters a short link passes on.
-var utmParams = []string{"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}
-
 // LinkConfig is how short links and the links of a code are built.
 type LinkConfig struct {
 	AppURL          string
@@ -71,18 +68,28 @@ func (h *handlers) redirect(c echo.Context) error {
 	if !ok {
 		return c.Redirect(http.StatusFound, home)
 	}
-	q := url.Values{"ref": {found.Code}}
-	utm := map[string]string{}
-	for _, p := range utmParams {
-		if v := cleanParam(c.QueryParam(p)); v != "" {
-			q.Set(p, v)
-			utm[p] = v
+	// The destination is APP_URL with escaped parameters appended; built
+	// directly rather than through url.Values, which sorts and allocates.
+	var dest strings.Builder
+	dest.Grow(len(h.links.AppURL) + 128)
+	dest.WriteString(h.links.AppURL)
+	dest.WriteString("/?ref=")
+	dest.WriteString(url.QueryEscape(found.Code))
+	var utm [5]string
+	if req.URL.RawQuery != "" {
+		for i, p := range referral.UTMParams {
+			if v := cleanParam(c.QueryParam(p)); v != "" {
+				utm[i] = v
+				dest.WriteString("&" + p + "=")
+				dest.WriteString(url.QueryEscape(v))
+			}
 		}
 	}
 	if counted(req) {
 		id, err := h.svc.NewClickID(now)
 		if err == nil {
-			q.Set("click", id)
+			dest.WriteString("&click=")
+			dest.WriteString(id)
 			h.clicks.Record(referral.Click{
 				ID: id, Code: code, ReferrerID: found.UserID, VisitorHash: h.visitorHash(c),
 				Referer: cleanParam(req.Referer()), UTM: utm, CreatedAt: now,
@@ -92,7 +99,7 @@ func (h *handlers) redirect(c echo.Context) error {
 			c.SetCookie(h.firstTouchCookie(req, found.Code))
 		}
 	}
-	return c.Redirect(http.StatusFound, h.links.AppURL+"/?"+q.Encode())
+	return c.Redirect(http.StatusFound, dest.String())
 }
 
 // redirectHead godoc
@@ -138,6 +145,9 @@ func cleanParam(v string) string {
 	if len(v) > 200 {
 		v = v[:200]
 	}
+	if v == "" || !strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar }) {
+		return v
+	}
 	return strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == unicode.ReplacementChar {
 			return -1
@@ -164,9 +174,13 @@ func counted(req *http.Request) bool {
 	if p := req.Header.Get("Sec-Purpose") + req.Header.Get("Purpose") + req.Header.Get("X-Purpose"); strings.Contains(strings.ToLower(p), "prefetch") {
 		return false
 	}
-	ua := strings.ToLower(req.UserAgent())
+	ua := req.UserAgent()
 	if ua == "" {
 		return false
+	}
+	// Lower-case once, without allocating when it is lower case already.
+	if strings.ContainsFunc(ua, unicode.IsUpper) {
+		ua = strings.ToLower(ua)
 	}
 	for _, m := range botMarkers {
 		if strings.Contains(ua, m) {

@@ -102,9 +102,14 @@ type Click struct {
 	VisitorHash string
 	Unique      bool
 	Referer     string
-	UTM         map[string]string
-	CreatedAt   time.Time
+	// UTM holds utm_source, utm_medium, utm_campaign, utm_term and
+	// utm_content, in that order (empty when absent).
+	UTM       [5]string
+	CreatedAt time.Time
 }
+
+// UTMParams names the campaign parameters of Click.UTM, in order.
+var UTMParams = [5]string{"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}
 
 // UniqueWindow is how long repeated clicks of one visitor count once.
 const UniqueWindow = time.Hour

@@ -58,8 +58,8 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []referral.Click) error
 	for i, c := range clicks {
 		rows[i] = Click{
 			ID: c.ID, Code: c.Code, ReferrerID: c.ReferrerID, VisitorHash: c.VisitorHash, IsUnique: c.Unique,
-			Referer: c.Referer, UtmSource: c.UTM["utm_source"], UtmMedium: c.UTM["utm_medium"],
-			UtmCampaign: c.UTM["utm_campaign"], UtmTerm: c.UTM["utm_term"], UtmContent: c.UTM["utm_content"],
+			Referer: c.Referer, UtmSource: c.UTM[0], UtmMedium: c.UTM[1],
+			UtmCampaign: c.UTM[2], UtmTerm: c.UTM[3], UtmContent: c.UTM[4],
 			CreatedAt: c.CreatedAt,
 		}
 	}
@@ -119,7 +119,7 @@ func (s *Store) insertClicksPostgres(ctx context.Context, clicks []referral.Clic
 	at := make([]time.Time, n)
 	for i, c := range clicks {
 		vals := []string{c.ID, c.Code, c.ReferrerID, c.VisitorHash, c.Referer,
-			c.UTM["utm_source"], c.UTM["utm_medium"], c.UTM["utm_campaign"], c.UTM["utm_term"], c.UTM["utm_content"]}
+			c.UTM[0], c.UTM[1], c.UTM[2], c.UTM[3], c.UTM[4]}
 		for j, v := range vals {
 			cols[j][i] = v
 		}
