@@ -71,13 +71,17 @@ func requestID(c echo.Context) string {
 func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			shortLink := strings.HasPrefix(c.Path(), "/r/")
+			if shortLink && !log.Enabled(c.Request().Context(), slog.LevelDebug) {
+				return next(c) // no clock reads on the hot path when nothing is logged
+			}
 			start := time.Now()
 			err := next(c)
 			if err != nil {
 				c.Error(err)
 			}
 			level := slog.LevelInfo
-			if strings.HasPrefix(c.Path(), "/r/") && c.Response().Status < 500 {
+			if shortLink && c.Response().Status < 500 {
 				level = slog.LevelDebug
 			}
 			if !log.Enabled(c.Request().Context(), level) {
@@ -115,8 +119,11 @@ func securityHeaders() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Response().Header()
-			h.Set("X-Content-Type-Options", "nosniff")
+			// Never cache: a cached short-link redirect would reuse its click id.
 			h.Set("Cache-Control", "no-store")
+			if !strings.HasPrefix(c.Path(), "/r/") { // redirects have no body to sniff
+				h.Set("X-Content-Type-Options", "nosniff")
+			}
 			return next(c)
 		}
 	}
