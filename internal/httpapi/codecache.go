@@ -15,6 +15,7 @@ import (
 // resolves to the right user. It holds at most max entries.
 type codeCache struct {
 	resolve func(ctx context.Context, code string) (referral.Code, error)
+	build   func(referral.Code) *linkTarget
 	ttl     time.Duration
 	negTTL  time.Duration
 	max     int
@@ -23,32 +24,43 @@ type codeCache struct {
 	m  map[string]cacheEntry
 }
 
+// linkTarget is what a short link of a known code answers with, built once
+// per cache entry so a hit formats nothing that does not change.
+type linkTarget struct {
+	code referral.Code
+	// location is APP_URL/?ref=CODE, escaped; utm_* and click are appended.
+	location string
+	// cookie holds the Set-Cookie header value without and with Secure.
+	// The slices are shared and never written to.
+	cookie [2][]string
+}
+
 type cacheEntry struct {
-	code    referral.Code
-	found   bool
+	target  *linkTarget // nil: no such code
 	expires time.Time
 }
 
-func newCodeCache(resolve func(ctx context.Context, code string) (referral.Code, error)) *codeCache {
-	return &codeCache{resolve: resolve, ttl: 5 * time.Minute, negTTL: 10 * time.Second, max: 100_000, m: map[string]cacheEntry{}}
+func newCodeCache(resolve func(ctx context.Context, code string) (referral.Code, error), build func(referral.Code) *linkTarget) *codeCache {
+	return &codeCache{resolve: resolve, build: build, ttl: 5 * time.Minute, negTTL: 10 * time.Second, max: 100_000, m: map[string]cacheEntry{}}
 }
 
-// lookup returns the code a link's code resolves to and whether it exists.
-func (cc *codeCache) lookup(ctx context.Context, code string, now time.Time) (referral.Code, bool, error) {
+// lookup returns the target a link's code resolves to, nil when the code
+// does not exist.
+func (cc *codeCache) lookup(ctx context.Context, code string, now time.Time) (*linkTarget, error) {
 	cc.mu.RLock()
 	e, ok := cc.m[code]
 	cc.mu.RUnlock()
 	if ok && now.Before(e.expires) {
-		return e.code, e.found, nil
+		return e.target, nil
 	}
 	found, err := cc.resolve(ctx, code)
 	switch {
 	case errors.Is(err, referral.ErrCodeNotFound):
 		e = cacheEntry{expires: now.Add(cc.negTTL)}
 	case err != nil:
-		return referral.Code{}, false, err
+		return nil, err
 	default:
-		e = cacheEntry{code: found, found: true, expires: now.Add(cc.ttl)}
+		e = cacheEntry{target: cc.build(found), expires: now.Add(cc.ttl)}
 	}
 	cc.mu.Lock()
 	if len(cc.m) >= cc.max {
@@ -56,5 +68,5 @@ func (cc *codeCache) lookup(ctx context.Context, code string, now time.Time) (re
 	}
 	cc.m[code] = e
 	cc.mu.Unlock()
-	return e.code, e.found, nil
+	return e.target, nil
 }

@@ -85,9 +85,9 @@ func (h *handlers) checkCode(c echo.Context) error {
 	if !referral.ValidCodeSyntax(code) {
 		return referral.ErrCodeNotFound
 	}
-	if _, ok, err := h.codes.lookup(c.Request().Context(), code, time.Now()); err != nil {
+	if t, err := h.codes.lookup(c.Request().Context(), code, time.Now()); err != nil {
 		return err
-	} else if !ok {
+	} else if t == nil {
 		return referral.ErrCodeNotFound
 	}
 	return c.JSON(http.StatusOK, referralapi.CodeCheck{Code: code, Valid: true})

@@ -1,12 +1,17 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"hash"
+	"log/slog"
 	"net/http"
 	"net/url"
+	runtimedebug "runtime/debug"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -52,54 +57,8 @@ type ClickRecorder interface {
 //	@Header			all				{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Router			/r/{code} [get]
 func (h *handlers) redirect(c echo.Context) error {
-	req := c.Request()
-	home := h.links.AppURL + "/"
-	raw := c.Param("code")
-	code := referral.NormalizeCode(raw)
-	if !referral.ValidCodeSyntax(code) {
-		return c.Redirect(http.StatusFound, home)
-	}
-	now := time.Now().UTC()
-	found, ok, err := h.codes.lookup(req.Context(), code, now)
-	if err != nil {
-		h.log.ErrorContext(req.Context(), "short link lookup failed", "request_id", requestID(c), "error", err)
-		return c.Redirect(http.StatusFound, home) // the visitor still reaches the app
-	}
-	if !ok {
-		return c.Redirect(http.StatusFound, home)
-	}
-	// The destination is APP_URL with escaped parameters appended; built
-	// directly rather than through url.Values, which sorts and allocates.
-	var dest strings.Builder
-	dest.Grow(len(h.links.AppURL) + 128)
-	dest.WriteString(h.links.AppURL)
-	dest.WriteString("/?ref=")
-	dest.WriteString(url.QueryEscape(found.Code))
-	var utm [5]string
-	if req.URL.RawQuery != "" {
-		for i, p := range referral.UTMParams {
-			if v := cleanParam(c.QueryParam(p)); v != "" {
-				utm[i] = v
-				dest.WriteString("&" + p + "=")
-				dest.WriteString(url.QueryEscape(v))
-			}
-		}
-	}
-	if counted(req) {
-		id, err := h.svc.NewClickID(now)
-		if err == nil {
-			dest.WriteString("&click=")
-			dest.WriteString(id)
-			h.clicks.Record(referral.Click{
-				ID: id, Code: code, ReferrerID: found.UserID, VisitorHash: h.visitorHash(c),
-				Referer: cleanParam(req.Referer()), UTM: utm, CreatedAt: now,
-			})
-		}
-		if _, err := req.Cookie(cookieName); err != nil {
-			c.SetCookie(h.firstTouchCookie(req, found.Code))
-		}
-	}
-	return c.Redirect(http.StatusFound, dest.String())
+	h.shortLink(c.Response(), c.Request(), c.Param("code"), requestID(c))
+	return nil
 }
 
 // redirectHead godoc
@@ -115,29 +74,215 @@ func (h *handlers) redirect(c echo.Context) error {
 //	@Router			/r/{code} [head]
 func (h *handlers) redirectHead(c echo.Context) error { return h.redirect(c) }
 
-func (h *handlers) firstTouchCookie(req *http.Request, code string) *http.Cookie {
-	return &http.Cookie{
-		Name: cookieName, Value: code, Path: "/", Domain: h.links.CookieDomain,
-		MaxAge: h.links.CookieDays * 24 * 60 * 60, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: req.TLS != nil || strings.HasPrefix(h.links.PublicURL, "https://"),
+// shortLinkPath reports whether r is a GET or HEAD of /r/{code} that the
+// short-link handler can serve directly: one plain path segment after /r/.
+// Anything else (escaped paths, other methods) goes through Echo's router,
+// which has the same routes.
+func shortLinkPath(r *http.Request) bool {
+	p := r.URL.Path
+	return len(p) > 3 && p[:3] == "/r/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		r.URL.RawPath == "" && strings.IndexByte(p[3:], '/') < 0
+}
+
+// serveShortLink is the hot path: the short link outside Echo's context,
+// router and middleware, with the same behaviour the middleware gives
+// every other route (request id, no-store, panic recovery, access log).
+func (h *handlers) serveShortLink(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get(headerRequestID)
+	if !validRequestID(id) {
+		id = newRequestID()
 	}
+	debug := h.log.Enabled(r.Context(), slog.LevelDebug)
+	var start time.Time
+	if debug {
+		start = time.Now()
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", fmt.Sprint(v), "stack", string(runtimedebug.Stack()))
+			w.Header()["Location"] = []string{h.links.AppURL + "/"}
+			w.WriteHeader(http.StatusFound)
+		}
+	}()
+	h.shortLink(w, r, r.URL.Path[len("/r/"):], id)
+	if debug {
+		h.log.DebugContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", "/r/:code",
+			"status", http.StatusFound, "bytes", 0, "duration", time.Since(start))
+	}
+}
+
+// Header values shared by every short-link response; never written to.
+var (
+	noStore = []string{"no-store"}
+)
+
+// shortLink answers a short link: 302 to APP_URL with ref, utm_* and the
+// click id, the first-touch cookie, and the click handed to the recorder.
+// It formats as little as it can per hit: the code's location and cookie
+// come prebuilt from the cache, and the destination is one allocation.
+func (h *handlers) shortLink(w http.ResponseWriter, r *http.Request, raw, reqID string) {
+	hdr := w.Header()
+	hdr[headerRequestID] = []string{reqID}
+	hdr["Cache-Control"] = noStore
+	home := h.links.AppURL + "/"
+	code := referral.NormalizeCode(raw)
+	if !referral.ValidCodeSyntax(code) {
+		redirectTo(w, home)
+		return
+	}
+	now := time.Now().UTC()
+	t, err := h.codes.lookup(r.Context(), code, now)
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "short link lookup failed", "request_id", reqID, "error", err)
+		redirectTo(w, home) // the visitor still reaches the app
+		return
+	}
+	if t == nil {
+		redirectTo(w, home)
+		return
+	}
+	// The destination is APP_URL with escaped parameters appended; built
+	// in one buffer, never from anything but the known code and utm_*.
+	var buf [512]byte
+	dest := append(buf[:0], t.location...)
+	var utm [5]string
+	if r.URL.RawQuery != "" {
+		utm = utmParams(r.URL.RawQuery)
+		for i, v := range utm {
+			if v != "" {
+				dest = append(dest, '&')
+				dest = append(dest, referral.UTMParams[i]...)
+				dest = append(dest, '=')
+				dest = appendQueryEscape(dest, v)
+			}
+		}
+	}
+	if counted(r) {
+		id, err := h.svc.NewClickID(now)
+		if err == nil {
+			dest = append(dest, "&click="...)
+			dest = append(dest, id...)
+			h.clicks.Record(referral.Click{
+				ID: id, Code: code, ReferrerID: t.code.UserID, VisitorHash: h.visitorHash(h.clientIP(r), r.UserAgent()),
+				Referer: cleanParam(r.Referer()), UTM: utm, CreatedAt: now,
+			})
+		}
+		if !hasCookie(r, cookieName) {
+			secure := 0
+			if r.TLS != nil || strings.HasPrefix(h.links.PublicURL, "https://") {
+				secure = 1
+			}
+			hdr["Set-Cookie"] = t.cookie[secure]
+		}
+	}
+	redirectTo(w, string(dest))
+}
+
+func redirectTo(w http.ResponseWriter, location string) {
+	w.Header()["Location"] = []string{location}
+	w.WriteHeader(http.StatusFound)
+}
+
+// buildTarget prebuilds what a short link of code answers with.
+func (h *handlers) buildTarget(code referral.Code) *linkTarget {
+	t := &linkTarget{code: code, location: h.links.AppURL + "/?ref=" + url.QueryEscape(code.Code)}
+	for secure := range 2 {
+		c := &http.Cookie{
+			Name: cookieName, Value: code.Code, Path: "/", Domain: h.links.CookieDomain,
+			MaxAge: h.links.CookieDays * 24 * 60 * 60, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+			Secure: secure == 1,
+		}
+		t.cookie[secure] = []string{c.String()}
+	}
+	return t
+}
+
+// hasCookie reports whether the request carries the named cookie; without
+// any Cookie header (a first visit) it parses nothing.
+func hasCookie(r *http.Request, name string) bool {
+	if len(r.Header["Cookie"]) == 0 {
+		return false
+	}
+	_, err := r.Cookie(name)
+	return err == nil
+}
+
+// utmParams returns the first value of each utm_* parameter of a raw query,
+// read as url.ParseQuery would (pairs with ';' or bad escapes skipped) and
+// cleaned.
+func utmParams(raw string) (utm [5]string) {
+	var seen [5]bool
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if strings.IndexByte(pair, ';') >= 0 {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if !strings.HasPrefix(k, "utm") && !strings.HasPrefix(k, "%") {
+			continue // cheap filter: an escaped key may still spell utm_*
+		}
+		key, err := url.QueryUnescape(k)
+		if err != nil {
+			continue
+		}
+		i := slices.Index(referral.UTMParams[:], key)
+		if i < 0 || seen[i] {
+			continue
+		}
+		val, err := url.QueryUnescape(v)
+		if err != nil {
+			continue
+		}
+		seen[i] = true
+		utm[i] = cleanParam(val)
+	}
+	return utm
+}
+
+// appendQueryEscape appends s escaped as url.QueryEscape does.
+func appendQueryEscape(dst []byte, s string) []byte {
+	const hexDigits = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~':
+			dst = append(dst, c)
+		case c == ' ':
+			dst = append(dst, '+')
+		default:
+			dst = append(dst, '%', hexDigits[c>>4], hexDigits[c&15])
+		}
+	}
+	return dst
+}
+
+// visitorState is a pooled keyed hash with its scratch space.
+type visitorState struct {
+	mac hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
 }
 
 // visitorHash identifies a visitor without storing who they are: a keyed
 // hash of the client IP (as the IP extractor trusts it) and user agent.
-func (h *handlers) visitorHash(c echo.Context) string {
-	mac, _ := h.macs.Get().(hash.Hash)
-	if mac == nil {
-		mac = hmac.New(sha256.New, h.visitorKey)
+func (h *handlers) visitorHash(ip, ua string) string {
+	st, _ := h.macs.Get().(*visitorState)
+	if st == nil {
+		st = &visitorState{mac: hmac.New(sha256.New, h.visitorKey), buf: make([]byte, 0, 512)}
 	}
-	mac.Reset()
-	mac.Write([]byte(c.RealIP()))
-	mac.Write([]byte{0})
-	mac.Write([]byte(c.Request().UserAgent()))
-	var sum [sha256.Size]byte
-	out := hex.EncodeToString(mac.Sum(sum[:0])[:16])
-	h.macs.Put(mac)
-	return out
+	st.mac.Reset()
+	st.buf = append(append(append(st.buf[:0], ip...), 0), ua...)
+	st.mac.Write(st.buf)
+	var out [32]byte
+	hex.Encode(out[:], st.mac.Sum(st.sum[:0])[:16])
+	if cap(st.buf) <= 4096 {
+		h.macs.Put(st)
+	}
+	return string(out[:])
 }
 
 // cleanParam keeps a passed-on value short and printable.
@@ -156,36 +301,58 @@ func cleanParam(v string) string {
 	}, v)
 }
 
-// botMarkers are user-agent fragments of link unfurlers, crawlers and
-// preview fetchers, which open links without a person behind them.
-var botMarkers = []string{
-	"bot", "crawl", "spider", "slurp", "facebookexternalhit", "facebookcatalog", "embedly", "quora link preview",
-	"whatsapp", "skypeuripreview", "preview", "pinterest", "vkshare", "w3c_validator", "outbrain", "flipboard",
-	"tumblr", "bitlybot", "nuzzel", "google-inspectiontool", "headlesschrome", "lighthouse", "python-requests",
-	"go-http-client", "curl/", "wget/", "httpclient", "okhttp", "axios/", "node-fetch",
-}
+// botMarkers are lower-case user-agent fragments of link unfurlers,
+// crawlers and preview fetchers, which open links without a person behind
+// them.
+var botMarkers = func() [][]byte {
+	var out [][]byte
+	for _, m := range []string{
+		"bot", "crawl", "spider", "slurp", "facebookexternalhit", "facebookcatalog", "embedly", "quora link preview",
+		"whatsapp", "skypeuripreview", "preview", "pinterest", "vkshare", "w3c_validator", "outbrain", "flipboard",
+		"tumblr", "nuzzel", "google-inspectiontool", "headlesschrome", "lighthouse", "python-requests",
+		"go-http-client", "curl/", "wget/", "httpclient", "okhttp", "axios/", "node-fetch",
+	} {
+		out = append(out, []byte(m))
+	}
+	return out
+}()
 
 // counted tells a person's visit from a machine's: HEAD requests,
 // prefetches and known bots are redirected but not counted.
-func counted(req *http.Request) bool {
-	if req.Method != http.MethodGet {
+func counted(r *http.Request) bool {
+	if r.Method != http.MethodGet {
 		return false
 	}
-	if p := req.Header.Get("Sec-Purpose") + req.Header.Get("Purpose") + req.Header.Get("X-Purpose"); strings.Contains(strings.ToLower(p), "prefetch") {
-		return false
+	var buf [256]byte
+	for _, k := range [...]string{"Sec-Purpose", "Purpose", "X-Purpose"} {
+		for _, v := range r.Header[k] {
+			if bytes.Contains(appendLower(buf[:0], v), []byte("prefetch")) {
+				return false
+			}
+		}
 	}
-	ua := req.UserAgent()
+	ua := r.UserAgent()
 	if ua == "" {
 		return false
 	}
-	// Lower-case once, without allocating when it is lower case already.
-	if strings.ContainsFunc(ua, unicode.IsUpper) {
-		ua = strings.ToLower(ua)
-	}
+	lower := appendLower(buf[:0], ua)
 	for _, m := range botMarkers {
-		if strings.Contains(ua, m) {
+		if bytes.Contains(lower, m) {
 			return false
 		}
 	}
 	return true
+}
+
+// appendLower appends s with ASCII letters in lower case (the markers are
+// ASCII), so the checks above allocate nothing for ordinary user agents.
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }

@@ -137,6 +137,13 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 		return nil
 	}
 	return s.store.InTx(ctx, func(tx Store) error {
+		// A batch is stored whole or not at all. One whose commit succeeded
+		// but whose answer was lost is retried: store and count it once.
+		if done, err := tx.ClickStored(ctx, clicks[0].ID); err != nil {
+			return fmt.Errorf("check batch: %w", err)
+		} else if done {
+			return nil
+		}
 		earliest := clicks[0].CreatedAt
 		for _, c := range clicks {
 			if c.CreatedAt.Before(earliest) {

@@ -510,9 +510,13 @@ func TestSaveClicksUniqueWithinAnHour(t *testing.T) {
 		if err != nil || d.Clicks != 5 || d.UniqueClicks != 3 {
 			t.Fatalf("totals = %+v, %v; want 5 clicks, 3 unique", d, err)
 		}
-		// A batch retried after an ambiguous failure does not double the clicks table.
-		if err := st.InsertClicks(ctx, []referral.Click{click("c1", "v1", 0)}); err != nil {
+		// A batch retried after its commit's answer was lost is stored and
+		// counted once.
+		if err := svc.SaveClicks(ctx, []referral.Click{click("c4", "v1", 59*time.Minute), click("c5", "v1", 61*time.Minute)}); err != nil {
 			t.Fatal(err)
+		}
+		if d, err := st.DailyTotals(ctx, "r"); err != nil || d.Clicks != 5 || d.UniqueClicks != 3 {
+			t.Fatalf("after a retried batch totals = %+v, %v; want 5 clicks, 3 unique", d, err)
 		}
 	})
 }

@@ -35,6 +35,9 @@ const (
 type Store struct {
 	db      *gorm.DB
 	dialect Dialect
+	// conn is the connection a PostgreSQL transaction runs on, for the
+	// statements GORM cannot send (COPY); nil outside transactions.
+	conn *sql.Conn
 }
 
 var _ referral.Store = (*Store)(nil)
@@ -112,8 +115,21 @@ func (s *Store) Close() error {
 
 // InTx runs fn in a transaction; fn's Store is bound to it.
 func (s *Store) InTx(ctx context.Context, fn func(tx referral.Store) error) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(&Store{db: tx, dialect: s.dialect})
+	if s.dialect != Postgres || s.conn != nil { // SQLite, or a nested transaction (a savepoint)
+		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return fn(&Store{db: tx, dialect: s.dialect, conn: s.conn})
+		})
+	}
+	// On PostgreSQL the transaction is begun on a connection held for it,
+	// so that COPY (through the driver) runs inside the same transaction.
+	return s.db.WithContext(ctx).Connection(func(c *gorm.DB) error {
+		conn, ok := c.Statement.ConnPool.(*sql.Conn)
+		if !ok {
+			return fmt.Errorf("transaction: unexpected connection type %T", c.Statement.ConnPool)
+		}
+		return c.Transaction(func(tx *gorm.DB) error {
+			return fn(&Store{db: tx, dialect: s.dialect, conn: conn})
+		})
 	})
 }
 
