@@ -167,3 +167,64 @@ func TestLedgerMigrationBackfillsRewards(t *testing.T) {
 		})
 	}
 }
+
+// TestClicksRoundTrip: every field of a click batch comes back as written
+// (PostgreSQL writes them with a hand-encoded binary COPY), the batch is
+// part of its transaction, and ClickStored sees it.
+func TestClicksRoundTrip(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		at := time.Date(2026, 11, 24, 9, 30, 15, 123456000, time.UTC)
+		in := []referral.Click{
+			{ID: "clk_1", Code: "ABCD2345", ReferrerID: "user-ü", VisitorHash: "0123456789abcdef0123456789abcdef", Unique: true,
+				Referer: "https://news.example/ünïcode?q=a b", UTM: [5]string{"newsletter", "email", "black friday", "", "hero"}, CreatedAt: at},
+			{ID: "clk_2", Code: "VANITY_1", ReferrerID: "user-2", VisitorHash: "ffff", CreatedAt: at.Add(-48 * time.Hour)},
+		}
+		err := st.InTx(ctx, func(tx referral.Store) error {
+			if err := tx.InsertClicks(ctx, in); err != nil {
+				return err
+			}
+			return context.Canceled // roll back
+		})
+		if err == nil {
+			t.Fatal("transaction error lost")
+		}
+		if ok, err := st.ClickStored(ctx, "clk_1"); err != nil || ok {
+			t.Fatalf("rolled-back click stored = %v, %v", ok, err)
+		}
+		if err := st.InTx(ctx, func(tx referral.Store) error { return tx.InsertClicks(ctx, in) }); err != nil {
+			t.Fatal(err)
+		}
+		db, err := st.SQLDB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.QueryContext(ctx, `SELECT id, code, referrer_id, visitor_hash, is_unique, referer,
+			utm_source, utm_medium, utm_campaign, utm_term, utm_content, created_at FROM clicks ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []referral.Click
+		for rows.Next() {
+			var c referral.Click
+			if err := rows.Scan(&c.ID, &c.Code, &c.ReferrerID, &c.VisitorHash, &c.Unique, &c.Referer,
+				&c.UTM[0], &c.UTM[1], &c.UTM[2], &c.UTM[3], &c.UTM[4], &c.CreatedAt); err != nil {
+				t.Fatal(err)
+			}
+			c.CreatedAt = c.CreatedAt.UTC()
+			out = append(out, c)
+		}
+		if len(out) != len(in) {
+			t.Fatalf("read %d clicks, wrote %d", len(out), len(in))
+		}
+		for i := range in {
+			if out[i] != in[i] {
+				t.Errorf("click %d:\n got %+v\nwant %+v", i, out[i], in[i])
+			}
+		}
+		if ok, err := st.ClickStored(ctx, "clk_2"); err != nil || !ok {
+			t.Fatalf("ClickStored = %v, %v", ok, err)
+		}
+	})
+}
