@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -127,7 +126,7 @@ func (h *handlers) shortLink(w http.ResponseWriter, r *http.Request, raw, reqID 
 	hdr := w.Header()
 	hdr[headerRequestID] = []string{reqID}
 	hdr["Cache-Control"] = noStore
-	home := h.links.AppURL + "/"
+	home := h.home
 	code := referral.NormalizeCode(raw)
 	if !referral.ValidCodeSyntax(code) {
 		redirectTo(w, home)
@@ -304,18 +303,83 @@ func cleanParam(v string) string {
 // botMarkers are lower-case user-agent fragments of link unfurlers,
 // crawlers and preview fetchers, which open links without a person behind
 // them.
-var botMarkers = func() [][]byte {
-	var out [][]byte
-	for _, m := range []string{
-		"bot", "crawl", "spider", "slurp", "facebookexternalhit", "facebookcatalog", "embedly", "quora link preview",
-		"whatsapp", "skypeuripreview", "preview", "pinterest", "vkshare", "w3c_validator", "outbrain", "flipboard",
-		"tumblr", "nuzzel", "google-inspectiontool", "headlesschrome", "lighthouse", "python-requests",
-		"go-http-client", "curl/", "wget/", "httpclient", "okhttp", "axios/", "node-fetch",
-	} {
-		out = append(out, []byte(m))
+var botMarkers = []string{
+	"bot", "crawl", "spider", "slurp", "facebookexternalhit", "facebookcatalog", "embedly", "quora link preview",
+	"whatsapp", "skypeuripreview", "preview", "pinterest", "vkshare", "w3c_validator", "outbrain", "flipboard",
+	"tumblr", "nuzzel", "google-inspectiontool", "headlesschrome", "lighthouse", "python-requests",
+	"go-http-client", "curl/", "wget/", "httpclient", "okhttp", "axios/", "node-fetch",
+}
+
+// markerPairs has a bit for each pair of bytes a bot marker starts with,
+// so the user agent is scanned once and the markers are compared only
+// where one could start (it runs on every short-link hit).
+var markerPairs = func() (bits [1 << 16 / 64]uint64) {
+	for _, m := range botMarkers {
+		k := uint16(m[0])<<8 | uint16(m[1])
+		bits[k/64] |= 1 << (k % 64)
 	}
-	return out
+	return bits
 }()
+
+// lowerTable maps ASCII capitals to lower case and every other byte to itself.
+var lowerTable = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if i >= 'A' && i <= 'Z' {
+			t[i] += 'a' - 'A'
+		}
+	}
+	return t
+}()
+
+func lowerASCII(c byte) byte { return lowerTable[c] }
+
+// hasMarker reports whether ua contains a bot marker, ignoring ASCII case.
+func hasMarker(ua string) bool {
+	if len(ua) < 2 {
+		return false
+	}
+	prev := lowerTable[ua[0]]
+	for i := 1; i < len(ua); i++ {
+		c := lowerTable[ua[i]]
+		k := uint16(prev)<<8 | uint16(c)
+		prev = c
+		if markerPairs[k>>6]&(1<<(k&63)) == 0 {
+			continue
+		}
+		for _, m := range botMarkers {
+			if hasPrefixFold(ua[i-1:], m) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII prefix,
+// ignoring ASCII case in s.
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for j := 0; j < len(prefix); j++ {
+		if lowerASCII(s[j]) != prefix[j] {
+			return false
+		}
+	}
+	return true
+}
+
+// containsFold reports whether s contains the lower-case ASCII word sub,
+// ignoring ASCII case in s.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if hasPrefixFold(s[i:], sub) {
+			return true
+		}
+	}
+	return false
+}
 
 // counted tells a person's visit from a machine's: HEAD requests,
 // prefetches and known bots are redirected but not counted.
@@ -323,36 +387,13 @@ func counted(r *http.Request) bool {
 	if r.Method != http.MethodGet {
 		return false
 	}
-	var buf [256]byte
 	for _, k := range [...]string{"Sec-Purpose", "Purpose", "X-Purpose"} {
 		for _, v := range r.Header[k] {
-			if bytes.Contains(appendLower(buf[:0], v), []byte("prefetch")) {
+			if containsFold(v, "prefetch") {
 				return false
 			}
 		}
 	}
 	ua := r.UserAgent()
-	if ua == "" {
-		return false
-	}
-	lower := appendLower(buf[:0], ua)
-	for _, m := range botMarkers {
-		if bytes.Contains(lower, m) {
-			return false
-		}
-	}
-	return true
-}
-
-// appendLower appends s with ASCII letters in lower case (the markers are
-// ASCII), so the checks above allocate nothing for ordinary user agents.
-func appendLower(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
-	}
-	return dst
+	return ua != "" && !hasMarker(ua)
 }

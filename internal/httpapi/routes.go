@@ -70,6 +70,7 @@ func New(d Deps) http.Handler {
 	h := &handlers{svc: d.Service, appURL: d.AppURL, ready: d.Ready,
 		stripeSecret: d.StripeWebhookSecret, stripeTolerance: d.StripeTolerance, log: d.Log,
 		links: d.Links, clicks: d.Clicks, visitorKey: d.VisitorKey, clientIP: e.IPExtractor}
+	h.home = d.Links.AppURL + "/"
 	h.codes = newCodeCache(d.Service.ResolveCode, h.buildTarget)
 
 	e.GET("/healthz", h.healthz)
@@ -141,4 +142,5 @@ type handlers struct {
 	macs            sync.Pool // *visitorState: HMACs keyed with visitorKey, reused across requests
 	codes           *codeCache
 	clientIP        echo.IPExtractor
+	home            string // APP_URL/, where unknown codes go
 }
