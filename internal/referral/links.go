@@ -156,6 +156,8 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 		}
 		type dayKey struct{ referrer, day string }
 		counts := map[dayKey][2]int64{}
+		var day string
+		var dayStart, dayEnd time.Time // the UTC day of day, formatted once per day a batch spans
 		for i := range clicks {
 			c := &clicks[i]
 			key := c.ReferrerID + "\x00" + c.VisitorHash
@@ -163,7 +165,12 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 				c.Unique = true
 				last[key] = c.CreatedAt
 			}
-			k := dayKey{c.ReferrerID, Day(c.CreatedAt)}
+			if c.CreatedAt.Before(dayStart) || !c.CreatedAt.Before(dayEnd) {
+				day = Day(c.CreatedAt)
+				dayStart = c.CreatedAt.UTC().Truncate(24 * time.Hour)
+				dayEnd = dayStart.Add(24 * time.Hour)
+			}
+			k := dayKey{c.ReferrerID, day}
 			n := counts[k]
 			n[0]++
 			if c.Unique {

@@ -518,5 +518,22 @@ func TestSaveClicksUniqueWithinAnHour(t *testing.T) {
 		if d, err := st.DailyTotals(ctx, "r"); err != nil || d.Clicks != 5 || d.UniqueClicks != 3 {
 			t.Fatalf("after a retried batch totals = %+v, %v; want 5 clicks, 3 unique", d, err)
 		}
+		// A batch across midnight, with a late click of the day before:
+		// each click counts on its own UTC day.
+		midnight := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+		if err := svc.SaveClicks(ctx, []referral.Click{
+			click("c6", "v3", midnight.Sub(base)-time.Second), click("c7", "v3", midnight.Sub(base)),
+			click("c8", "v4", midnight.Sub(base)-2*time.Second), click("c9", "v4", midnight.Sub(base)+25*time.Hour),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		days, err := st.DailyRange(ctx, "r", "2026-11-24", "2026-11-26")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []referral.Daily{{Day: "2026-11-24", Clicks: 7, UniqueClicks: 5}, {Day: "2026-11-25", Clicks: 1, UniqueClicks: 0}, {Day: "2026-11-26", Clicks: 1, UniqueClicks: 1}}
+		if fmt.Sprint(days) != fmt.Sprint(want) {
+			t.Fatalf("days = %+v, want %+v", days, want)
+		}
 	})
 }
