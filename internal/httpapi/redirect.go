@@ -124,8 +124,15 @@ var (
 // come prebuilt from the cache, and the destination is one allocation.
 func (h *handlers) shortLink(w http.ResponseWriter, r *http.Request, raw, reqID string) {
 	hdr := w.Header()
-	hdr[headerRequestID] = []string{reqID}
+	vals := make([]string, 2) // the request id and the location, one allocation
+	vals[0] = reqID
+	hdr[headerRequestID] = vals[0:1:1]
 	hdr["Cache-Control"] = noStore
+	redirectTo := func(w http.ResponseWriter, location string) {
+		vals[1] = location
+		hdr["Location"] = vals[1:2:2]
+		w.WriteHeader(http.StatusFound)
+	}
 	home := h.home
 	code := referral.NormalizeCode(raw)
 	if !referral.ValidCodeSyntax(code) {
@@ -178,11 +185,6 @@ func (h *handlers) shortLink(w http.ResponseWriter, r *http.Request, raw, reqID 
 		}
 	}
 	redirectTo(w, string(dest))
-}
-
-func redirectTo(w http.ResponseWriter, location string) {
-	w.Header()["Location"] = []string{location}
-	w.WriteHeader(http.StatusFound)
 }
 
 // buildTarget prebuilds what a short link of code answers with.
