@@ -129,6 +129,10 @@ const UniqueWindow = time.Hour
 // the click's time can be read back from it (ClickTime).
 func (s *Service) NewClickID(t time.Time) (string, error) { return s.ids.New("clk_", t) }
 
+// clickBatchMemory is how long a stored batch is remembered, so that a
+// retry of it (after a commit whose answer was lost) is recognised.
+const clickBatchMemory = 7 * 24 * time.Hour
+
 // SaveClicks stores a batch of clicks, deciding which are unique (a visitor's
 // first click on a referrer's links within UniqueWindow), and adds them to
 // the referrers' daily counters, in one transaction.
@@ -139,7 +143,7 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 	return s.store.InTx(ctx, func(tx Store) error {
 		// A batch is stored whole or not at all. One whose commit succeeded
 		// but whose answer was lost is retried: store and count it once.
-		if done, err := tx.ClickStored(ctx, clicks[0].ID); err != nil {
+		if done, err := tx.ClickBatchStored(ctx, clicks[0].ID); err != nil {
 			return fmt.Errorf("check batch: %w", err)
 		} else if done {
 			return nil
@@ -185,6 +189,10 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 			if err := tx.AddDaily(ctx, k.referrer, k.day, Daily{Clicks: n[0], UniqueClicks: n[1]}); err != nil {
 				return fmt.Errorf("count clicks: %w", err)
 			}
+		}
+		now := s.now()
+		if err := tx.MarkClickBatch(ctx, clicks[0].ID, now, now.Add(-clickBatchMemory)); err != nil {
+			return fmt.Errorf("mark batch: %w", err)
 		}
 		return nil
 	})

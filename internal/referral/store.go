@@ -94,8 +94,11 @@ type Store interface {
 	// click since since.
 	LastUniqueClicks(ctx context.Context, clicks []Click, since time.Time) (map[string]time.Time, error)
 	InsertClicks(ctx context.Context, clicks []Click) error
-	// ClickStored reports whether a click with this id is stored.
-	ClickStored(ctx context.Context, id string) (bool, error)
+	// ClickBatchStored reports whether the batch whose first click has this
+	// id was stored; MarkClickBatch records it (in the batch's transaction)
+	// and forgets batches stored before pruneBefore.
+	ClickBatchStored(ctx context.Context, firstClickID string) (bool, error)
+	MarkClickBatch(ctx context.Context, firstClickID string, at, pruneBefore time.Time) error
 	// AddDaily adds d's counts to the referrer's counters of day.
 	AddDaily(ctx context.Context, referrerID, day string, d Daily) error
 	// DailyTotals sums a referrer's daily counters over all days.

@@ -69,11 +69,21 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []referral.Click) error
 	return s.with(ctx).CreateInBatches(rows, 500).Error
 }
 
-// ClickStored reports whether a click with this id is stored.
-func (s *Store) ClickStored(ctx context.Context, id string) (bool, error) {
+// ClickBatchStored reports whether the batch whose first click has this
+// id was stored.
+func (s *Store) ClickBatchStored(ctx context.Context, firstClickID string) (bool, error) {
 	var n int64
-	err := s.with(ctx).Model(&Click{}).Where("id = ?", id).Limit(1).Count(&n).Error
+	err := s.with(ctx).Model(&ClickBatch{}).Where("first_click_id = ?", firstClickID).Count(&n).Error
 	return n > 0, err
+}
+
+// MarkClickBatch records that the batch starting with firstClickID is
+// stored, and forgets batches stored before pruneBefore.
+func (s *Store) MarkClickBatch(ctx context.Context, firstClickID string, at, pruneBefore time.Time) error {
+	if err := s.with(ctx).Create(&ClickBatch{FirstClickID: firstClickID, CreatedAt: at.UTC()}).Error; err != nil {
+		return err
+	}
+	return s.with(ctx).Where("created_at < ?", pruneBefore.UTC()).Delete(&ClickBatch{}).Error
 }
 
 // AddDaily adds counts to a referrer's day.

@@ -274,6 +274,12 @@ type Click struct {
 	CreatedAt   time.Time
 }
 
+// ClickBatch marks a stored batch of clicks by its first click's id.
+type ClickBatch struct {
+	FirstClickID string `gorm:"primaryKey"`
+	CreatedAt    time.Time
+}
+
 // ReferrerDaily holds one referrer's counts of one day.
 type ReferrerDaily struct {
 	ReferrerID   string `gorm:"primaryKey"`

@@ -170,7 +170,7 @@ func TestLedgerMigrationBackfillsRewards(t *testing.T) {
 
 // TestClicksRoundTrip: every field of a click batch comes back as written
 // (PostgreSQL writes them with a hand-encoded binary COPY), the batch is
-// part of its transaction, and ClickStored sees it.
+// part of its transaction.
 func TestClicksRoundTrip(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
@@ -189,8 +189,8 @@ func TestClicksRoundTrip(t *testing.T) {
 		if err == nil {
 			t.Fatal("transaction error lost")
 		}
-		if ok, err := st.ClickStored(ctx, "clk_1"); err != nil || ok {
-			t.Fatalf("rolled-back click stored = %v, %v", ok, err)
+		if n := countClicks(t, st); n != 0 {
+			t.Fatalf("%d rolled-back clicks stored", n)
 		}
 		if err := st.InTx(ctx, func(tx referral.Store) error { return tx.InsertClicks(ctx, in) }); err != nil {
 			t.Fatal(err)
@@ -223,8 +223,46 @@ func TestClicksRoundTrip(t *testing.T) {
 				t.Errorf("click %d:\n got %+v\nwant %+v", i, out[i], in[i])
 			}
 		}
-		if ok, err := st.ClickStored(ctx, "clk_2"); err != nil || !ok {
-			t.Fatalf("ClickStored = %v, %v", ok, err)
+	})
+}
+
+func countClicks(t *testing.T, st *store.Store) int {
+	t.Helper()
+	db, err := st.SQLDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM clicks`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestClickBatchMarks: a marked batch is recognised until it is pruned.
+func TestClickBatchMarks(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+		if err := st.MarkClickBatch(ctx, "clk_A", t0, t0.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.MarkClickBatch(ctx, "clk_B", t0.Add(time.Hour), t0.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]bool{"clk_A": true, "clk_B": true, "clk_C": false} {
+			if got, err := st.ClickBatchStored(ctx, id); err != nil || got != want {
+				t.Fatalf("ClickBatchStored(%s) = %v, %v; want %v", id, got, err, want)
+			}
+		}
+		// A later batch prunes marks older than its cut-off.
+		if err := st.MarkClickBatch(ctx, "clk_C", t0.Add(8*24*time.Hour), t0.Add(30*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]bool{"clk_A": false, "clk_B": true, "clk_C": true} {
+			if got, err := st.ClickBatchStored(ctx, id); err != nil || got != want {
+				t.Fatalf("after pruning ClickBatchStored(%s) = %v, %v; want %v", id, got, err, want)
+			}
 		}
 	})
 }

@@ -1,0 +1,392 @@
+// Command linkbench measures the short link on PostgreSQL: requests per
+// second and latency of GET /r/{code} with click recording, next to a bare
+// Echo handler that only redirects, as a ratio; that every answered click
+// is in the database after a graceful shutdown; and the latency of stats
+// and time series for referrers with 10, 1,000 and 100,000 referrals.
+//
+//	go run ./internal/tools/linkbench [-duration 5s] [-workers 32]
+//
+// It starts a throwaway PostgreSQL from the local binaries unless
+// BENCH_DATABASE_URL names a server. All traffic stays on 127.0.0.1.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/refhub/referral-service/internal/clicks"
+	"github.com/refhub/referral-service/internal/httpapi"
+	"github.com/refhub/referral-service/internal/referral"
+	"github.com/refhub/referral-service/internal/store"
+	"github.com/refhub/referral-service/internal/testdb"
+)
+
+const appURL = "https://app.example.com"
+
+func main() {
+	duration := flag.Duration("duration", 5*time.Second, "length of one measured round")
+	workers := flag.Int("workers", 32, "concurrent connections of the load generator")
+	rounds := flag.Int("rounds", 3, "measured rounds per server (the best is reported)")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Parse()
+	if *profile != "" {
+		if f, err := os.Create(*profile); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	if err := run(*duration, *workers, *rounds); err != nil {
+		pprof.StopCPUProfile()
+		fmt.Fprintln(os.Stderr, "linkbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(duration time.Duration, workers, rounds int) error {
+	ctx := context.Background()
+	server := os.Getenv("BENCH_DATABASE_URL")
+	if server == "" {
+		url, stop, err := testdb.StartServer()
+		if err != nil {
+			return err
+		}
+		defer stop()
+		server = url
+	}
+	dbURL, err := testdb.CreateDatabase(server, fmt.Sprintf("linkbench_%d", time.Now().UnixNano()))
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, store.Postgres, dbURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx, nil); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := referral.NewService(st, referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent("20")}})
+	code, err := svc.GetOrCreateCode(ctx, "bench-referrer")
+	if err != nil {
+		return err
+	}
+	cs := &countSaver{svc: svc}
+	recorder := clicks.NewRecorder(cs, log, clicks.Options{})
+	defer func() { fmt.Println("batches", cs.calls.Load(), "clicks", cs.n.Load()) }()
+	auth := httpapi.NewAuthenticator(httpapi.AuthConfig{Secret: []byte("bench-secret-bench-secret-bench-secret")})
+	router := httpapi.New(httpapi.Deps{
+		Service: svc, Auth: auth, AppURL: appURL, Log: log,
+		Ready:  func(*http.Request) error { return nil },
+		Links:  httpapi.LinkConfig{AppURL: appURL, PublicURL: "https://refer.example.com", CookieDays: 30},
+		Clicks: recorder, VisitorKey: []byte("bench"),
+	})
+	service, serviceURL, err := serve(router)
+	if err != nil {
+		return err
+	}
+	bare := echo.New()
+	bare.GET("/r/:code", func(c echo.Context) error {
+		return c.Redirect(http.StatusFound, appURL+"/?ref="+url.QueryEscape(c.Param("code")))
+	})
+	bareSrv, bareURL, err := serve(bare)
+	if err != nil {
+		return err
+	}
+	defer bareSrv.Close()
+
+	fmt.Printf("short link GET /r/{code}: %d connections, %d rounds of %s each, on PostgreSQL\n", workers, rounds, duration)
+	path := "/r/" + code.Code + "?utm_source=bench"
+	load(bareURL+path, workers, time.Second) // warm up both
+	load(serviceURL+path, workers, time.Second)
+	var bestBare, bestService result
+	if os.Getenv("ONLY") != "" {
+		target := bareURL
+		if os.Getenv("ONLY") == "service" {
+			target = serviceURL
+		}
+		f, _ := os.Create("/tmp/only-" + os.Getenv("ONLY") + ".prof")
+		var ru0, ru1 syscall.Rusage
+		syscall.Getrusage(0, &ru0)
+		pprof.StartCPUProfile(f)
+		r := load(target+path, workers, duration)
+		pprof.StopCPUProfile()
+		syscall.Getrusage(0, &ru1)
+		cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano())
+		n := r.rps * duration.Seconds()
+		fmt.Printf("%s: %.0f req/s, process cpu %v = %.2fµs/req\n", os.Getenv("ONLY"), r.rps, cpu, float64(cpu.Microseconds())/n)
+		recorder.Close(ctx)
+		db, _ := st.SQLDB()
+		rows, err := db.QueryContext(ctx, `EXPLAIN (ANALYZE, BUFFERS) SELECT referrer_id, visitor_hash, created_at FROM clicks WHERE referrer_id IN ('bench-referrer') AND visitor_hash IN (SELECT DISTINCT visitor_hash FROM clicks WHERE is_unique) AND is_unique AND created_at >= now() - interval '1 hour'`)
+		if err != nil {
+			fmt.Println(err)
+		}
+		for rows.Next() {
+			var l string
+			rows.Scan(&l)
+			fmt.Println(l)
+		}
+		return nil
+	}
+	for range rounds {
+		if r := load(bareURL+path, workers, duration); r.rps > bestBare.rps {
+			bestBare = r
+		}
+		if r := load(serviceURL+path, workers, duration); r.rps > bestService.rps {
+			bestService = r
+		}
+	}
+	fmt.Printf("  %-34s %9.0f req/s   p50 %7s   p99 %7s\n", "bare Echo redirect", bestBare.rps, bestBare.p50, bestBare.p99)
+	fmt.Printf("  %-34s %9.0f req/s   p50 %7s   p99 %7s\n", "redirect + click recording", bestService.rps, bestService.p50, bestService.p99)
+	fmt.Printf("  ratio: %.1f%% of the bare handler's throughput (goal: at least 80%%)\n", 100*bestService.rps/bestBare.rps)
+
+	// Graceful shutdown: stop serving, then flush the queued clicks.
+	shutdownCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := service.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := recorder.Close(shutdownCtx); err != nil {
+		return err
+	}
+	db, _ := st.SQLDB()
+	var stored int64
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM clicks`).Scan(&stored); err != nil {
+		return err
+	}
+	answered := clicksAnswered.Load()
+	fmt.Printf("  clicks answered %d, in the database after shutdown %d", answered, stored)
+	if stored != answered {
+		fmt.Println("  MISSING CLICKS")
+		return errors.New("clicks were lost")
+	}
+	fmt.Println("  (none lost)")
+	return statsLatency(ctx, st, svc, auth, log)
+}
+
+// serve runs handler on a loopback port.
+func serve(h http.Handler) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return srv, "http://" + ln.Addr().String(), nil
+}
+
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+}
+
+// clicksAnswered counts redirects that carried a click id (recorded clicks).
+var clicksAnswered atomic.Int64
+
+// load drives target with workers keep-alive connections for d, as a
+// minimal HTTP/1.1 client: it writes the request bytes and reads the
+// status line and headers (skipping any body), so the client costs the
+// same whichever server answers, and measures latency per request.
+func load(target string, workers int, d time.Duration) result {
+	u, err := url.Parse(target)
+	if err != nil {
+		return result{}
+	}
+	deadline := time.Now().Add(d)
+	lat := make([][]time.Duration, workers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range workers {
+		wg.Go(func() {
+			conn, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			req := []byte(fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: Mozilla/5.0 (bench visitor %d)\r\n\r\n", u.RequestURI(), u.Host, w))
+			br := bufio.NewReaderSize(conn, 8192)
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				if _, err := conn.Write(req); err != nil {
+					return
+				}
+				clicked, ok := readResponse(br)
+				if !ok {
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+				if clicked {
+					clicksAnswered.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	if len(all) == 0 {
+		return result{}
+	}
+	return result{
+		rps: float64(len(all)) / elapsed.Seconds(),
+		p50: all[len(all)/2].Round(time.Microsecond), p99: all[len(all)*99/100].Round(time.Microsecond),
+	}
+}
+
+// readResponse reads one response; clicked reports a 302 whose Location
+// carries a click id (a recorded click).
+func readResponse(br *bufio.Reader) (clicked, ok bool) {
+	status, err := br.ReadSlice('\n')
+	if err != nil || len(status) < 12 {
+		return false, false
+	}
+	found := string(status[9:12]) == "302"
+	length := 0
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return false, false
+		}
+		if len(line) <= 2 {
+			break
+		}
+		switch {
+		case bytes.HasPrefix(line, []byte("Location: ")):
+			clicked = found && bytes.Contains(line, []byte("click=clk_"))
+		case bytes.HasPrefix(line, []byte("Content-Length: ")):
+			length, _ = strconv.Atoi(string(bytes.TrimSpace(line[len("Content-Length: "):])))
+		}
+	}
+	if _, err := br.Discard(length); err != nil {
+		return false, false
+	}
+	return clicked, true
+}
+
+// statsLatency seeds referrers of three sizes directly in SQL (the largest
+// with 100,000 referrals and 1,000,000 clicks over a year, and the daily
+// counters the service would have kept) and times the dashboard endpoints.
+func statsLatency(ctx context.Context, st *store.Store, svc *referral.Service, auth *httpapi.Authenticator, log *slog.Logger) error {
+	db, err := st.SQLDB()
+	if err != nil {
+		return err
+	}
+	sizes := []struct {
+		user              string
+		referrals, clicks int
+	}{{"r10", 10, 100}, {"r1k", 1_000, 10_000}, {"r100k", 100_000, 1_000_000}}
+	fmt.Println("dashboard latency by referrer size (200 requests each, over HTTP):")
+	for _, sz := range sizes {
+		t0 := time.Now()
+		stmts := []string{
+			`INSERT INTO referral_codes (id, code, user_id, created_at) VALUES ('rc_' || $1, upper($1) || 'BENCH', $1, now())`,
+			`INSERT INTO code_aliases (code, referral_code_id, user_id, created_at) VALUES (upper($1) || 'BENCH', 'rc_' || $1, $1, now())`,
+			`INSERT INTO referrals (id, referral_code_id, code, referrer_id, referred_user_id, status, reward_amount, reward_currency, created_at)
+			 SELECT 'ref_' || $1 || '_' || i, 'rc_' || $1, upper($1) || 'BENCH', $1, $1 || '_friend_' || i,
+			        (ARRAY['PENDING','QUALIFIED','REWARDED','CANCELLED'])[1 + mod(i, 4)],
+			        CASE WHEN mod(i, 4) = 0 THEN NULL ELSE 100 END, CASE WHEN mod(i, 4) = 0 THEN NULL ELSE 'usd' END,
+			        now() - mod(i, 365) * interval '1 day'
+			 FROM generate_series(1, %[2]d) i`,
+			`INSERT INTO clicks (id, code, referrer_id, visitor_hash, is_unique, created_at)
+			 SELECT 'clk_' || $1 || '_' || i, upper($1) || 'BENCH', $1, md5(i::text), mod(i, 3) = 0, now() - mod(i, 365) * interval '1 day'
+			 FROM generate_series(1, %[3]d) i`,
+			`INSERT INTO referrer_daily (referrer_id, day, clicks, unique_clicks, signups, qualified)
+			 SELECT $1, to_char(current_date - d, 'YYYY-MM-DD'), %[3]d / 365, %[3]d / 1095, %[2]d / 365, %[2]d / 730
+			 FROM generate_series(0, 364) d`,
+			`ANALYZE`,
+		}
+		for _, q := range stmts {
+			// The sizes are our own integers; only the user id is a parameter.
+			if strings.Contains(q, "%[") {
+				q = fmt.Sprintf(q, "", sz.referrals, sz.clicks)
+			}
+			var args []any
+			if strings.Contains(q, "$1") {
+				args = []any{sz.user}
+			}
+			if _, err := db.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("seed %s: %w", sz.user, err)
+			}
+		}
+		seeded := time.Since(t0)
+		router := httpapi.New(httpapi.Deps{Service: svc, Auth: auth, AppURL: appURL, Log: log,
+			Ready: func(*http.Request) error { return nil }, Clicks: nopRecorder{}})
+		srv, base, err := serve(router)
+		if err != nil {
+			return err
+		}
+		tok, err := auth.Mint(sz.user, nil, time.Hour, time.Now())
+		if err != nil {
+			return err
+		}
+		stats, err := timeGET(base+"/v1/me/referrals/stats", tok, 200)
+		if err != nil {
+			return err
+		}
+		series, err := timeGET(base+"/v1/me/referrals/timeseries?interval=day", tok, 200)
+		if err != nil {
+			return err
+		}
+		srv.Close()
+		fmt.Printf("  %7d referrals, %9d clicks (seeded in %5s): stats p50 %7s p99 %7s | 30-day series p50 %7s p99 %7s\n",
+			sz.referrals, sz.clicks, seeded.Round(100*time.Millisecond), stats.p50, stats.p99, series.p50, series.p99)
+	}
+	return nil
+}
+
+type nopRecorder struct{}
+
+func (nopRecorder) Record(referral.Click) bool { return true }
+
+// timeGET sends n sequential authenticated GETs and reports their latency.
+func timeGET(target, token string, n int) (result, error) {
+	var lat []time.Duration
+	for range n {
+		req, _ := http.NewRequest("GET", target, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		t0 := time.Now()
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return result{}, err
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return result{}, fmt.Errorf("GET %s: %d", target, res.StatusCode)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	return result{p50: lat[n/2].Round(time.Microsecond), p99: lat[n*99/100].Round(time.Microsecond)}, nil
+}
+
+type countSaver struct {
+	svc      *referral.Service
+	calls, n atomic.Int64
+}
+
+func (c *countSaver) SaveClicks(ctx context.Context, b []referral.Click) error {
+	c.calls.Add(1)
+	c.n.Add(int64(len(b)))
+	return c.svc.SaveClicks(ctx, b)
+}
