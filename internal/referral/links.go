@@ -129,6 +129,9 @@ const UniqueWindow = time.Hour
 // the click's time can be read back from it (ClickTime).
 func (s *Service) NewClickID(t time.Time) (string, error) { return s.ids.New("clk_", t) }
 
+// Visitor is one visitor of one referrer's links.
+type Visitor struct{ ReferrerID, VisitorHash string }
+
 // clickBatchMemory is how long a stored batch is remembered, so that a
 // retry of it (after a commit whose answer was lost) is recognised.
 const clickBatchMemory = 7 * 24 * time.Hour
@@ -143,10 +146,16 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 	return s.store.InTx(ctx, func(tx Store) error {
 		// A batch is stored whole or not at all. One whose commit succeeded
 		// but whose answer was lost is retried: store and count it once.
-		if done, err := tx.ClickBatchStored(ctx, clicks[0].ID); err != nil {
-			return fmt.Errorf("check batch: %w", err)
-		} else if done {
+		now := s.now()
+		if fresh, err := tx.MarkClickBatch(ctx, clicks[0].ID, now); err != nil {
+			return fmt.Errorf("mark batch: %w", err)
+		} else if !fresh {
 			return nil
+		}
+		if s.clickBatches.Add(1)%64 == 1 {
+			if err := tx.PruneClickBatches(ctx, now.Add(-clickBatchMemory)); err != nil {
+				return fmt.Errorf("prune batch marks: %w", err)
+			}
 		}
 		earliest := clicks[0].CreatedAt
 		for _, c := range clicks {
@@ -164,7 +173,7 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 		var dayStart, dayEnd time.Time // the UTC day of day, formatted once per day a batch spans
 		for i := range clicks {
 			c := &clicks[i]
-			key := c.ReferrerID + "\x00" + c.VisitorHash
+			key := Visitor{c.ReferrerID, c.VisitorHash}
 			if seen, ok := last[key]; !ok || c.CreatedAt.Sub(seen) >= UniqueWindow {
 				c.Unique = true
 				last[key] = c.CreatedAt
@@ -189,10 +198,6 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 			if err := tx.AddDaily(ctx, k.referrer, k.day, Daily{Clicks: n[0], UniqueClicks: n[1]}); err != nil {
 				return fmt.Errorf("count clicks: %w", err)
 			}
-		}
-		now := s.now()
-		if err := tx.MarkClickBatch(ctx, clicks[0].ID, now, now.Add(-clickBatchMemory)); err != nil {
-			return fmt.Errorf("mark batch: %w", err)
 		}
 		return nil
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,6 +53,8 @@ type Service struct {
 	ids     *IDGenerator
 	credits CreditIssuer
 	log     *slog.Logger
+	// clickBatches counts stored click batches, to prune their marks now and then.
+	clickBatches atomic.Uint64
 }
 
 // NewService returns a Service using store and opts.

@@ -89,16 +89,15 @@ type Store interface {
 	ClaimAlias(ctx context.Context, code, codeID, userID string, at time.Time) (bool, error)
 	// SetCurrentCode makes code the row's current code.
 	SetCurrentCode(ctx context.Context, codeID, code string) error
-	// LastUniqueClicks returns, per referrer and visitor of the clicks (key
-	// referrerID + "\x00" + visitorHash), the time of their latest unique
-	// click since since.
-	LastUniqueClicks(ctx context.Context, clicks []Click, since time.Time) (map[string]time.Time, error)
+	// LastUniqueClicks returns, per referrer and visitor of the clicks, the
+	// time of their latest unique click since since.
+	LastUniqueClicks(ctx context.Context, clicks []Click, since time.Time) (map[Visitor]time.Time, error)
 	InsertClicks(ctx context.Context, clicks []Click) error
-	// ClickBatchStored reports whether the batch whose first click has this
-	// id was stored; MarkClickBatch records it (in the batch's transaction)
-	// and forgets batches stored before pruneBefore.
-	ClickBatchStored(ctx context.Context, firstClickID string) (bool, error)
-	MarkClickBatch(ctx context.Context, firstClickID string, at, pruneBefore time.Time) error
+	// MarkClickBatch records, in the batch's transaction, that the batch
+	// whose first click has this id is stored; false if it already was.
+	MarkClickBatch(ctx context.Context, firstClickID string, at time.Time) (bool, error)
+	// PruneClickBatches forgets batches marked before before.
+	PruneClickBatches(ctx context.Context, before time.Time) error
 	// AddDaily adds d's counts to the referrer's counters of day.
 	AddDaily(ctx context.Context, referrerID, day string, d Daily) error
 	// DailyTotals sums a referrer's daily counters over all days.

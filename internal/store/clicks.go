@@ -16,7 +16,7 @@ import (
 
 // LastUniqueClicks returns the latest unique click since since per referrer
 // and visitor among the batch's pairs.
-func (s *Store) LastUniqueClicks(ctx context.Context, clicks []referral.Click, since time.Time) (map[string]time.Time, error) {
+func (s *Store) LastUniqueClicks(ctx context.Context, clicks []referral.Click, since time.Time) (map[referral.Visitor]time.Time, error) {
 	referrers := map[string]bool{}
 	visitors := map[string]bool{}
 	for _, c := range clicks {
@@ -34,9 +34,9 @@ func (s *Store) LastUniqueClicks(ctx context.Context, clicks []referral.Click, s
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]time.Time, len(rows))
+	out := make(map[referral.Visitor]time.Time, len(rows))
 	for _, r := range rows {
-		k := r.ReferrerID + "\x00" + r.VisitorHash
+		k := referral.Visitor{ReferrerID: r.ReferrerID, VisitorHash: r.VisitorHash}
 		if t := r.CreatedAt.UTC(); t.After(out[k]) {
 			out[k] = t
 		}
@@ -69,21 +69,16 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []referral.Click) error
 	return s.with(ctx).CreateInBatches(rows, 500).Error
 }
 
-// ClickBatchStored reports whether the batch whose first click has this
-// id was stored.
-func (s *Store) ClickBatchStored(ctx context.Context, firstClickID string) (bool, error) {
-	var n int64
-	err := s.with(ctx).Model(&ClickBatch{}).Where("first_click_id = ?", firstClickID).Count(&n).Error
-	return n > 0, err
+// MarkClickBatch records that the batch starting with firstClickID is
+// stored; false if it already was.
+func (s *Store) MarkClickBatch(ctx context.Context, firstClickID string, at time.Time) (bool, error) {
+	res := s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&ClickBatch{FirstClickID: firstClickID, CreatedAt: at.UTC()})
+	return res.RowsAffected == 1, res.Error
 }
 
-// MarkClickBatch records that the batch starting with firstClickID is
-// stored, and forgets batches stored before pruneBefore.
-func (s *Store) MarkClickBatch(ctx context.Context, firstClickID string, at, pruneBefore time.Time) error {
-	if err := s.with(ctx).Create(&ClickBatch{FirstClickID: firstClickID, CreatedAt: at.UTC()}).Error; err != nil {
-		return err
-	}
-	return s.with(ctx).Where("created_at < ?", pruneBefore.UTC()).Delete(&ClickBatch{}).Error
+// PruneClickBatches forgets batches marked before before.
+func (s *Store) PruneClickBatches(ctx context.Context, before time.Time) error {
+	return s.with(ctx).Where("created_at < ?", before.UTC()).Delete(&ClickBatch{}).Error
 }
 
 // AddDaily adds counts to a referrer's day.

@@ -89,7 +89,8 @@ func run(duration time.Duration, workers, rounds int) error {
 	if err != nil {
 		return err
 	}
-	recorder := clicks.NewRecorder(svc, log, clicks.Options{})
+	saver := &countingSaver{svc: svc}
+	recorder := clicks.NewRecorder(saver, log, clicks.Options{})
 	auth := httpapi.NewAuthenticator(httpapi.AuthConfig{Secret: []byte("bench-secret-bench-secret-bench-secret")})
 	router := httpapi.New(httpapi.Deps{
 		Service: svc, Auth: auth, AppURL: appURL, Log: log,
@@ -148,7 +149,7 @@ func run(duration time.Duration, workers, rounds int) error {
 		fmt.Println("  MISSING CLICKS")
 		return errors.New("clicks were lost")
 	}
-	fmt.Println("  (none lost)")
+	fmt.Printf("  (none lost), written in %d batches\n", saver.batches.Load())
 	return statsLatency(ctx, st, svc, auth, log)
 }
 
@@ -321,6 +322,20 @@ func statsLatency(ctx context.Context, st *store.Store, svc *referral.Service, a
 			sz.referrals, sz.clicks, seeded.Round(100*time.Millisecond), stats.p50, stats.p99, series.p50, series.p99)
 	}
 	return nil
+}
+
+// countingSaver counts the batches the recorder writes.
+type countingSaver struct {
+	svc     *referral.Service
+	batches atomic.Int64
+}
+
+func (c *countingSaver) SaveClicks(ctx context.Context, b []referral.Click) error {
+	err := c.svc.SaveClicks(ctx, b)
+	if err == nil {
+		c.batches.Add(1)
+	}
+	return err
 }
 
 type nopRecorder struct{}
