@@ -124,6 +124,11 @@ func run(duration time.Duration, workers, rounds int) error {
 		if os.Getenv("ONLY") == "service" {
 			target = serviceURL
 		}
+		if os.Getenv("PGLOG") != "" {
+			db, _ := st.SQLDB()
+			db.ExecContext(ctx, "ALTER SYSTEM SET log_min_duration_statement = 0")
+			db.ExecContext(ctx, "SELECT pg_reload_conf()")
+		}
 		f, _ := os.Create("/tmp/only-" + os.Getenv("ONLY") + ".prof")
 		var ru0, ru1 syscall.Rusage
 		syscall.Getrusage(0, &ru0)
