@@ -6,6 +6,11 @@
 //
 //	go run ./internal/tools/linkbench [-duration 5s] [-workers 32]
 //
+// With -serve it only starts both servers and prints their short links, for
+// a cross-check with an external load generator (wrk sends no User-Agent,
+// and a request without one is not counted as a click: add one with -H);
+// Ctrl-C shuts down and checks that every recorded click was stored.
+//
 // It starts a throwaway PostgreSQL from the local binaries unless
 // BENCH_DATABASE_URL names a server. All traffic stays on 127.0.0.1.
 package main
@@ -21,14 +26,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // for -serve
 	"net/url"
 	"os"
+	"os/signal"
 	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -47,6 +55,7 @@ func main() {
 	workers := flag.Int("workers", 32, "concurrent connections of the load generator")
 	rounds := flag.Int("rounds", 3, "measured rounds per server (the best is reported)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.BoolVar(&serveOnly, "serve", false, "only start both servers and wait for Ctrl-C, for an external load generator such as wrk")
 	flag.Parse()
 	if *profile != "" {
 		if f, err := os.Create(*profile); err == nil && pprof.StartCPUProfile(f) == nil {
@@ -58,6 +67,23 @@ func main() {
 		fmt.Fprintln(os.Stderr, "linkbench:", err)
 		os.Exit(1)
 	}
+}
+
+// serveOnly: start the servers, print their addresses, wait for a signal.
+var serveOnly bool
+
+// countingRecorder counts the clicks handed to the recorder, for -serve.
+type countingRecorder struct {
+	next httpapi.ClickRecorder
+	n    atomic.Int64
+}
+
+func (c *countingRecorder) Record(click referral.Click) bool {
+	ok := c.next.Record(click)
+	if ok {
+		c.n.Add(1)
+	}
+	return ok
 }
 
 func run(duration time.Duration, workers, rounds int) error {
@@ -91,12 +117,13 @@ func run(duration time.Duration, workers, rounds int) error {
 	}
 	saver := &countingSaver{svc: svc}
 	recorder := clicks.NewRecorder(saver, log, clicks.Options{})
+	counting := &countingRecorder{next: recorder}
 	auth := httpapi.NewAuthenticator(httpapi.AuthConfig{Secret: []byte("bench-secret-bench-secret-bench-secret")})
 	router := httpapi.New(httpapi.Deps{
 		Service: svc, Auth: auth, AppURL: appURL, Log: log,
 		Ready:  func(*http.Request) error { return nil },
 		Links:  httpapi.LinkConfig{AppURL: appURL, PublicURL: "https://refer.example.com", CookieDays: 30},
-		Clicks: recorder, VisitorKey: []byte("bench"),
+		Clicks: counting, VisitorKey: []byte("bench"),
 	})
 	service, serviceURL, err := serve(router)
 	if err != nil {
@@ -112,23 +139,27 @@ func run(duration time.Duration, workers, rounds int) error {
 	}
 	defer bareSrv.Close()
 
-	fmt.Printf("short link GET /r/{code}: %d connections, %d rounds of %s each, on PostgreSQL\n", workers, rounds, duration)
 	path := "/r/" + code.Code + "?utm_source=bench"
-	load(bareURL+path, workers, time.Second) // warm up both
-	load(serviceURL+path, workers, time.Second)
-	var bestBare, bestService result
-	for range rounds {
-		if r := load(bareURL+path, workers, duration); r.rps > bestBare.rps {
-			bestBare = r
+	if serveOnly {
+		// Profiles of this process while the external load runs:
+		// go tool pprof http://127.0.0.1:<port>/debug/pprof/profile?seconds=5
+		pprofLn, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
 		}
-		if r := load(serviceURL+path, workers, duration); r.rps > bestService.rps {
-			bestService = r
+		go http.Serve(pprofLn, http.DefaultServeMux)
+		fmt.Printf("bare Echo redirect:         %s%s\nredirect + click recording: %s%s\npprof:                      http://%s/debug/pprof/\nCtrl-C to stop\n",
+			bareURL, path, serviceURL, path, pprofLn.Addr())
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+		clicksAnswered.Store(counting.n.Load())
+	} else {
+		fmt.Printf("short link GET /r/{code}: %d connections, %d rounds of %s each, on PostgreSQL\n", workers, rounds, duration)
+		if err := compare(bareURL+path, serviceURL+path, workers, rounds, duration); err != nil {
+			return err
 		}
 	}
-	fmt.Printf("  %-34s %9.0f req/s   p50 %7s   p99 %7s\n", "bare Echo redirect", bestBare.rps, bestBare.p50, bestBare.p99)
-	fmt.Printf("  %-34s %9.0f req/s   p50 %7s   p99 %7s\n", "redirect + click recording", bestService.rps, bestService.p50, bestService.p99)
-	fmt.Printf("  ratio: %.1f%% of the bare handler's throughput (goal: at least 80%%)\n", 100*bestService.rps/bestBare.rps)
-
 	// Graceful shutdown: stop serving, then flush the queued clicks.
 	shutdownCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -150,7 +181,29 @@ func run(duration time.Duration, workers, rounds int) error {
 		return errors.New("clicks were lost")
 	}
 	fmt.Printf("  (none lost), written in %d batches\n", saver.batches.Load())
+	if serveOnly {
+		return nil
+	}
 	return statsLatency(ctx, st, svc, auth, log)
+}
+
+// compare loads both servers in turn and prints the ratio.
+func compare(bareTarget, serviceTarget string, workers, rounds int, duration time.Duration) error {
+	load(bareTarget, workers, time.Second) // warm up both
+	load(serviceTarget, workers, time.Second)
+	var bestBare, bestService result
+	for range rounds {
+		if r := load(bareTarget, workers, duration); r.rps > bestBare.rps {
+			bestBare = r
+		}
+		if r := load(serviceTarget, workers, duration); r.rps > bestService.rps {
+			bestService = r
+		}
+	}
+	fmt.Printf("  %-34s %9.0f req/s   p50 %7s   p99 %7s\n", "bare Echo redirect", bestBare.rps, bestBare.p50, bestBare.p99)
+	fmt.Printf("  %-34s %9.0f req/s   p50 %7s   p99 %7s\n", "redirect + click recording", bestService.rps, bestService.p50, bestService.p99)
+	fmt.Printf("  ratio: %.1f%% of the bare handler's throughput (goal: at least 80%%)\n", 100*bestService.rps/bestBare.rps)
+	return nil
 }
 
 // serve runs handler on a loopback port.
