@@ -141,8 +141,8 @@ func (s *Store) insertClicksPostgres(ctx context.Context, clicks []referral.Clic
 }
 
 // optionalClickColumns are the click columns that are often empty: a batch
-// leaves out those empty in all its clicks (they default to ''), which
-// saves the server decoding them row by row.
+// leaves out those empty in all its clicks (they default to empty text),
+// which saves the server decoding them row by row.
 var optionalClickColumns = [6]string{"referer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}
 
 var copyBuffers = sync.Pool{New: func() any { return new([]byte) }}
