@@ -3,8 +3,10 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql/driver"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,9 +30,17 @@ func (s *Store) LastUniqueClicks(ctx context.Context, clicks []referral.Click, s
 		VisitorHash string
 		CreatedAt   time.Time
 	}
-	err := s.with(ctx).Model(&Click{}).Select("referrer_id, visitor_hash, created_at").
-		Where("referrer_id IN ? AND visitor_hash IN ? AND is_unique AND created_at >= ?", keys(referrers), keys(visitors), since).
-		Scan(&rows).Error
+	q := s.with(ctx).Model(&Click{}).Select("referrer_id, visitor_hash, created_at")
+	if s.dialect == Postgres {
+		// One array parameter each, not a placeholder per visitor: a batch
+		// can hold thousands of visitors, and every distinct count would be
+		// a new statement to parse, plan and cache.
+		q = q.Where("referrer_id = ANY(?::text[]) AND visitor_hash = ANY(?::text[]) AND is_unique AND created_at >= ?",
+			textArray(keys(referrers)), textArray(keys(visitors)), since)
+	} else {
+		q = q.Where("referrer_id IN ? AND visitor_hash IN ? AND is_unique AND created_at >= ?", keys(referrers), keys(visitors), since)
+	}
+	err := q.Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
@@ -42,6 +52,31 @@ func (s *Store) LastUniqueClicks(ctx context.Context, clicks []referral.Click, s
 		}
 	}
 	return out, nil
+}
+
+// textArray is a PostgreSQL text[] parameter, sent as an array literal
+// (GORM would expand a plain slice into one placeholder per element).
+type textArray []string
+
+// Value writes the array literal, every element quoted and escaped.
+func (a textArray) Value() (driver.Value, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, v := range a {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for j := 0; j < len(v); j++ {
+			if v[j] == '"' || v[j] == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(v[j])
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String(), nil
 }
 
 func keys(m map[string]bool) []string {

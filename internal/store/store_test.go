@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -258,5 +259,46 @@ func TestClickBatchMarks(t *testing.T) {
 		}
 		mark("clk_A", t0.Add(3*time.Hour), true) // forgotten
 		mark("clk_B", t0.Add(3*time.Hour), false)
+	})
+}
+
+// TestLastUniqueClicksAwkwardIDs: the recent-visitor lookup finds every
+// pair whatever the ids hold (PostgreSQL gets them as one text[] literal)
+// and however many visitors a batch has.
+func TestLastUniqueClicksAwkwardIDs(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+		referrers := []string{`a"b`, `c\d`, `e,f`, `{g}`, `NULL`, `h i`, `ü`, ``}
+		var stored, batch []referral.Click
+		for i, r := range referrers {
+			c := referral.Click{ID: fmt.Sprintf("clk_%02d", i), Code: "ABCD2345", ReferrerID: r, VisitorHash: `v"` + r, Unique: true, CreatedAt: at.Add(time.Duration(i) * time.Minute)}
+			stored = append(stored, c)
+			batch = append(batch, c)
+		}
+		// An old unique click and a non-unique one are not "last unique since".
+		stored = append(stored,
+			referral.Click{ID: "clk_old", Code: "ABCD2345", ReferrerID: "x", VisitorHash: "vx", Unique: true, CreatedAt: at.Add(-2 * time.Hour)},
+			referral.Click{ID: "clk_rep", Code: "ABCD2345", ReferrerID: "y", VisitorHash: "vy", CreatedAt: at})
+		batch = append(batch, referral.Click{ReferrerID: "x", VisitorHash: "vx"}, referral.Click{ReferrerID: "y", VisitorHash: "vy"})
+		for i := range 3000 {
+			batch = append(batch, referral.Click{ReferrerID: "z", VisitorHash: fmt.Sprintf("%032x", i)})
+		}
+		if err := st.InTx(ctx, func(tx referral.Store) error { return tx.InsertClicks(ctx, stored) }); err != nil {
+			t.Fatal(err)
+		}
+		last, err := st.LastUniqueClicks(ctx, batch, at.Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(last) != len(referrers) {
+			t.Fatalf("found %d recent visitors, want %d: %v", len(last), len(referrers), last)
+		}
+		for i, r := range referrers {
+			got := last[referral.Visitor{ReferrerID: r, VisitorHash: `v"` + r}]
+			if want := at.Add(time.Duration(i) * time.Minute); !got.Equal(want) {
+				t.Errorf("referrer %q: last unique %v, want %v", r, got, want)
+			}
+		}
 	})
 }
