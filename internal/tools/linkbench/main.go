@@ -55,6 +55,7 @@ func main() {
 	workers := flag.Int("workers", 32, "concurrent connections of the load generator")
 	rounds := flag.Int("rounds", 3, "measured rounds per server (the best is reported)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.BoolVar(&newVisitors, "new-visitors", false, "every request from a new visitor (each click unique), instead of one visitor per connection")
 	flag.BoolVar(&serveOnly, "serve", false, "only start both servers and wait for Ctrl-C, for an external load generator such as wrk")
 	flag.Parse()
 	if *profile != "" {
@@ -71,6 +72,9 @@ func main() {
 
 // serveOnly: start the servers, print their addresses, wait for a signal.
 var serveOnly bool
+
+// newVisitors: a new user agent per request, so every click is unique.
+var newVisitors bool
 
 // countingRecorder counts the clicks handed to the recorder, for -serve.
 type countingRecorder struct {
@@ -245,9 +249,15 @@ func load(target string, workers int, d time.Duration) result {
 				return
 			}
 			defer conn.Close()
-			req := []byte(fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: Mozilla/5.0 (bench visitor %d)\r\n\r\n", u.RequestURI(), u.Host, w))
+			req := []byte(fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: Mozilla/5.0 (bench visitor %02d-0000000000)\r\n\r\n", u.RequestURI(), u.Host, w))
+			digits := req[bytes.Index(req, []byte("-0000000000"))+1:][:10]
 			br := bufio.NewReaderSize(conn, 8192)
-			for time.Now().Before(deadline) {
+			for n := 0; time.Now().Before(deadline); n++ {
+				if newVisitors { // a new user agent, so a new visitor, per request
+					for i, v := len(digits)-1, n; i >= 0; i, v = i-1, v/10 {
+						digits[i] = byte('0' + v%10)
+					}
+				}
 				t0 := time.Now()
 				if _, err := conn.Write(req); err != nil {
 					return
