@@ -156,17 +156,29 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 			if err := tx.PruneClickBatches(ctx, now.Add(-clickBatchMemory)); err != nil {
 				return fmt.Errorf("prune batch marks: %w", err)
 			}
+			// Visitors whose last unique click is older than the window
+			// (with an hour's margin for late batches) decide nothing.
+			if err := tx.PruneRecentVisitors(ctx, now.Add(-2*UniqueWindow)); err != nil {
+				return fmt.Errorf("prune recent visitors: %w", err)
+			}
 		}
 		earliest := clicks[0].CreatedAt
+		seen := map[Visitor]bool{}
+		var visitors []Visitor
 		for _, c := range clicks {
 			if c.CreatedAt.Before(earliest) {
 				earliest = c.CreatedAt
 			}
+			if v := (Visitor{c.ReferrerID, c.VisitorHash}); !seen[v] {
+				seen[v] = true
+				visitors = append(visitors, v)
+			}
 		}
-		last, err := tx.LastUniqueClicks(ctx, clicks, earliest.Add(-UniqueWindow))
+		last, err := tx.RecentVisitors(ctx, visitors, earliest.Add(-UniqueWindow))
 		if err != nil {
 			return fmt.Errorf("recent visitors: %w", err)
 		}
+		noted := map[Visitor]time.Time{} // visitors with a unique click in this batch: the latest
 		type dayKey struct{ referrer, day string }
 		counts := map[dayKey][2]int64{}
 		var day string
@@ -174,9 +186,10 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 		for i := range clicks {
 			c := &clicks[i]
 			key := Visitor{c.ReferrerID, c.VisitorHash}
-			if seen, ok := last[key]; !ok || c.CreatedAt.Sub(seen) >= UniqueWindow {
+			if at, ok := last[key]; !ok || c.CreatedAt.Sub(at) >= UniqueWindow {
 				c.Unique = true
 				last[key] = c.CreatedAt
+				noted[key] = c.CreatedAt
 			}
 			if c.CreatedAt.Before(dayStart) || !c.CreatedAt.Before(dayEnd) {
 				day = Day(c.CreatedAt)
@@ -193,6 +206,9 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 		}
 		if err := tx.InsertClicks(ctx, clicks); err != nil {
 			return fmt.Errorf("insert clicks: %w", err)
+		}
+		if err := tx.NoteUniqueVisits(ctx, noted); err != nil {
+			return fmt.Errorf("note unique visits: %w", err)
 		}
 		for k, n := range counts {
 			if err := tx.AddDaily(ctx, k.referrer, k.day, Daily{Clicks: n[0], UniqueClicks: n[1]}); err != nil {

@@ -89,9 +89,12 @@ type Store interface {
 	ClaimAlias(ctx context.Context, code, codeID, userID string, at time.Time) (bool, error)
 	// SetCurrentCode makes code the row's current code.
 	SetCurrentCode(ctx context.Context, codeID, code string) error
-	// LastUniqueClicks returns, per referrer and visitor of the clicks, the
-	// time of their latest unique click since since.
-	LastUniqueClicks(ctx context.Context, clicks []Click, since time.Time) (map[Visitor]time.Time, error)
+	// RecentVisitors returns the last unique click, if at or after since,
+	// of each of the visitors; NoteUniqueVisits records later ones, and
+	// PruneRecentVisitors forgets visitors last seen before before.
+	RecentVisitors(ctx context.Context, visitors []Visitor, since time.Time) (map[Visitor]time.Time, error)
+	NoteUniqueVisits(ctx context.Context, visits map[Visitor]time.Time) error
+	PruneRecentVisitors(ctx context.Context, before time.Time) error
 	InsertClicks(ctx context.Context, clicks []Click) error
 	// MarkClickBatch records, in the batch's transaction, that the batch
 	// whose first click has this id is stored; false if it already was.

@@ -16,56 +16,83 @@ import (
 	"github.com/refhub/referral-service/internal/referral"
 )
 
-// LastUniqueClicks returns the latest unique click since since per referrer
-// and visitor among the batch's pairs.
-func (s *Store) LastUniqueClicks(ctx context.Context, clicks []referral.Click, since time.Time) (map[referral.Visitor]time.Time, error) {
-	pairs := map[referral.Visitor]bool{}
-	for _, c := range clicks {
-		pairs[referral.Visitor{ReferrerID: c.ReferrerID, VisitorHash: c.VisitorHash}] = true
+// RecentVisitors returns the last unique click, if at or after since, of
+// each of the visitors.
+func (s *Store) RecentVisitors(ctx context.Context, visitors []referral.Visitor, since time.Time) (map[referral.Visitor]time.Time, error) {
+	out := make(map[referral.Visitor]time.Time)
+	if len(visitors) == 0 {
+		return out, nil
 	}
-	// Plain rows, not MAX(): an aggregate loses the column type on SQLite.
-	var rows []struct {
-		ReferrerID  string
-		VisitorHash string
-		CreatedAt   time.Time
-	}
+	var rows []RecentVisitor
 	var err error
 	if s.dialect == Postgres {
-		// The batch's pairs as one pair of arrays, each probed in the
-		// partial index of unique clicks: the cost follows the batch, not
-		// the referrer's traffic of the last hour (a filter over that was
-		// 100 ms a batch with every click from a new visitor).
-		refs, visitors := make([]string, 0, len(pairs)), make([]string, 0, len(pairs))
-		for p := range pairs {
-			refs, visitors = append(refs, p.ReferrerID), append(visitors, p.VisitorHash)
+		// The visitors as one pair of arrays, each probed by primary key:
+		// one statement whatever their number.
+		refs, hashes := make([]string, len(visitors)), make([]string, len(visitors))
+		for i, v := range visitors {
+			refs[i], hashes[i] = v.ReferrerID, v.VisitorHash
 		}
-		err = s.with(ctx).Raw(`SELECT c.referrer_id, c.visitor_hash, c.created_at
+		err = s.with(ctx).Raw(`SELECT r.referrer_id, r.visitor_hash, r.last_unique_at
 			FROM unnest(?::text[], ?::text[]) AS p(referrer_id, visitor_hash)
-			JOIN clicks c ON c.referrer_id = p.referrer_id AND c.visitor_hash = p.visitor_hash
-			WHERE c.is_unique AND c.created_at >= ?`, textArray(refs), textArray(visitors), since).Scan(&rows).Error
+			JOIN recent_visitors r ON r.referrer_id = p.referrer_id AND r.visitor_hash = p.visitor_hash
+			WHERE r.last_unique_at >= ?`, textArray(refs), textArray(hashes), since.UTC()).Scan(&rows).Error
 	} else {
-		referrers, visitors := map[string]bool{}, map[string]bool{}
-		for p := range pairs {
-			referrers[p.ReferrerID], visitors[p.VisitorHash] = true, true
+		refs, hashes := map[string]bool{}, map[string]bool{}
+		for _, v := range visitors {
+			refs[v.ReferrerID], hashes[v.VisitorHash] = true, true
 		}
-		err = s.with(ctx).Model(&Click{}).Select("referrer_id, visitor_hash, created_at").
-			Where("referrer_id IN ? AND visitor_hash IN ? AND is_unique AND created_at >= ?", keys(referrers), keys(visitors), since).
-			Scan(&rows).Error
+		err = s.with(ctx).Where("referrer_id IN ? AND visitor_hash IN ? AND last_unique_at >= ?", keys(refs), keys(hashes), since.UTC()).
+			Find(&rows).Error
 	}
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[referral.Visitor]time.Time, len(rows))
+	wanted := make(map[referral.Visitor]bool, len(visitors))
+	for _, v := range visitors {
+		wanted[v] = true
+	}
 	for _, r := range rows {
 		k := referral.Visitor{ReferrerID: r.ReferrerID, VisitorHash: r.VisitorHash}
-		if !pairs[k] {
-			continue // SQLite's IN lists match across pairs
-		}
-		if t := r.CreatedAt.UTC(); t.After(out[k]) {
-			out[k] = t
+		if wanted[k] { // SQLite's IN lists also match across pairs
+			out[k] = r.LastUniqueAt.UTC()
 		}
 	}
 	return out, nil
+}
+
+// NoteUniqueVisits records each visitor's latest unique click (an earlier
+// time never replaces a later one).
+func (s *Store) NoteUniqueVisits(ctx context.Context, visits map[referral.Visitor]time.Time) error {
+	if len(visits) == 0 {
+		return nil
+	}
+	if s.dialect == Postgres {
+		refs, hashes, times := make([]string, 0, len(visits)), make([]string, 0, len(visits)), make([]string, 0, len(visits))
+		for v, at := range visits {
+			refs, hashes = append(refs, v.ReferrerID), append(hashes, v.VisitorHash)
+			times = append(times, at.UTC().Format(time.RFC3339Nano))
+		}
+		return s.with(ctx).Exec(`INSERT INTO recent_visitors (referrer_id, visitor_hash, last_unique_at)
+			SELECT * FROM unnest(?::text[], ?::text[], ?::timestamptz[])
+			ON CONFLICT (referrer_id, visitor_hash)
+			DO UPDATE SET last_unique_at = GREATEST(recent_visitors.last_unique_at, excluded.last_unique_at)`,
+			textArray(refs), textArray(hashes), textArray(times)).Error
+	}
+	rows := make([]RecentVisitor, 0, len(visits))
+	for v, at := range visits {
+		rows = append(rows, RecentVisitor{ReferrerID: v.ReferrerID, VisitorHash: v.VisitorHash, LastUniqueAt: at.UTC()})
+	}
+	return s.with(ctx).Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "referrer_id"}, {Name: "visitor_hash"}},
+		DoUpdates: clause.Assignments(map[string]any{
+			"last_unique_at": clause.Expr{SQL: "MAX(recent_visitors.last_unique_at, excluded.last_unique_at)"},
+		}),
+	}).CreateInBatches(rows, 300).Error
+}
+
+// PruneRecentVisitors forgets visitors whose last unique click is before before.
+func (s *Store) PruneRecentVisitors(ctx context.Context, before time.Time) error {
+	return s.with(ctx).Where("last_unique_at < ?", before.UTC()).Delete(&RecentVisitor{}).Error
 }
 
 // textArray is a PostgreSQL text[] parameter, sent as an array literal

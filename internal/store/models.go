@@ -274,6 +274,13 @@ type Click struct {
 	CreatedAt   time.Time
 }
 
+// RecentVisitor is a referrer's visitor and their last unique click.
+type RecentVisitor struct {
+	ReferrerID   string `gorm:"primaryKey"`
+	VisitorHash  string `gorm:"primaryKey"`
+	LastUniqueAt time.Time
+}
+
 // ClickBatch marks a stored batch of clicks by its first click's id.
 type ClickBatch struct {
 	FirstClickID string `gorm:"primaryKey"`

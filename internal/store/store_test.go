@@ -262,43 +262,106 @@ func TestClickBatchMarks(t *testing.T) {
 	})
 }
 
-// TestLastUniqueClicksAwkwardIDs: the recent-visitor lookup finds every
-// pair whatever the ids hold (PostgreSQL gets them as one text[] literal)
-// and however many visitors a batch has.
-func TestLastUniqueClicksAwkwardIDs(t *testing.T) {
+// TestRecentVisitors: noted visits are found whatever the ids hold
+// (PostgreSQL gets them as text[] literals) and however many visitors are
+// asked for; a later visit wins over an earlier one; pruning forgets old
+// visitors.
+func TestRecentVisitors(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 		referrers := []string{`a"b`, `c\d`, `e,f`, `{g}`, `NULL`, `h i`, `ü`, ``}
-		var stored, batch []referral.Click
+		visits := map[referral.Visitor]time.Time{}
+		var ask []referral.Visitor
 		for i, r := range referrers {
-			c := referral.Click{ID: fmt.Sprintf("clk_%02d", i), Code: "ABCD2345", ReferrerID: r, VisitorHash: `v"` + r, Unique: true, CreatedAt: at.Add(time.Duration(i) * time.Minute)}
-			stored = append(stored, c)
-			batch = append(batch, c)
+			v := referral.Visitor{ReferrerID: r, VisitorHash: `v"` + r}
+			visits[v] = at.Add(time.Duration(i) * time.Minute)
+			ask = append(ask, v)
 		}
-		// An old unique click and a non-unique one are not "last unique since".
-		stored = append(stored,
-			referral.Click{ID: "clk_old", Code: "ABCD2345", ReferrerID: "x", VisitorHash: "vx", Unique: true, CreatedAt: at.Add(-2 * time.Hour)},
-			referral.Click{ID: "clk_rep", Code: "ABCD2345", ReferrerID: "y", VisitorHash: "vy", CreatedAt: at})
-		batch = append(batch, referral.Click{ReferrerID: "x", VisitorHash: "vx"}, referral.Click{ReferrerID: "y", VisitorHash: "vy"})
-		for i := range 3000 {
-			batch = append(batch, referral.Click{ReferrerID: "z", VisitorHash: fmt.Sprintf("%032x", i)})
-		}
-		if err := st.InTx(ctx, func(tx referral.Store) error { return tx.InsertClicks(ctx, stored) }); err != nil {
+		old := referral.Visitor{ReferrerID: "x", VisitorHash: "vx"}
+		visits[old] = at.Add(-2 * time.Hour)
+		if err := st.NoteUniqueVisits(ctx, visits); err != nil {
 			t.Fatal(err)
 		}
-		last, err := st.LastUniqueClicks(ctx, batch, at.Add(-time.Hour))
+		// An earlier time does not replace a later one; a later one does.
+		if err := st.NoteUniqueVisits(ctx, map[referral.Visitor]time.Time{ask[0]: at.Add(-time.Minute), ask[1]: at.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		ask = append(ask, old, referral.Visitor{ReferrerID: `a"b`, VisitorHash: `v"c\d`}) // too old; a cross pair
+		for i := range 3000 {
+			ask = append(ask, referral.Visitor{ReferrerID: "z", VisitorHash: fmt.Sprintf("%032x", i)})
+		}
+		got, err := st.RecentVisitors(ctx, ask, at.Add(-time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(last) != len(referrers) {
-			t.Fatalf("found %d recent visitors, want %d: %v", len(last), len(referrers), last)
+		if len(got) != len(referrers) {
+			t.Fatalf("found %d recent visitors, want %d: %v", len(got), len(referrers), got)
 		}
 		for i, r := range referrers {
-			got := last[referral.Visitor{ReferrerID: r, VisitorHash: `v"` + r}]
-			if want := at.Add(time.Duration(i) * time.Minute); !got.Equal(want) {
-				t.Errorf("referrer %q: last unique %v, want %v", r, got, want)
+			want := at.Add(time.Duration(i) * time.Minute)
+			if i == 1 {
+				want = at.Add(time.Hour)
+			}
+			if g := got[referral.Visitor{ReferrerID: r, VisitorHash: `v"` + r}]; !g.Equal(want) {
+				t.Errorf("referrer %q: last unique %v, want %v", r, g, want)
 			}
 		}
+		if err := st.PruneRecentVisitors(ctx, at.Add(3*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		got, err = st.RecentVisitors(ctx, ask, at.Add(-24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 6 { // referrers 1 (moved to +1h) and 3..7
+			t.Fatalf("after pruning %d recent visitors, want 6: %v", len(got), got)
+		}
 	})
+}
+
+// TestRecentVisitorsMigrationBackfills: unique clicks of the last hours
+// stored before recent_visitors existed still make a visitor's next click
+// not unique.
+func TestRecentVisitorsMigrationBackfills(t *testing.T) {
+	ctx := context.Background()
+	for _, db := range []struct {
+		dialect store.Dialect
+		dsn     string
+	}{
+		{store.Postgres, testdb.EmptyPostgresURL(t)},
+		{store.SQLite, t.TempDir() + "/old.db"},
+	} {
+		t.Run(string(db.dialect), func(t *testing.T) {
+			st, err := store.Open(ctx, db.dialect, db.dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if err := st.MigrateTo(ctx, 9); err != nil {
+				t.Fatal(err)
+			}
+			recent := time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Millisecond)
+			old := recent.Add(-5 * time.Hour)
+			if err := st.InTx(ctx, func(tx referral.Store) error {
+				return tx.InsertClicks(ctx, []referral.Click{
+					{ID: "clk_1", Code: "AAAA2222", ReferrerID: "u1", VisitorHash: "v1", Unique: true, CreatedAt: old},
+					{ID: "clk_2", Code: "AAAA2222", ReferrerID: "u1", VisitorHash: "v1", Unique: true, CreatedAt: recent},
+					{ID: "clk_3", Code: "AAAA2222", ReferrerID: "u1", VisitorHash: "v2", Unique: false, CreatedAt: recent},
+				})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Migrate(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			got, err := st.RecentVisitors(ctx, []referral.Visitor{{ReferrerID: "u1", VisitorHash: "v1"}, {ReferrerID: "u1", VisitorHash: "v2"}}, recent.Add(-time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || !got[referral.Visitor{ReferrerID: "u1", VisitorHash: "v1"}].Equal(recent) {
+				t.Fatalf("recent visitors after the migration = %v, want v1 at %v", got, recent)
+			}
+		})
+	}
 }
