@@ -3,10 +3,9 @@ package store
 import (
 	"bytes"
 	"context"
-	"database/sql/driver"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -32,10 +31,7 @@ func (s *Store) RecentVisitors(ctx context.Context, visitors []referral.Visitor,
 		for i, v := range visitors {
 			refs[i], hashes[i] = v.ReferrerID, v.VisitorHash
 		}
-		err = s.with(ctx).Raw(`SELECT r.referrer_id, r.visitor_hash, r.last_unique_at
-			FROM unnest(?::text[], ?::text[]) AS p(referrer_id, visitor_hash)
-			JOIN recent_visitors r ON r.referrer_id = p.referrer_id AND r.visitor_hash = p.visitor_hash
-			WHERE r.last_unique_at >= ?`, textArray(refs), textArray(hashes), since.UTC()).Scan(&rows).Error
+		rows, err = s.recentVisitorsPostgres(ctx, refs, hashes, since)
 	} else {
 		refs, hashes := map[string]bool{}, map[string]bool{}
 		for _, v := range visitors {
@@ -67,16 +63,20 @@ func (s *Store) NoteUniqueVisits(ctx context.Context, visits map[referral.Visito
 		return nil
 	}
 	if s.dialect == Postgres {
-		refs, hashes, times := make([]string, 0, len(visits)), make([]string, 0, len(visits)), make([]string, 0, len(visits))
+		refs, hashes, times := make([]string, 0, len(visits)), make([]string, 0, len(visits)), make([]time.Time, 0, len(visits))
 		for v, at := range visits {
-			refs, hashes = append(refs, v.ReferrerID), append(hashes, v.VisitorHash)
-			times = append(times, at.UTC().Format(time.RFC3339Nano))
+			refs, hashes, times = append(refs, v.ReferrerID), append(hashes, v.VisitorHash), append(times, at.UTC())
 		}
-		return s.with(ctx).Exec(`INSERT INTO recent_visitors (referrer_id, visitor_hash, last_unique_at)
-			SELECT * FROM unnest(?::text[], ?::text[], ?::timestamptz[])
+		pool, ok := s.db.Statement.ConnPool.(sqlConn)
+		if !ok {
+			return fmt.Errorf("note unique visits: connection type %T", s.db.Statement.ConnPool)
+		}
+		_, err := pool.ExecContext(ctx, `INSERT INTO recent_visitors (referrer_id, visitor_hash, last_unique_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
 			ON CONFLICT (referrer_id, visitor_hash)
 			DO UPDATE SET last_unique_at = GREATEST(recent_visitors.last_unique_at, excluded.last_unique_at)`,
-			textArray(refs), textArray(hashes), textArray(times)).Error
+			refs, hashes, times)
+		return err
 	}
 	rows := make([]RecentVisitor, 0, len(visits))
 	for v, at := range visits {
@@ -95,29 +95,38 @@ func (s *Store) PruneRecentVisitors(ctx context.Context, before time.Time) error
 	return s.with(ctx).Where("last_unique_at < ?", before.UTC()).Delete(&RecentVisitor{}).Error
 }
 
-// textArray is a PostgreSQL text[] parameter, sent as an array literal
-// (GORM would expand a plain slice into one placeholder per element).
-type textArray []string
+// sqlConn is GORM's connection (a *sql.Tx inside transactions) used
+// directly, so that slices reach the driver as PostgreSQL arrays: GORM
+// would expand them into a placeholder per element.
+type sqlConn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
 
-// Value writes the array literal, every element quoted and escaped.
-func (a textArray) Value() (driver.Value, error) {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, v := range a {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('"')
-		for j := 0; j < len(v); j++ {
-			if v[j] == '"' || v[j] == '\\' {
-				b.WriteByte('\\')
-			}
-			b.WriteByte(v[j])
-		}
-		b.WriteByte('"')
+// recentVisitorsPostgres probes recent_visitors for the pairs (refs[i],
+// hashes[i]) by primary key: one statement, two array parameters.
+func (s *Store) recentVisitorsPostgres(ctx context.Context, refs, hashes []string, since time.Time) ([]RecentVisitor, error) {
+	pool, ok := s.db.Statement.ConnPool.(sqlConn)
+	if !ok {
+		return nil, fmt.Errorf("recent visitors: connection type %T", s.db.Statement.ConnPool)
 	}
-	b.WriteByte('}')
-	return b.String(), nil
+	rs, err := pool.QueryContext(ctx, `SELECT r.referrer_id, r.visitor_hash, r.last_unique_at
+		FROM unnest($1::text[], $2::text[]) AS p(referrer_id, visitor_hash)
+		JOIN recent_visitors r ON r.referrer_id = p.referrer_id AND r.visitor_hash = p.visitor_hash
+		WHERE r.last_unique_at >= $3`, refs, hashes, since.UTC())
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []RecentVisitor
+	for rs.Next() {
+		var r RecentVisitor
+		if err := rs.Scan(&r.ReferrerID, &r.VisitorHash, &r.LastUniqueAt); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rs.Err()
 }
 
 func keys(m map[string]bool) []string {
