@@ -123,50 +123,34 @@ func TestTransactionRollsBack(t *testing.T) {
 // existed become ledger entries, so balance = sum of entries still holds.
 func TestLedgerMigrationBackfillsRewards(t *testing.T) {
 	ctx := context.Background()
-	for _, db := range []struct {
-		dialect store.Dialect
-		dsn     string
-	}{
-		{store.Postgres, testdb.EmptyPostgresURL(t)},
-		{store.SQLite, t.TempDir() + "/old.db"},
-	} {
-		t.Run(string(db.dialect), func(t *testing.T) {
-			st, err := store.Open(ctx, db.dialect, db.dsn)
-			if err != nil {
-				t.Fatal(err)
+	atVersion(t, 1, func(t *testing.T, st *store.Store) {
+		sqlDB, _ := st.SQLDB()
+		at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		for _, stmt := range []string{
+			`INSERT INTO referral_codes (id, code, user_id, created_at) VALUES ('rc_1', 'AAAA2222', 'u1', $1)`,
+			`INSERT INTO referrals (id, referral_code_id, code, referrer_id, referred_user_id, status, created_at) VALUES ('ref_01KBYJ0R0000000000000000A1', 'rc_1', 'AAAA2222', 'u1', 'u2', 'PENDING', $1)`,
+			`INSERT INTO referrals (id, referral_code_id, code, referrer_id, referred_user_id, status, created_at) VALUES ('ref_01KBYJ0R0000000000000000A2', 'rc_1', 'AAAA2222', 'u1', 'u3', 'PENDING', $1)`,
+			`INSERT INTO payments (id, user_id, amount, currency, source, created_at) VALUES ('pay_1', 'u2', 10000, 'usd', 'api', $1)`,
+			`UPDATE referrals SET status = 'QUALIFIED', reward_amount = 2000, reward_currency = 'usd', qualifying_payment_id = 'pay_1', qualified_at = $1 WHERE referred_user_id = 'u2'`,
+			`UPDATE payments SET referral_id = 'ref_01KBYJ0R0000000000000000A1' WHERE id = 'pay_1' AND created_at = $1`,
+			`INSERT INTO user_balances (user_id, currency, balance, updated_at) VALUES ('u1', 'usd', 2000, $1)`,
+		} {
+			if _, err := sqlDB.ExecContext(ctx, stmt, at); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
 			}
-			defer st.Close()
-			if err := st.MigrateTo(ctx, 1); err != nil {
-				t.Fatal(err)
-			}
-			sqlDB, _ := st.SQLDB()
-			at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-			for _, stmt := range []string{
-				`INSERT INTO referral_codes (id, code, user_id, created_at) VALUES ('rc_1', 'AAAA2222', 'u1', $1)`,
-				`INSERT INTO referrals (id, referral_code_id, code, referrer_id, referred_user_id, status, created_at) VALUES ('ref_01KBYJ0R0000000000000000A1', 'rc_1', 'AAAA2222', 'u1', 'u2', 'PENDING', $1)`,
-				`INSERT INTO referrals (id, referral_code_id, code, referrer_id, referred_user_id, status, created_at) VALUES ('ref_01KBYJ0R0000000000000000A2', 'rc_1', 'AAAA2222', 'u1', 'u3', 'PENDING', $1)`,
-				`INSERT INTO payments (id, user_id, amount, currency, source, created_at) VALUES ('pay_1', 'u2', 10000, 'usd', 'api', $1)`,
-				`UPDATE referrals SET status = 'QUALIFIED', reward_amount = 2000, reward_currency = 'usd', qualifying_payment_id = 'pay_1', qualified_at = $1 WHERE referred_user_id = 'u2'`,
-				`UPDATE payments SET referral_id = 'ref_01KBYJ0R0000000000000000A1' WHERE id = 'pay_1' AND created_at = $1`,
-				`INSERT INTO user_balances (user_id, currency, balance, updated_at) VALUES ('u1', 'usd', 2000, $1)`,
-			} {
-				if _, err := sqlDB.ExecContext(ctx, stmt, at); err != nil {
-					t.Fatalf("%s: %v", stmt, err)
-				}
-			}
-			if _, err := st.Migrate(ctx, nil); err != nil {
-				t.Fatal(err)
-			}
-			entries, err := st.ListLedger(ctx, referral.LedgerFilter{UserID: "u1", Limit: 10})
-			if err != nil || len(entries) != 1 || entries[0].Amount != 2000 || entries[0].Type != referral.EntryReward || entries[0].ReferralID != "ref_01KBYJ0R0000000000000000A1" {
-				t.Fatalf("entries = %+v, %v", entries, err)
-			}
-			views, err := st.BalanceViews(ctx, "u1", time.Now())
-			if err != nil || len(views) != 1 || views[0].Amount != 2000 || views[0].Available != 2000 {
-				t.Fatalf("balances = %+v, %v", views, err)
-			}
-		})
-	}
+		}
+		if _, err := st.Migrate(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := st.ListLedger(ctx, referral.LedgerFilter{UserID: "u1", Limit: 10})
+		if err != nil || len(entries) != 1 || entries[0].Amount != 2000 || entries[0].Type != referral.EntryReward || entries[0].ReferralID != "ref_01KBYJ0R0000000000000000A1" {
+			t.Fatalf("entries = %+v, %v", entries, err)
+		}
+		views, err := st.BalanceViews(ctx, "u1", time.Now())
+		if err != nil || len(views) != 1 || views[0].Amount != 2000 || views[0].Available != 2000 {
+			t.Fatalf("balances = %+v, %v", views, err)
+		}
+	})
 }
 
 // TestClicksRoundTrip: every field of a click batch comes back as written
@@ -325,6 +309,35 @@ func TestRecentVisitors(t *testing.T) {
 // not unique.
 func TestRecentVisitorsMigrationBackfills(t *testing.T) {
 	ctx := context.Background()
+	atVersion(t, 9, func(t *testing.T, st *store.Store) {
+		recent := time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Millisecond)
+		old := recent.Add(-5 * time.Hour)
+		if err := st.InTx(ctx, func(tx referral.Store) error {
+			return tx.InsertClicks(ctx, []referral.Click{
+				{ID: "clk_1", Code: "AAAA2222", ReferrerID: "u1", VisitorHash: "v1", Unique: true, CreatedAt: old},
+				{ID: "clk_2", Code: "AAAA2222", ReferrerID: "u1", VisitorHash: "v1", Unique: true, CreatedAt: recent},
+				{ID: "clk_3", Code: "AAAA2222", ReferrerID: "u1", VisitorHash: "v2", Unique: false, CreatedAt: recent},
+			})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Migrate(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.RecentVisitors(ctx, []referral.Visitor{{ReferrerID: "u1", VisitorHash: "v1"}, {ReferrerID: "u1", VisitorHash: "v2"}}, recent.Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || !got[referral.Visitor{ReferrerID: "u1", VisitorHash: "v1"}].Equal(recent) {
+			t.Fatalf("recent visitors after the migration = %v, want v1 at %v", got, recent)
+		}
+	})
+}
+
+// atVersion runs fn on a PostgreSQL and a SQLite database migrated only up
+// to version, to test what later migrations do to existing data.
+func atVersion(t *testing.T, version int64, fn func(t *testing.T, st *store.Store)) {
+	ctx := context.Background()
 	for _, db := range []struct {
 		dialect store.Dialect
 		dsn     string
@@ -338,30 +351,10 @@ func TestRecentVisitorsMigrationBackfills(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			if err := st.MigrateTo(ctx, 9); err != nil {
+			if err := st.MigrateTo(ctx, version); err != nil {
 				t.Fatal(err)
 			}
-			recent := time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Millisecond)
-			old := recent.Add(-5 * time.Hour)
-			if err := st.InTx(ctx, func(tx referral.Store) error {
-				return tx.InsertClicks(ctx, []referral.Click{
-					{ID: "clk_1", Code: "AAAA2222", ReferrerID: "u1", VisitorHash: "v1", Unique: true, CreatedAt: old},
-					{ID: "clk_2", Code: "AAAA2222", ReferrerID: "u1", VisitorHash: "v1", Unique: true, CreatedAt: recent},
-					{ID: "clk_3", Code: "AAAA2222", ReferrerID: "u1", VisitorHash: "v2", Unique: false, CreatedAt: recent},
-				})
-			}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := st.Migrate(ctx, nil); err != nil {
-				t.Fatal(err)
-			}
-			got, err := st.RecentVisitors(ctx, []referral.Visitor{{ReferrerID: "u1", VisitorHash: "v1"}, {ReferrerID: "u1", VisitorHash: "v2"}}, recent.Add(-time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != 1 || !got[referral.Visitor{ReferrerID: "u1", VisitorHash: "v1"}].Equal(recent) {
-				t.Fatalf("recent visitors after the migration = %v, want v1 at %v", got, recent)
-			}
+			fn(t, st)
 		})
 	}
 }
