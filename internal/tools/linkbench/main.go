@@ -4,7 +4,7 @@
 // is in the database after a graceful shutdown; and the latency of stats
 // and time series for referrers with 10, 1,000 and 100,000 referrals.
 //
-//	go run ./internal/tools/linkbench [-duration 5s] [-workers 32]
+//	go run ./internal/tools/linkbench [-duration 5s] [-workers 32] [-visitors both]
 //
 // With -serve it only starts both servers and prints their short links, for
 // a cross-check with an external load generator (wrk sends no User-Agent,
@@ -55,13 +55,24 @@ func main() {
 	workers := flag.Int("workers", 32, "concurrent connections of the load generator")
 	rounds := flag.Int("rounds", 3, "measured rounds per server (the best is reported)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
-	flag.BoolVar(&newVisitors, "new-visitors", false, "every request from a new visitor (each click unique), instead of one visitor per connection")
+	visitors := flag.String("visitors", "both", "repeat (one visitor per connection), new (a new visitor per request: every click unique) or both")
 	flag.BoolVar(&serveOnly, "serve", false, "only start both servers and wait for Ctrl-C, for an external load generator such as wrk")
 	flag.Parse()
 	if *profile != "" {
 		if f, err := os.Create(*profile); err == nil && pprof.StartCPUProfile(f) == nil {
 			defer pprof.StopCPUProfile()
 		}
+	}
+	switch *visitors {
+	case "repeat":
+		scenarios = []bool{false}
+	case "new":
+		scenarios = []bool{true}
+	case "both":
+		scenarios = []bool{false, true}
+	default:
+		fmt.Fprintln(os.Stderr, "linkbench: -visitors must be repeat, new or both")
+		os.Exit(2)
 	}
 	if err := run(*duration, *workers, *rounds); err != nil {
 		pprof.StopCPUProfile()
@@ -75,6 +86,9 @@ var serveOnly bool
 
 // newVisitors: a new user agent per request, so every click is unique.
 var newVisitors bool
+
+// scenarios are the visitor patterns measured, by -visitors.
+var scenarios []bool
 
 // countingRecorder counts the clicks handed to the recorder, for -serve.
 type countingRecorder struct {
@@ -100,6 +114,18 @@ func run(duration time.Duration, workers, rounds int) error {
 		}
 		defer stop()
 		server = url
+		// Interrupted, or its output closed (linkbench | head): stop the
+		// throwaway server instead of leaving it running.
+		signal.Ignore(syscall.SIGPIPE)
+		if !serveOnly { // -serve handles the signal itself, and shuts down in order
+			interrupted := make(chan os.Signal, 1)
+			signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
+			go func() {
+				<-interrupted
+				stop()
+				os.Exit(130)
+			}()
+		}
 	}
 	dbURL, err := testdb.CreateDatabase(server, fmt.Sprintf("linkbench_%d", time.Now().UnixNano()))
 	if err != nil {
@@ -160,8 +186,16 @@ func run(duration time.Duration, workers, rounds int) error {
 		clicksAnswered.Store(counting.n.Load())
 	} else {
 		fmt.Printf("short link GET /r/{code}: %d connections, %d rounds of %s each, on PostgreSQL\n", workers, rounds, duration)
-		if err := compare(bareURL+path, serviceURL+path, workers, rounds, duration); err != nil {
-			return err
+		for _, nv := range scenarios {
+			newVisitors = nv
+			if nv {
+				fmt.Println(" every request from a new visitor (every click unique):")
+			} else {
+				fmt.Println(" one visitor per connection (repeat clicks):")
+			}
+			if err := compare(bareURL+path, serviceURL+path, workers, rounds, duration); err != nil {
+				return err
+			}
 		}
 	}
 	// Graceful shutdown: stop serving, then flush the queued clicks.
@@ -196,17 +230,23 @@ func compare(bareTarget, serviceTarget string, workers, rounds int, duration tim
 	load(bareTarget, workers, time.Second) // warm up both
 	load(serviceTarget, workers, time.Second)
 	var bestBare, bestService result
+	var bareRounds, serviceRounds []string
 	for range rounds {
-		if r := load(bareTarget, workers, duration); r.rps > bestBare.rps {
+		r := load(bareTarget, workers, duration)
+		if r.rps > bestBare.rps {
 			bestBare = r
 		}
-		if r := load(serviceTarget, workers, duration); r.rps > bestService.rps {
+		bareRounds = append(bareRounds, fmt.Sprintf("%.0f", r.rps))
+		r = load(serviceTarget, workers, duration)
+		if r.rps > bestService.rps {
 			bestService = r
 		}
+		serviceRounds = append(serviceRounds, fmt.Sprintf("%.0f", r.rps))
 	}
 	fmt.Printf("  %-34s %9.0f req/s   p50 %7s   p99 %7s\n", "bare Echo redirect", bestBare.rps, bestBare.p50, bestBare.p99)
 	fmt.Printf("  %-34s %9.0f req/s   p50 %7s   p99 %7s\n", "redirect + click recording", bestService.rps, bestService.p50, bestService.p99)
-	fmt.Printf("  ratio: %.1f%% of the bare handler's throughput (goal: at least 80%%)\n", 100*bestService.rps/bestBare.rps)
+	fmt.Printf("  ratio: %.1f%% of the bare handler's throughput (goal: at least 80%%); best of the rounds:\n", 100*bestService.rps/bestBare.rps)
+	fmt.Printf("    bare %s req/s; with clicks %s req/s\n", strings.Join(bareRounds, ", "), strings.Join(serviceRounds, ", "))
 	return nil
 }
 
