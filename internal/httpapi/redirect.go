@@ -86,6 +86,7 @@ func shortLinkPath(r *http.Request) bool {
 // serveShortLink is the hot path: the short link outside Echo's context,
 // router and middleware, with the same behaviour the middleware gives
 // every other route (request id, no-store, panic recovery, access log).
+// CORS headers are not added: a short link is navigated to, not fetched.
 func (h *handlers) serveShortLink(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get(headerRequestID)
 	if !validRequestID(id) {

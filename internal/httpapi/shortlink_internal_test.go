@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -143,5 +144,35 @@ func BenchmarkShortLink(b *testing.B) {
 	for b.Loop() {
 		w.h = http.Header{}
 		h.serveShortLink(w, r)
+	}
+}
+
+type panickingRecorder struct{}
+
+func (panickingRecorder) Record(referral.Click) bool { panic("recorder broke") }
+
+// TestShortLinkRecoversFromPanic: a panic on the fast path is logged with
+// the request id and the visitor still gets a redirect to the app.
+func TestShortLinkRecoversFromPanic(t *testing.T) {
+	var logged strings.Builder
+	h := &handlers{
+		svc: referral.NewService(nil, referral.Options{}), log: slog.New(slog.NewTextHandler(&logged, nil)),
+		clicks: panickingRecorder{}, visitorKey: []byte("k"), home: "https://app.example.com/",
+		links:    LinkConfig{AppURL: "https://app.example.com", CookieDays: 30},
+		clientIP: func(r *http.Request) string { return "203.0.113.7" },
+	}
+	h.codes = newCodeCache(func(context.Context, string) (referral.Code, error) {
+		return referral.Code{Code: "ABCD2345", UserID: "user-1"}, nil
+	}, h.buildTarget)
+	r, _ := http.NewRequest(http.MethodGet, "/r/ABCD2345", nil)
+	r.Header.Set("User-Agent", "Mozilla/5.0")
+	r.Header.Set("X-Request-Id", "req-42")
+	w := httptest.NewRecorder()
+	h.serveShortLink(w, r)
+	if w.Code != http.StatusFound || w.Header().Get("Location") != "https://app.example.com/" {
+		t.Fatalf("after a panic: %d, Location %q", w.Code, w.Header().Get("Location"))
+	}
+	if !strings.Contains(logged.String(), "recorder broke") || !strings.Contains(logged.String(), "req-42") {
+		t.Fatalf("panic not logged with the request id: %s", logged.String())
 	}
 }
