@@ -162,23 +162,43 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 				return fmt.Errorf("prune recent visitors: %w", err)
 			}
 		}
-		earliest := clicks[0].CreatedAt
-		seen := map[Visitor]bool{}
-		var visitors []Visitor
+		// Each visitor's earliest click of the batch claims to be unique: the
+		// store records it unless the visitor had a unique click within the
+		// window before (one statement on PostgreSQL, and two transactions
+		// cannot both claim the same visitor).
+		first := map[Visitor]time.Time{}
+		clicksOf := map[Visitor]int{}
 		for _, c := range clicks {
-			if c.CreatedAt.Before(earliest) {
-				earliest = c.CreatedAt
+			v := Visitor{c.ReferrerID, c.VisitorHash}
+			if t, ok := first[v]; !ok || c.CreatedAt.Before(t) {
+				first[v] = c.CreatedAt
 			}
-			if v := (Visitor{c.ReferrerID, c.VisitorHash}); !seen[v] {
-				seen[v] = true
-				visitors = append(visitors, v)
-			}
+			clicksOf[v]++
 		}
-		last, err := tx.RecentVisitors(ctx, visitors, earliest.Add(-UniqueWindow))
+		claimed, err := tx.ClaimUniqueVisits(ctx, first, UniqueWindow)
 		if err != nil {
-			return fmt.Errorf("recent visitors: %w", err)
+			return fmt.Errorf("unique visits: %w", err)
 		}
-		noted := map[Visitor]time.Time{} // visitors with a unique click in this batch: the latest
+		// A visitor whose first click was not unique can still have a later
+		// one that is, an hour after their last unique click: read that.
+		var again []Visitor
+		var earliest time.Time
+		for v, n := range clicksOf {
+			if n > 1 && !claimed[v] {
+				again = append(again, v)
+				if earliest.IsZero() || first[v].Before(earliest) {
+					earliest = first[v]
+				}
+			}
+		}
+		last := map[Visitor]time.Time{}
+		if len(again) > 0 {
+			if last, err = tx.RecentVisitors(ctx, again, earliest.Add(-UniqueWindow)); err != nil {
+				return fmt.Errorf("recent visitors: %w", err)
+			}
+		}
+		firstDone := map[Visitor]bool{}
+		noted := map[Visitor]time.Time{} // later unique clicks within the batch, recorded after
 		type dayKey struct{ referrer, day string }
 		counts := map[dayKey][2]int64{}
 		var day string
@@ -186,10 +206,11 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 		for i := range clicks {
 			c := &clicks[i]
 			key := Visitor{c.ReferrerID, c.VisitorHash}
-			if at, ok := last[key]; !ok || c.CreatedAt.Sub(at) >= UniqueWindow {
-				c.Unique = true
-				last[key] = c.CreatedAt
-				noted[key] = c.CreatedAt
+			switch at, ok := last[key]; {
+			case claimed[key] && !firstDone[key] && c.CreatedAt.Equal(first[key]):
+				c.Unique, firstDone[key], last[key] = true, true, c.CreatedAt
+			case ok && c.CreatedAt.Sub(at) >= UniqueWindow:
+				c.Unique, last[key], noted[key] = true, c.CreatedAt, c.CreatedAt
 			}
 			if c.CreatedAt.Before(dayStart) || !c.CreatedAt.Before(dayEnd) {
 				day = Day(c.CreatedAt)

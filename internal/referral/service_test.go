@@ -537,3 +537,60 @@ func TestSaveClicksUniqueWithinAnHour(t *testing.T) {
 		}
 	})
 }
+
+// TestUniqueClickLaterInBatch: a visitor whose first click in a batch is
+// within the hour of their last unique click can still have a unique
+// click later in the same batch, and that one starts their next hour.
+func TestUniqueClickLaterInBatch(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		svc := newService(st, "20")
+		base := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+		click := func(id string, at time.Duration) referral.Click {
+			return referral.Click{ID: id, Code: "AAAA2222", ReferrerID: "r", VisitorHash: "v", CreatedAt: base.Add(at)}
+		}
+		batches := [][]referral.Click{
+			{click("c1", 0)}, // unique
+			{click("c2", 59*time.Minute+59*time.Second), click("c3", time.Hour+time.Second), click("c4", time.Hour+2*time.Second)}, // c3 unique
+			{click("c5", time.Hour+30*time.Minute)}, // within the hour of c3
+			{click("c6", 2*time.Hour+2*time.Second)}, // an hour after c3: unique
+		}
+		for _, b := range batches {
+			if err := svc.SaveClicks(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d, err := st.DailyTotals(ctx, "r"); err != nil || d.Clicks != 6 || d.UniqueClicks != 3 {
+			t.Fatalf("totals = %+v, %v; want 6 clicks, 3 unique", d, err)
+		}
+	})
+}
+
+// TestConcurrentBatchesCountAVisitorOnce: batches written at the same time
+// (by several instances, say) with the same new visitor count one unique
+// click between them.
+func TestConcurrentBatchesCountAVisitorOnce(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		svc := newService(st, "20")
+		at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+		const writers = 8
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for w := range writers {
+			wg.Go(func() {
+				errs <- svc.SaveClicks(ctx, []referral.Click{{ID: fmt.Sprintf("clk_w%d", w), Code: "AAAA2222", ReferrerID: "r", VisitorHash: "same", CreatedAt: at.Add(time.Duration(w) * time.Millisecond)}})
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d, err := st.DailyTotals(ctx, "r"); err != nil || d.Clicks != writers || d.UniqueClicks != 1 {
+			t.Fatalf("totals = %+v, %v; want %d clicks, 1 unique", d, err, writers)
+		}
+	})
+}

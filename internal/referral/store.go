@@ -89,9 +89,13 @@ type Store interface {
 	ClaimAlias(ctx context.Context, code, codeID, userID string, at time.Time) (bool, error)
 	// SetCurrentCode makes code the row's current code.
 	SetCurrentCode(ctx context.Context, codeID, code string) error
-	// RecentVisitors returns the last unique click, if at or after since,
-	// of each of the visitors; NoteUniqueVisits records later ones, and
-	// PruneRecentVisitors forgets visitors last seen before before.
+	// ClaimUniqueVisits records, for each visitor, at as their last unique
+	// click if they had none in the window before it, and reports those it
+	// recorded. RecentVisitors returns the last unique click, if at or
+	// after since, of each of the visitors; NoteUniqueVisits records later
+	// ones (a later time wins), and PruneRecentVisitors forgets visitors
+	// last seen before before.
+	ClaimUniqueVisits(ctx context.Context, visits map[Visitor]time.Time, window time.Duration) (map[Visitor]bool, error)
 	RecentVisitors(ctx context.Context, visitors []Visitor, since time.Time) (map[Visitor]time.Time, error)
 	NoteUniqueVisits(ctx context.Context, visits map[Visitor]time.Time) error
 	PruneRecentVisitors(ctx context.Context, before time.Time) error

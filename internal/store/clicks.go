@@ -57,6 +57,64 @@ func (s *Store) RecentVisitors(ctx context.Context, visitors []referral.Visitor,
 	return out, nil
 }
 
+// ClaimUniqueVisits records, for each visitor, at as their last unique
+// click if they had none in the window before it, and reports those it
+// recorded. On PostgreSQL this is one conditional upsert: a visitor seen
+// at the same time by two transactions is claimed by one of them.
+func (s *Store) ClaimUniqueVisits(ctx context.Context, visits map[referral.Visitor]time.Time, window time.Duration) (map[referral.Visitor]bool, error) {
+	claimed := make(map[referral.Visitor]bool)
+	if len(visits) == 0 {
+		return claimed, nil
+	}
+	if s.dialect != Postgres {
+		// SQLite has one writer at a time: read, decide, write.
+		list := make([]referral.Visitor, 0, len(visits))
+		earliest := time.Time{}
+		for v, at := range visits {
+			list = append(list, v)
+			if earliest.IsZero() || at.Before(earliest) {
+				earliest = at
+			}
+		}
+		last, err := s.RecentVisitors(ctx, list, earliest.Add(-window))
+		if err != nil {
+			return nil, err
+		}
+		won := make(map[referral.Visitor]time.Time)
+		for v, at := range visits {
+			if t, ok := last[v]; !ok || at.Sub(t) >= window {
+				claimed[v], won[v] = true, at
+			}
+		}
+		return claimed, s.NoteUniqueVisits(ctx, won)
+	}
+	refs, hashes, times := make([]string, 0, len(visits)), make([]string, 0, len(visits)), make([]time.Time, 0, len(visits))
+	for v, at := range visits {
+		refs, hashes, times = append(refs, v.ReferrerID), append(hashes, v.VisitorHash), append(times, at.UTC())
+	}
+	pool, ok := s.db.Statement.ConnPool.(sqlConn)
+	if !ok {
+		return nil, fmt.Errorf("claim unique visits: connection type %T", s.db.Statement.ConnPool)
+	}
+	rs, err := pool.QueryContext(ctx, `INSERT INTO recent_visitors AS r (referrer_id, visitor_hash, last_unique_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+		ON CONFLICT (referrer_id, visitor_hash) DO UPDATE SET last_unique_at = excluded.last_unique_at
+		WHERE r.last_unique_at <= excluded.last_unique_at - $4 * interval '1 microsecond'
+		RETURNING r.referrer_id, r.visitor_hash`, refs, hashes, times, window.Microseconds())
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var v referral.Visitor
+		if err := rs.Scan(&v.ReferrerID, &v.VisitorHash); err != nil {
+			return nil, err
+		}
+		claimed[v] = true
+	}
+	return claimed, rs.Err()
+}
+
 // NoteUniqueVisits records each visitor's latest unique click (an earlier
 // time never replaces a later one).
 func (s *Store) NoteUniqueVisits(ctx context.Context, visits map[referral.Visitor]time.Time) error {
