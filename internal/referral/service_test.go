@@ -552,7 +552,7 @@ func TestUniqueClickLaterInBatch(t *testing.T) {
 		batches := [][]referral.Click{
 			{click("c1", 0)}, // unique
 			{click("c2", 59*time.Minute+59*time.Second), click("c3", time.Hour+time.Second), click("c4", time.Hour+2*time.Second)}, // c3 unique
-			{click("c5", time.Hour+30*time.Minute)}, // within the hour of c3
+			{click("c5", time.Hour+30*time.Minute)},  // within the hour of c3
 			{click("c6", 2*time.Hour+2*time.Second)}, // an hour after c3: unique
 		}
 		for _, b := range batches {
