@@ -575,14 +575,10 @@ func TestConcurrentBatchesCountAVisitorOnce(t *testing.T) {
 		svc := newService(st, "20")
 		at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 		const writers = 8
-		var wg sync.WaitGroup
 		errs := make(chan error, writers)
-		for w := range writers {
-			wg.Go(func() {
-				errs <- svc.SaveClicks(ctx, []referral.Click{{ID: fmt.Sprintf("clk_w%d", w), Code: "AAAA2222", ReferrerID: "r", VisitorHash: "same", CreatedAt: at.Add(time.Duration(w) * time.Millisecond)}})
-			})
-		}
-		wg.Wait()
+		concurrently(writers, func(w int) {
+			errs <- svc.SaveClicks(ctx, []referral.Click{{ID: fmt.Sprintf("clk_w%d", w), Code: "AAAA2222", ReferrerID: "r", VisitorHash: "same", CreatedAt: at.Add(time.Duration(w) * time.Millisecond)}})
+		})
 		close(errs)
 		for err := range errs {
 			if err != nil {
