@@ -88,13 +88,10 @@ func (s *Store) ClaimUniqueVisits(ctx context.Context, visits map[referral.Visit
 		}
 		return claimed, s.NoteUniqueVisits(ctx, won)
 	}
-	refs, hashes, times := make([]string, 0, len(visits)), make([]string, 0, len(visits)), make([]time.Time, 0, len(visits))
-	for v, at := range visits {
-		refs, hashes, times = append(refs, v.ReferrerID), append(hashes, v.VisitorHash), append(times, at.UTC())
-	}
-	pool, ok := s.db.Statement.ConnPool.(sqlConn)
-	if !ok {
-		return nil, fmt.Errorf("claim unique visits: connection type %T", s.db.Statement.ConnPool)
+	refs, hashes, times := visitArrays(visits)
+	pool, err := s.rawConn()
+	if err != nil {
+		return nil, err
 	}
 	rs, err := pool.QueryContext(ctx, `INSERT INTO recent_visitors AS r (referrer_id, visitor_hash, last_unique_at)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
@@ -122,15 +119,12 @@ func (s *Store) NoteUniqueVisits(ctx context.Context, visits map[referral.Visito
 		return nil
 	}
 	if s.dialect == Postgres {
-		refs, hashes, times := make([]string, 0, len(visits)), make([]string, 0, len(visits)), make([]time.Time, 0, len(visits))
-		for v, at := range visits {
-			refs, hashes, times = append(refs, v.ReferrerID), append(hashes, v.VisitorHash), append(times, at.UTC())
+		refs, hashes, times := visitArrays(visits)
+		pool, err := s.rawConn()
+		if err != nil {
+			return err
 		}
-		pool, ok := s.db.Statement.ConnPool.(sqlConn)
-		if !ok {
-			return fmt.Errorf("note unique visits: connection type %T", s.db.Statement.ConnPool)
-		}
-		_, err := pool.ExecContext(ctx, `INSERT INTO recent_visitors (referrer_id, visitor_hash, last_unique_at)
+		_, err = pool.ExecContext(ctx, `INSERT INTO recent_visitors (referrer_id, visitor_hash, last_unique_at)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
 			ON CONFLICT (referrer_id, visitor_hash)
 			DO UPDATE SET last_unique_at = GREATEST(recent_visitors.last_unique_at, excluded.last_unique_at)`,
@@ -152,12 +146,12 @@ func (s *Store) NoteUniqueVisits(ctx context.Context, visits map[referral.Visito
 // PruneRecentVisitors forgets visitors whose last unique click is before before.
 func (s *Store) PruneRecentVisitors(ctx context.Context, before time.Time) error {
 	if s.dialect == Postgres {
-		pool, ok := s.db.Statement.ConnPool.(sqlConn)
-		if !ok {
-			return fmt.Errorf("prune recent visitors: connection type %T", s.db.Statement.ConnPool)
+		pool, err := s.rawConn()
+		if err != nil {
+			return err
 		}
 		// Planned each time, like the lookup: the table's size swings.
-		_, err := pool.ExecContext(ctx, `DELETE FROM recent_visitors WHERE last_unique_at < $1`, pgx.QueryExecModeCacheDescribe, before.UTC())
+		_, err = pool.ExecContext(ctx, `DELETE FROM recent_visitors WHERE last_unique_at < $1`, pgx.QueryExecModeCacheDescribe, before.UTC())
 		return err
 	}
 	return s.with(ctx).Where("last_unique_at < ?", before.UTC()).Delete(&RecentVisitor{}).Error
@@ -171,12 +165,29 @@ type sqlConn interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// rawConn returns GORM's connection (the transaction's, inside one) for direct use.
+func (s *Store) rawConn() (sqlConn, error) {
+	pool, ok := s.db.Statement.ConnPool.(sqlConn)
+	if !ok {
+		return nil, fmt.Errorf("unexpected connection type %T", s.db.Statement.ConnPool)
+	}
+	return pool, nil
+}
+
+// visitArrays splits visits into parallel arrays, the parameters of unnest().
+func visitArrays(visits map[referral.Visitor]time.Time) (refs, hashes []string, times []time.Time) {
+	for v, at := range visits {
+		refs, hashes, times = append(refs, v.ReferrerID), append(hashes, v.VisitorHash), append(times, at.UTC())
+	}
+	return refs, hashes, times
+}
+
 // recentVisitorsPostgres probes recent_visitors for the pairs (refs[i],
 // hashes[i]) by primary key: one statement, two array parameters.
 func (s *Store) recentVisitorsPostgres(ctx context.Context, refs, hashes []string, since time.Time) ([]RecentVisitor, error) {
-	pool, ok := s.db.Statement.ConnPool.(sqlConn)
-	if !ok {
-		return nil, fmt.Errorf("recent visitors: connection type %T", s.db.Statement.ConnPool)
+	pool, err := s.rawConn()
+	if err != nil {
+		return nil, err
 	}
 	// One primary-key probe per pair, whatever the statistics say: as a
 	// plain join the planner may hash the whole table instead (40 ms a
