@@ -156,9 +156,13 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 			if err := tx.PruneClickBatches(ctx, now.Add(-clickBatchMemory)); err != nil {
 				return fmt.Errorf("prune batch marks: %w", err)
 			}
-			// Visitors whose last unique click is older than the window
-			// (with an hour's margin for late batches) decide nothing.
+		}
+		// Visitors whose last unique click is older than the window (with an
+		// hour's margin for late batches) decide nothing. Pruning them scans
+		// their table, so it is done every tenth of the window at most.
+		if last := s.visitorsPrunedAt.Load(); now.UnixNano()-last >= int64(UniqueWindow/10) && s.visitorsPrunedAt.CompareAndSwap(last, now.UnixNano()) {
 			if err := tx.PruneRecentVisitors(ctx, now.Add(-2*UniqueWindow)); err != nil {
+				s.visitorsPrunedAt.Store(last) // a failed batch is retried; so is its pruning
 				return fmt.Errorf("prune recent visitors: %w", err)
 			}
 		}

@@ -55,6 +55,9 @@ type Service struct {
 	log     *slog.Logger
 	// clickBatches counts stored click batches, to prune their marks now and then.
 	clickBatches atomic.Uint64
+	// visitorsPrunedAt is when recent visitors were last pruned (Unix
+	// nanoseconds): a scan of their table, done every few minutes.
+	visitorsPrunedAt atomic.Int64
 }
 
 // NewService returns a Service using store and opts.

@@ -590,3 +590,43 @@ func TestConcurrentBatchesCountAVisitorOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestRecentVisitorsPrunedEveryFewMinutes: visitors whose last unique
+// click is over two hours old are forgotten by the next batch, and the
+// scan that forgets them runs at most every tenth of the window.
+func TestRecentVisitorsPrunedEveryFewMinutes(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+		svc := referral.NewService(st, referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent("20")}, Now: func() time.Time { return now }})
+		batch := func(id, visitor string) {
+			t.Helper()
+			if err := svc.SaveClicks(ctx, []referral.Click{{ID: id, Code: "AAAA2222", ReferrerID: "r", VisitorHash: visitor, CreatedAt: now}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		old := referral.Visitor{ReferrerID: "r", VisitorHash: "old"}
+		known := func() bool {
+			t.Helper()
+			got, err := st.RecentVisitors(ctx, []referral.Visitor{old}, now.Add(-30*24*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return !got[old].IsZero()
+		}
+		batch("clk_1", "v1") // the first batch prunes
+		if err := st.NoteUniqueVisits(ctx, map[referral.Visitor]time.Time{old: now.Add(-3 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(5 * time.Minute)
+		batch("clk_2", "v2")
+		if !known() {
+			t.Fatal("pruned again five minutes after the last pruning")
+		}
+		now = now.Add(time.Minute)
+		batch("clk_3", "v3")
+		if known() {
+			t.Fatal("a visitor last unique three hours ago was not pruned six minutes after the last pruning")
+		}
+	})
+}

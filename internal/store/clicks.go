@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
 	"fmt"
@@ -16,6 +17,47 @@ import (
 	"github.com/refhub/referral-service/internal/referral"
 )
 
+// On PostgreSQL a visitor's last unique click is kept in recent_visits
+// under visitKey (migration 00011); SQLite keeps recent_visitors, keyed by
+// referrer and visitor hash.
+
+// visitKey is the 64-bit key of a referrer's visitor in recent_visits: the
+// first 8 bytes of SHA-256(referrer id, NUL, visitor hash), read as a
+// signed big-endian number. Migration 00011 computes the same in SQL.
+func visitKey(v referral.Visitor, buf []byte) (int64, []byte) {
+	buf = append(append(append(buf[:0], v.ReferrerID...), 0), v.VisitorHash...)
+	sum := sha256.Sum256(buf)
+	return int64(binary.BigEndian.Uint64(sum[:8])), buf
+}
+
+// keyedVisits is visits under their keys, for PostgreSQL's unnest(): one
+// entry per key, keeping the earliest time (or the latest, when latest is
+// set) should two visitors share a key.
+type keyedVisits struct {
+	keys    []int64
+	times   []time.Time
+	visitor map[int64]referral.Visitor
+}
+
+func keyVisits(visits map[referral.Visitor]time.Time, latest bool) keyedVisits {
+	kv := keyedVisits{visitor: make(map[int64]referral.Visitor, len(visits))}
+	at := make(map[int64]int, len(visits))
+	var buf []byte
+	for v, t := range visits {
+		var k int64
+		k, buf = visitKey(v, buf)
+		if i, ok := at[k]; ok {
+			if t.Before(kv.times[i]) != latest {
+				kv.times[i], kv.visitor[k] = t.UTC(), v
+			}
+			continue
+		}
+		at[k] = len(kv.keys)
+		kv.keys, kv.times, kv.visitor[k] = append(kv.keys, k), append(kv.times, t.UTC()), v
+	}
+	return kv
+}
+
 // RecentVisitors returns the last unique click, if at or after since, of
 // each of the visitors.
 func (s *Store) RecentVisitors(ctx context.Context, visitors []referral.Visitor, since time.Time) (map[referral.Visitor]time.Time, error) {
@@ -23,24 +65,16 @@ func (s *Store) RecentVisitors(ctx context.Context, visitors []referral.Visitor,
 	if len(visitors) == 0 {
 		return out, nil
 	}
-	var rows []RecentVisitor
-	var err error
 	if s.dialect == Postgres {
-		// The visitors as one pair of arrays, each probed by primary key:
-		// one statement whatever their number.
-		refs, hashes := make([]string, len(visitors)), make([]string, len(visitors))
-		for i, v := range visitors {
-			refs[i], hashes[i] = v.ReferrerID, v.VisitorHash
-		}
-		rows, err = s.recentVisitorsPostgres(ctx, refs, hashes, since)
-	} else {
-		refs, hashes := map[string]bool{}, map[string]bool{}
-		for _, v := range visitors {
-			refs[v.ReferrerID], hashes[v.VisitorHash] = true, true
-		}
-		err = s.with(ctx).Where("referrer_id IN ? AND visitor_hash IN ? AND last_unique_at >= ?", keys(refs), keys(hashes), since.UTC()).
-			Find(&rows).Error
+		return out, s.recentVisitsPostgres(ctx, visitors, since, out)
 	}
+	refs, hashes := map[string]bool{}, map[string]bool{}
+	for _, v := range visitors {
+		refs[v.ReferrerID], hashes[v.VisitorHash] = true, true
+	}
+	var rows []RecentVisitor
+	err := s.with(ctx).Where("referrer_id IN ? AND visitor_hash IN ? AND last_unique_at >= ?", keys(refs), keys(hashes), since.UTC()).
+		Find(&rows).Error
 	if err != nil {
 		return nil, err
 	}
@@ -50,11 +84,50 @@ func (s *Store) RecentVisitors(ctx context.Context, visitors []referral.Visitor,
 	}
 	for _, r := range rows {
 		k := referral.Visitor{ReferrerID: r.ReferrerID, VisitorHash: r.VisitorHash}
-		if wanted[k] { // SQLite's IN lists also match across pairs
+		if wanted[k] { // the IN lists also match across pairs
 			out[k] = r.LastUniqueAt.UTC()
 		}
 	}
 	return out, nil
+}
+
+// recentVisitsPostgres probes recent_visits by key for each visitor, in
+// one statement, and fills out.
+func (s *Store) recentVisitsPostgres(ctx context.Context, visitors []referral.Visitor, since time.Time, out map[referral.Visitor]time.Time) error {
+	byKey := make(map[int64][]referral.Visitor, len(visitors))
+	list := make([]int64, 0, len(visitors))
+	var buf []byte
+	for _, v := range visitors {
+		var k int64
+		k, buf = visitKey(v, buf)
+		if _, ok := byKey[k]; !ok {
+			list = append(list, k)
+		}
+		byKey[k] = append(byKey[k], v)
+	}
+	pool, err := s.rawConn()
+	if err != nil {
+		return err
+	}
+	// Planned for each batch (pgx's unnamed statement), since the table's
+	// size swings; the primary key answers each probe.
+	rs, err := pool.QueryContext(ctx, `SELECT visit_key, last_unique_at FROM recent_visits
+		WHERE visit_key = ANY($1::bigint[]) AND last_unique_at >= $2`, pgx.QueryExecModeCacheDescribe, list, since.UTC())
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var k int64
+		var at time.Time
+		if err := rs.Scan(&k, &at); err != nil {
+			return err
+		}
+		for _, v := range byKey[k] {
+			out[v] = at.UTC()
+		}
+	}
+	return rs.Err()
 }
 
 // ClaimUniqueVisits records, for each visitor, at as their last unique
@@ -88,26 +161,26 @@ func (s *Store) ClaimUniqueVisits(ctx context.Context, visits map[referral.Visit
 		}
 		return claimed, s.NoteUniqueVisits(ctx, won)
 	}
-	refs, hashes, times := visitArrays(visits)
+	kv := keyVisits(visits, false)
 	pool, err := s.rawConn()
 	if err != nil {
 		return nil, err
 	}
-	rs, err := pool.QueryContext(ctx, `INSERT INTO recent_visitors AS r (referrer_id, visitor_hash, last_unique_at)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
-		ON CONFLICT (referrer_id, visitor_hash) DO UPDATE SET last_unique_at = excluded.last_unique_at
-		WHERE r.last_unique_at <= excluded.last_unique_at - $4 * interval '1 microsecond'
-		RETURNING r.referrer_id, r.visitor_hash`, refs, hashes, times, window.Microseconds())
+	rs, err := pool.QueryContext(ctx, `INSERT INTO recent_visits AS r (visit_key, last_unique_at)
+		SELECT * FROM unnest($1::bigint[], $2::timestamptz[])
+		ON CONFLICT (visit_key) DO UPDATE SET last_unique_at = excluded.last_unique_at
+		WHERE r.last_unique_at <= excluded.last_unique_at - $3 * interval '1 microsecond'
+		RETURNING r.visit_key`, kv.keys, kv.times, window.Microseconds())
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
 	for rs.Next() {
-		var v referral.Visitor
-		if err := rs.Scan(&v.ReferrerID, &v.VisitorHash); err != nil {
+		var k int64
+		if err := rs.Scan(&k); err != nil {
 			return nil, err
 		}
-		claimed[v] = true
+		claimed[kv.visitor[k]] = true
 	}
 	return claimed, rs.Err()
 }
@@ -119,16 +192,16 @@ func (s *Store) NoteUniqueVisits(ctx context.Context, visits map[referral.Visito
 		return nil
 	}
 	if s.dialect == Postgres {
-		refs, hashes, times := visitArrays(visits)
+		kv := keyVisits(visits, true)
 		pool, err := s.rawConn()
 		if err != nil {
 			return err
 		}
-		_, err = pool.ExecContext(ctx, `INSERT INTO recent_visitors (referrer_id, visitor_hash, last_unique_at)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
-			ON CONFLICT (referrer_id, visitor_hash)
-			DO UPDATE SET last_unique_at = GREATEST(recent_visitors.last_unique_at, excluded.last_unique_at)`,
-			refs, hashes, times)
+		_, err = pool.ExecContext(ctx, `INSERT INTO recent_visits (visit_key, last_unique_at)
+			SELECT * FROM unnest($1::bigint[], $2::timestamptz[])
+			ON CONFLICT (visit_key)
+			DO UPDATE SET last_unique_at = GREATEST(recent_visits.last_unique_at, excluded.last_unique_at)`,
+			kv.keys, kv.times)
 		return err
 	}
 	rows := make([]RecentVisitor, 0, len(visits))
@@ -143,15 +216,16 @@ func (s *Store) NoteUniqueVisits(ctx context.Context, visits map[referral.Visito
 	}).CreateInBatches(rows, 300).Error
 }
 
-// PruneRecentVisitors forgets visitors whose last unique click is before before.
+// PruneRecentVisitors forgets visitors whose last unique click is before
+// before. On PostgreSQL this scans recent_visits, which has no index on
+// the time: call it every few minutes, not for every batch.
 func (s *Store) PruneRecentVisitors(ctx context.Context, before time.Time) error {
 	if s.dialect == Postgres {
 		pool, err := s.rawConn()
 		if err != nil {
 			return err
 		}
-		// Planned each time, like the lookup: the table's size swings.
-		_, err = pool.ExecContext(ctx, `DELETE FROM recent_visitors WHERE last_unique_at < $1`, pgx.QueryExecModeCacheDescribe, before.UTC())
+		_, err = pool.ExecContext(ctx, `DELETE FROM recent_visits WHERE last_unique_at < $1`, before.UTC())
 		return err
 	}
 	return s.with(ctx).Where("last_unique_at < ?", before.UTC()).Delete(&RecentVisitor{}).Error
@@ -172,48 +246,6 @@ func (s *Store) rawConn() (sqlConn, error) {
 		return nil, fmt.Errorf("unexpected connection type %T", s.db.Statement.ConnPool)
 	}
 	return pool, nil
-}
-
-// visitArrays splits visits into parallel arrays, the parameters of unnest().
-func visitArrays(visits map[referral.Visitor]time.Time) (refs, hashes []string, times []time.Time) {
-	for v, at := range visits {
-		refs, hashes, times = append(refs, v.ReferrerID), append(hashes, v.VisitorHash), append(times, at.UTC())
-	}
-	return refs, hashes, times
-}
-
-// recentVisitorsPostgres probes recent_visitors for the pairs (refs[i],
-// hashes[i]) by primary key: one statement, two array parameters.
-func (s *Store) recentVisitorsPostgres(ctx context.Context, refs, hashes []string, since time.Time) ([]RecentVisitor, error) {
-	pool, err := s.rawConn()
-	if err != nil {
-		return nil, err
-	}
-	// One primary-key probe per pair, whatever the statistics say: as a
-	// plain join the planner may hash the whole table instead (40 ms a
-	// batch and growing with every click from a new visitor). The LIMIT
-	// keeps the subquery from being flattened into such a join; the key
-	// allows one row anyway. Planned for each batch (pgx's unnamed
-	// statement), since the table's size swings.
-	rs, err := pool.QueryContext(ctx, `SELECT p.referrer_id, p.visitor_hash, r.last_unique_at
-		FROM unnest($1::text[], $2::text[]) AS p(referrer_id, visitor_hash)
-		CROSS JOIN LATERAL (
-			SELECT last_unique_at FROM recent_visitors
-			WHERE referrer_id = p.referrer_id AND visitor_hash = p.visitor_hash AND last_unique_at >= $3
-			LIMIT 1) r`, pgx.QueryExecModeCacheDescribe, refs, hashes, since.UTC())
-	if err != nil {
-		return nil, err
-	}
-	defer rs.Close()
-	var out []RecentVisitor
-	for rs.Next() {
-		var r RecentVisitor
-		if err := rs.Scan(&r.ReferrerID, &r.VisitorHash, &r.LastUniqueAt); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rs.Err()
 }
 
 func keys(m map[string]bool) []string {

@@ -317,6 +317,7 @@ func TestRecentVisitorsMigrationBackfills(t *testing.T) {
 				{ID: "clk_1", Code: "AAAA2222", ReferrerID: "u1", VisitorHash: "v1", Unique: true, CreatedAt: old},
 				{ID: "clk_2", Code: "AAAA2222", ReferrerID: "u1", VisitorHash: "v1", Unique: true, CreatedAt: recent},
 				{ID: "clk_3", Code: "AAAA2222", ReferrerID: "u1", VisitorHash: "v2", Unique: false, CreatedAt: recent},
+				{ID: "clk_4", Code: "AAAA2222", ReferrerID: `ü "2"`, VisitorHash: "v1", Unique: true, CreatedAt: recent},
 			})
 		}); err != nil {
 			t.Fatal(err)
@@ -324,12 +325,15 @@ func TestRecentVisitorsMigrationBackfills(t *testing.T) {
 		if _, err := st.Migrate(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
-		got, err := st.RecentVisitors(ctx, []referral.Visitor{{ReferrerID: "u1", VisitorHash: "v1"}, {ReferrerID: "u1", VisitorHash: "v2"}}, recent.Add(-time.Hour))
+		// On PostgreSQL the rows went on to recent_visits (00011), keyed by a
+		// hash computed in SQL that must equal the store's.
+		other := referral.Visitor{ReferrerID: `ü "2"`, VisitorHash: "v1"}
+		got, err := st.RecentVisitors(ctx, []referral.Visitor{{ReferrerID: "u1", VisitorHash: "v1"}, {ReferrerID: "u1", VisitorHash: "v2"}, other}, recent.Add(-time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 1 || !got[referral.Visitor{ReferrerID: "u1", VisitorHash: "v1"}].Equal(recent) {
-			t.Fatalf("recent visitors after the migration = %v, want v1 at %v", got, recent)
+		if len(got) != 2 || !got[referral.Visitor{ReferrerID: "u1", VisitorHash: "v1"}].Equal(recent) || !got[other].Equal(recent) {
+			t.Fatalf("recent visitors after the migration = %v, want u1's v1 and another referrer's v1 at %v", got, recent)
 		}
 	})
 }
