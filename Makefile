@@ -8,8 +8,8 @@ ROLES     ?=
 .PHONY: run build test test-tools check-fmt vet check-docs docs token migrate bench tidy
 
 ## run: serve the API on the embedded SQLite database (data/referrals.db)
-run:
-	$(GO) run ./cmd/referral-api serve
+run: build
+	./bin/referral-api serve
 
 ## build: build the binary into bin/
 build:
