@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/refhub/referral-service/internal/testutil"
 	"github.com/refhub/referral-service/pkg/referralapi"
 )
 
@@ -14,7 +15,7 @@ func TestConcurrentFirstCodeCalls(t *testing.T) {
 		const n = 30
 		codes := make([]string, n)
 		tok := s.token("newbie")
-		concurrently(n, func(i int) {
+		testutil.Concurrently(n, func(i int) {
 			res := s.do(t, request{method: "GET", path: "/v1/me/referral-code", token: tok})
 			if res.Status != http.StatusOK {
 				t.Errorf("call %d: %d %s", i, res.Status, res.Body)
@@ -39,7 +40,7 @@ func TestConcurrentAttribution(t *testing.T) {
 		codes := []string{getCode(t, s, "r1").Code, getCode(t, s, "r2").Code}
 		const n = 30
 		statuses := make([]int, n)
-		concurrently(n, func(i int) {
+		testutil.Concurrently(n, func(i int) {
 			statuses[i] = attribute(t, s, "contested", codes[i%2], nil).Status
 		})
 		count := map[int]int{}
@@ -68,7 +69,7 @@ func TestConcurrentPaymentReports(t *testing.T) {
 		attribute(t, s, "buyer", getCode(t, s, "seller").Code, nil)
 		const n = 30
 		qualified := make([]bool, n)
-		concurrently(n, func(i int) {
+		testutil.Concurrently(n, func(i int) {
 			res := pay(t, s, fmt.Sprintf("pay-%d", i%3), "buyer", 10000, "usd")
 			if res.Status != http.StatusOK {
 				t.Errorf("report %d: %d %s", i, res.Status, res.Body)

@@ -267,18 +267,3 @@ func mustMarshal(t testing.TB, v any) []byte {
 	}
 	return b
 }
-
-// concurrently runs fn(0..n-1) in n goroutines released at the same moment,
-// and waits for all of them.
-func concurrently(n int, fn func(i int)) {
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			fn(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-}

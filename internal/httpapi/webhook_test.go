@@ -10,6 +10,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/refhub/referral-service/internal/testutil"
 	"github.com/refhub/referral-service/pkg/referralapi"
 )
 
@@ -218,7 +219,7 @@ func TestStripeConcurrentDeliveries(t *testing.T) {
 			"id": "pi_storm", "customer": "cus_storm", "amount_received": 10000, "currency": "usd", "invoice": "in_storm", "metadata": map[string]any{"user_id": "payer"}})
 		const n = 50
 		outcomes := make([]string, n+1)
-		concurrently(n+1, func(i int) {
+		testutil.Concurrently(n+1, func(i int) {
 			body := payload
 			if i == n {
 				body = pi

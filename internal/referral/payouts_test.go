@@ -16,6 +16,7 @@ import (
 	"github.com/refhub/referral-service/internal/stripeapi"
 	"github.com/refhub/referral-service/internal/testdb"
 	"github.com/refhub/referral-service/internal/teststripe"
+	"github.com/refhub/referral-service/internal/testutil"
 )
 
 const hold = 14 * 24 * time.Hour
@@ -154,7 +155,7 @@ func TestPayoutIdempotencyUnderConcurrency(t *testing.T) {
 		const n = 10
 		ids := make([]string, n)
 		errs := make([]error, n)
-		concurrently(n, func(i int) {
+		testutil.Concurrently(n, func(i int) {
 			req := manual("r", "wire")
 			req.IdempotencyKey = "same-key"
 			p, _, err := svc.RequestPayout(context.Background(), req)
@@ -262,7 +263,7 @@ func TestConcurrentPayoutRuns(t *testing.T) {
 		c.Advance(hold + time.Minute)
 		reps := make([]referral.RunReport, 2)
 		errs := make([]error, 2)
-		concurrently(2, func(i int) { reps[i], errs[i] = svc.RunPayouts(ctx, 300) })
+		testutil.Concurrently(2, func(i int) { reps[i], errs[i] = svc.RunPayouts(ctx, 300) })
 		if errs[0] != nil || errs[1] != nil {
 			t.Fatal(errs)
 		}
@@ -299,7 +300,7 @@ func TestPayoutRacingRefund(t *testing.T) {
 			c.Advance(hold + time.Minute)
 			var p referral.Payout
 			errs := make([]error, 2)
-			concurrently(2, func(i int) {
+			testutil.Concurrently(2, func(i int) {
 				if i == 0 {
 					p, _, errs[0] = svc.RequestPayout(ctx, manual(r, "wire"))
 				} else {

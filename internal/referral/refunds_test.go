@@ -9,6 +9,7 @@ import (
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/store"
 	"github.com/refhub/referral-service/internal/testdb"
+	"github.com/refhub/referral-service/internal/testutil"
 )
 
 func refund(id, payment string, amount int64) referral.Claim {
@@ -201,7 +202,7 @@ func TestConcurrentRefundsOfOnePayment(t *testing.T) {
 		mustPay(t, svc, "pay", "f", 10000)
 		const n = 20
 		errs := make([]error, n)
-		concurrently(n, func(i int) {
+		testutil.Concurrently(n, func(i int) {
 			// Each refund is delivered twice, at once.
 			_, errs[i] = svc.RecordClaim(context.Background(), refund(fmt.Sprintf("r%d", i%10), "pay", 400))
 		})
@@ -227,7 +228,7 @@ func TestRefundRacingItsPayment(t *testing.T) {
 			setupReferral(t, svc, "r", referred)
 			payID := "pay-" + referred
 			errs := make([]error, 2)
-			concurrently(2, func(i int) {
+			testutil.Concurrently(2, func(i int) {
 				if i == 0 {
 					_, errs[i] = svc.RecordPayment(context.Background(), referral.Payment{ID: payID, UserID: referred, Amount: 10000, Currency: "usd", Source: referral.SourceAPI})
 				} else {
@@ -253,7 +254,7 @@ func TestCancelRacingPayment(t *testing.T) {
 			referred := fmt.Sprintf("f%d", round)
 			ref := setupReferral(t, svc, "r", referred)
 			errs := make([]error, 2)
-			concurrently(2, func(i int) {
+			testutil.Concurrently(2, func(i int) {
 				if i == 0 {
 					_, errs[i] = svc.RecordPayment(context.Background(), referral.Payment{ID: "pay-" + referred, UserID: referred, Amount: 10000, Currency: "usd", Source: referral.SourceAPI})
 				} else {

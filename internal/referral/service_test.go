@@ -13,6 +13,7 @@ import (
 	"github.com/refhub/referral-service/internal/store"
 	"github.com/refhub/referral-service/internal/testdb"
 	"github.com/refhub/referral-service/internal/teststripe"
+	"github.com/refhub/referral-service/internal/testutil"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m, teststripe.Start) }
@@ -51,7 +52,7 @@ func TestGetOrCreateCodeConcurrentFirstCalls(t *testing.T) {
 		const n = 40
 		codes := make([]string, n)
 		errs := make([]error, n)
-		concurrently(n, func(i int) {
+		testutil.Concurrently(n, func(i int) {
 			c, err := svc.GetOrCreateCode(context.Background(), "racer")
 			codes[i], errs[i] = c.Code, err
 		})
@@ -153,7 +154,7 @@ func TestAttributeConcurrentAttemptsYieldOneReferral(t *testing.T) {
 			code    string
 		}
 		results := make([]result, n)
-		concurrently(n, func(i int) {
+		testutil.Concurrently(n, func(i int) {
 			code := a.Code
 			if i%2 == 1 {
 				code = b.Code
@@ -283,7 +284,7 @@ func TestConcurrentPaymentsRewardOnce(t *testing.T) {
 		const n = 40
 		qualified := make([]bool, n)
 		errs := make([]error, n)
-		concurrently(n, func(i int) {
+		testutil.Concurrently(n, func(i int) {
 			// Half repeat one payment id, half are distinct payments.
 			id := "same"
 			if i%2 == 1 {
@@ -320,7 +321,7 @@ func TestStripeEventTakesEffectOnce(t *testing.T) {
 		const n = 50
 		outcomes := make([]referral.StripeOutcome, n)
 		errs := make([]error, n)
-		concurrently(n, func(i int) {
+		testutil.Concurrently(n, func(i int) {
 			outcomes[i], errs[i] = svc.HandleStripeEvent(ctx, ev, referral.StripeEffects{CustomerID: "cus_1", UserID: "u2", Payment: pay})
 		})
 		processed := 0
@@ -410,21 +411,6 @@ func TestStatsAndHistory(t *testing.T) {
 			t.Fatalf("qualified filter: %d items, %v", len(pending), err)
 		}
 	})
-}
-
-// concurrently runs fn(0..n-1) in n goroutines released at the same moment,
-// and waits for all of them.
-func concurrently(n int, fn func(i int)) {
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			fn(i)
-		})
-	}
-	close(start)
-	wg.Wait()
 }
 
 // ledgerSum is the sum of a user's ledger entries in a currency.
@@ -576,7 +562,7 @@ func TestConcurrentBatchesCountAVisitorOnce(t *testing.T) {
 		at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 		const writers = 8
 		errs := make(chan error, writers)
-		concurrently(writers, func(w int) {
+		testutil.Concurrently(writers, func(w int) {
 			errs <- svc.SaveClicks(ctx, []referral.Click{{ID: fmt.Sprintf("clk_w%d", w), Code: "AAAA2222", ReferrerID: "r", VisitorHash: "same", CreatedAt: at.Add(time.Duration(w) * time.Millisecond)}})
 		})
 		close(errs)

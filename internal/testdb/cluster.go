@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -18,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/refhub/referral-service/internal/testutil"
 )
 
 // cluster is a PostgreSQL server started for one test process.
@@ -87,7 +88,7 @@ func startCluster() (*cluster, error) {
 		c.remove()
 		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
-	port, err := freePort()
+	port, err := testutil.FreePort()
 	if err != nil {
 		c.remove()
 		return nil, err
@@ -136,15 +137,6 @@ func (c *cluster) stop() {
 }
 
 func (c *cluster) remove() { _ = os.RemoveAll(c.dir) }
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
 
 // withDatabase returns rawURL pointing at database name.
 func withDatabase(rawURL, name string) string {

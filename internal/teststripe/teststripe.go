@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/refhub/referral-service/internal/testutil"
 )
 
 // envURL carries the running stripe-mock's URL to the tests of a process.
@@ -56,11 +58,11 @@ func Start() (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	httpPort, err := freePort()
+	httpPort, err := testutil.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	httpsPort, err := freePort()
+	httpsPort, err := testutil.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -99,13 +101,4 @@ func URL() (string, error) {
 		return "", errors.New("stripe-mock is not running: pass teststripe.Start to testdb.Main")
 	}
 	return u, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
