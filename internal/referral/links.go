@@ -162,7 +162,7 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 		// their table, so it is done every tenth of the window at most.
 		if last := s.visitorsPrunedAt.Load(); now.UnixNano()-last >= int64(UniqueWindow/10) && s.visitorsPrunedAt.CompareAndSwap(last, now.UnixNano()) {
 			if err := tx.PruneRecentVisitors(ctx, now.Add(-2*UniqueWindow)); err != nil {
-				s.visitorsPrunedAt.Store(last) // a failed batch is retried; so is its pruning
+				s.visitorsPrunedAt.Store(last) // the next batch tries again
 				return fmt.Errorf("prune recent visitors: %w", err)
 			}
 		}

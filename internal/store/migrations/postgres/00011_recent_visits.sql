@@ -21,6 +21,8 @@ FROM recent_visitors GROUP BY 1;
 DROP TABLE recent_visitors;
 
 -- +goose Down
+-- The hashes cannot be turned back into referrer and visitor: recent_visitors
+-- starts empty, so a visitor of the last hour may count as unique once more.
 CREATE TABLE recent_visitors (
     referrer_id    TEXT NOT NULL,
     visitor_hash   TEXT NOT NULL,
