@@ -274,7 +274,8 @@ type Click struct {
 	CreatedAt   time.Time
 }
 
-// RecentVisitor is a referrer's visitor and their last unique click.
+// RecentVisitor is a referrer's visitor and their last unique click, in
+// SQLite's recent_visitors (PostgreSQL keys them by hash in recent_visits).
 type RecentVisitor struct {
 	ReferrerID   string `gorm:"primaryKey"`
 	VisitorHash  string `gorm:"primaryKey"`
