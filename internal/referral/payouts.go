@@ -127,18 +127,24 @@ func (s *Service) requestPayout(ctx context.Context, req PayoutRequest) (p Payou
 			req.StripeCustomerID = cus
 		}
 	}
-	now := s.clock()
-	id, err := s.ids.New("po_", now)
+	id, err := s.ids.New("po_", s.clock())
 	if err != nil {
 		return Payout{}, false, false, err
 	}
-	p = Payout{
-		ID: id, UserID: req.UserID, Currency: req.Currency, Method: req.Method, Status: PayoutPending,
-		Reference: req.Reference, StripeCustomerID: req.StripeCustomerID, IdempotencyKey: req.IdempotencyKey,
-		CreatedAt: now, UpdatedAt: now,
-	}
-	created = true
 	err = s.store.InTx(ctx, func(tx Store) error {
+		// The account lock serialises everything that changes this user's
+		// money; what is payable is decided under it, from the balance a
+		// competing payout would already have reduced.
+		if err := tx.LockAccounts(ctx, req.UserID); err != nil {
+			return fmt.Errorf("lock account: %w", err)
+		}
+		now := s.clock()
+		p = Payout{
+			ID: id, UserID: req.UserID, Currency: req.Currency, Method: req.Method, Status: PayoutPending,
+			Reference: req.Reference, StripeCustomerID: req.StripeCustomerID, IdempotencyKey: req.IdempotencyKey,
+			CreatedAt: now, UpdatedAt: now,
+		}
+		created, finished = true, false
 		ok, err := tx.CreatePayout(ctx, p)
 		if err != nil {
 			return fmt.Errorf("create payout: %w", err)
@@ -154,18 +160,17 @@ func (s *Service) requestPayout(ctx context.Context, req PayoutRequest) (p Payou
 			p, created = earlier, false
 			return nil
 		}
-		// Rewards first, then the balance: the same lock order as refunds.
 		if err := tx.ClaimRewardsForPayout(ctx, req.UserID, req.Currency, p.ID, now); err != nil {
 			return fmt.Errorf("claim rewards: %w", err)
 		}
-		bal, err := tx.LockBalance(ctx, req.UserID, req.Currency, now)
+		available, err := s.available(ctx, tx, req.UserID, req.Currency, now)
 		if err != nil {
-			return fmt.Errorf("lock balance: %w", err)
+			return err
 		}
-		if bal.Available <= 0 || bal.Available < req.MinAmount {
+		if available <= 0 || available < req.MinAmount {
 			return ErrNothingToPay
 		}
-		p.Amount = bal.Available
+		p.Amount = available
 		if err := tx.SetPayoutAmount(ctx, p.ID, p.Amount); err != nil {
 			return fmt.Errorf("set payout amount: %w", err)
 		}
@@ -189,6 +194,21 @@ func (s *Service) requestPayout(ctx context.Context, req PayoutRequest) (p Payou
 		p, finished, err = s.complete(ctx, p.ID)
 	}
 	return p, created, finished, err
+}
+
+// available is the user's payable balance in currency at now; the caller
+// holds the user's account lock.
+func (s *Service) available(ctx context.Context, tx Store, userID, currency string, now time.Time) (int64, error) {
+	views, err := tx.BalanceViews(ctx, userID, now)
+	if err != nil {
+		return 0, fmt.Errorf("read balance: %w", err)
+	}
+	for _, v := range views {
+		if v.Currency == currency {
+			return v.Available, nil
+		}
+	}
+	return 0, nil
 }
 
 func payoutDescription(p Payout) string {
@@ -226,6 +246,10 @@ func (s *Service) complete(ctx context.Context, id string) (p Payout, finished b
 		return p, false, nil
 	}
 	err2 := s.store.InTx(ctx, func(tx Store) error {
+		finished = false
+		if err2 := tx.LockAccounts(ctx, p.UserID); err2 != nil {
+			return fmt.Errorf("lock account: %w", err2)
+		}
 		current, err2 := tx.PayoutByID(ctx, id)
 		if err2 != nil {
 			return err2

@@ -11,7 +11,24 @@ import (
 // row, so concurrent callers converge on one winner.
 type Store interface {
 	// InTx runs fn in one database transaction, passing a Store bound to it.
+	//
+	// Lock order. Every transaction that changes money or referrals takes
+	// its locks in this order, so that no mix of them can deadlock:
+	//  1. payment keys (LockPaymentKeys), all keys of the payments it
+	//     touches, in sorted order, in one call;
+	//  2. the accounts of the users whose referrals, rewards or balances
+	//     change (LockAccounts), in one call;
+	//  3. then rows, all owned by those payments and accounts: referral
+	//     (and, through its trigger, the referrer's status totals), rewards,
+	//     ledger and balance, payouts, daily counters.
+	// Click batches touch only daily counters, of many referrers, in sorted
+	// order, and hold nothing a money transaction waits for.
 	InTx(ctx context.Context, fn func(tx Store) error) error
+
+	// LockAccounts takes the transaction-scoped lock of each user's account
+	// (step 2 of the lock order). Every change of a user's referrals as
+	// referrer, rewards, ledger, balance or payouts holds it.
+	LockAccounts(ctx context.Context, userIDs ...string) error
 
 	CodeByUser(ctx context.Context, userID string) (Code, error)
 	CodeByValue(ctx context.Context, code string) (Code, error)
@@ -72,8 +89,6 @@ type Store interface {
 	// ClaimRewardsForPayout assigns the user's unpaid rewards in currency
 	// whose hold ended by now to the payout (locking them).
 	ClaimRewardsForPayout(ctx context.Context, userID, currency, payoutID string, now time.Time) error
-	// LockBalance locks the user's balance row in currency and returns it.
-	LockBalance(ctx context.Context, userID, currency string, now time.Time) (BalanceView, error)
 	// FinishPayout moves a pending payout to paid or failed; false when it
 	// was no longer pending.
 	FinishPayout(ctx context.Context, id string, status PayoutStatus, txn, reason string, at time.Time) (bool, error)

@@ -37,7 +37,11 @@ func (s *Store) AppendLedger(ctx context.Context, e referral.LedgerEntry) error 
 	}).Create(&bal).Error
 }
 
-// BalanceViews returns the user's balances with the part still on hold at now.
+// BalanceViews returns the user's balances with the part still on hold at
+// now. What is on hold is what the user's rewards still inside their hold
+// keep: a fact of the rewards, never of when other entries (payouts,
+// clawbacks) were dated, so a payout committed by another transaction
+// counts against the balance whatever either clock said.
 func (s *Store) BalanceViews(ctx context.Context, userID string, now time.Time) ([]referral.BalanceView, error) {
 	var bals []UserBalance
 	if err := s.with(ctx).Where("user_id = ?", userID).Order("currency").Find(&bals).Error; err != nil {
@@ -47,8 +51,8 @@ func (s *Store) BalanceViews(ctx context.Context, userID string, now time.Time) 
 		Currency string
 		Amount   int64
 	}
-	err := s.with(ctx).Model(&LedgerEntry{}).Select("currency, COALESCE(SUM(amount), 0) AS amount").
-		Where("user_id = ? AND available_at > ?", userID, now).Group("currency").Scan(&pending).Error
+	err := s.with(ctx).Model(&RewardRow{}).Select("currency, COALESCE(SUM(kept_amount), 0) AS amount").
+		Where("referrer_id = ? AND payout_id IS NULL AND available_at > ?", userID, now).Group("currency").Scan(&pending).Error
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +62,7 @@ func (s *Store) BalanceViews(ctx context.Context, userID string, now time.Time) 
 	}
 	out := make([]referral.BalanceView, len(bals))
 	for i, b := range bals {
-		out[i] = referral.BalanceView{Currency: b.Currency, Amount: b.Balance, Pending: held[b.Currency], Available: b.Balance - held[b.Currency]}
+		out[i] = referral.BalanceView{UserID: userID, Currency: b.Currency, Amount: b.Balance, Pending: held[b.Currency], Available: b.Balance - held[b.Currency]}
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -50,26 +49,6 @@ func (s *Store) ClaimRewardsForPayout(ctx context.Context, userID, currency, pay
 	return s.with(ctx).Model(&RewardRow{}).
 		Where("referrer_id = ? AND currency = ? AND payout_id IS NULL AND available_at <= ? AND kept_amount > 0", userID, currency, now).
 		Update("payout_id", payoutID).Error
-}
-
-// LockBalance row-locks the balance and returns it with its hold at now.
-func (s *Store) LockBalance(ctx context.Context, userID, currency string, now time.Time) (referral.BalanceView, error) {
-	var b UserBalance
-	err := s.with(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).
-		Where("user_id = ? AND currency = ?", userID, currency).Take(&b).Error
-	if err != nil {
-		if err = notFound(err); errors.Is(err, referral.ErrNotFound) {
-			return referral.BalanceView{UserID: userID, Currency: currency}, nil
-		}
-		return referral.BalanceView{}, err
-	}
-	var pending int64
-	err = s.with(ctx).Model(&LedgerEntry{}).Select("COALESCE(SUM(amount), 0)").
-		Where("user_id = ? AND currency = ? AND available_at > ?", userID, currency, now).Scan(&pending).Error
-	if err != nil {
-		return referral.BalanceView{}, err
-	}
-	return referral.BalanceView{UserID: userID, Currency: currency, Amount: b.Balance, Pending: pending, Available: b.Balance - pending}, nil
 }
 
 // FinishPayout moves a pending payout to its outcome.

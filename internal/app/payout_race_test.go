@@ -1,0 +1,166 @@
+package app_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/refhub/referral-service/internal/testdb"
+	"github.com/refhub/referral-service/internal/teststripe"
+)
+
+// creditLog is a reverse proxy in front of stripe-mock that records every
+// customer balance credit by its Idempotency-Key, as Stripe would see them.
+type creditLog struct {
+	mu      sync.Mutex
+	credits map[string]string // idempotency key → request body
+	calls   int
+}
+
+func newCreditLog(t *testing.T) (*creditLog, string) {
+	t.Helper()
+	mock, err := teststripe.URL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, _ := url.Parse(mock)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	cl := &creditLog{credits: map[string]string{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/balance_transactions") {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			key := r.Header.Get("Idempotency-Key")
+			cl.mu.Lock()
+			cl.calls++
+			if prev, ok := cl.credits[key]; ok && prev != r.URL.Path+"?"+string(body) {
+				t.Errorf("idempotency key %s reused for a different credit: %s vs %s", key, prev, body)
+			}
+			cl.credits[key] = r.URL.Path + "?" + string(body)
+			cl.mu.Unlock()
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return cl, srv.URL
+}
+
+func (cl *creditLog) distinct() int {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return len(cl.credits)
+}
+
+// TestConcurrentPayoutRunsNeverOverpay starts two `payouts run` processes at
+// once over many referrers, round after round, as two replicas' schedules
+// would: every payout pays an available balance once, Stripe is asked for
+// each credit under one idempotency key, and every balance ends at zero
+// with its ledger.
+func TestConcurrentPayoutRunsNeverOverpay(t *testing.T) {
+	dir := t.TempDir()
+	credits, stripeURL := newCreditLog(t)
+	env := []string{"DATABASE_URL=" + testdb.PostgresURL(t), "JWT_SECRET=" + testJWTSecret, "REWARD_HOLD_DAYS=0",
+		"STRIPE_WEBHOOK_SECRET=whsec_test", "STRIPE_SECRET_KEY=sk_test_123", "STRIPE_API_URL=" + stripeURL}
+	p := startServer(t, dir, env)
+	tok := func(args ...string) string {
+		out, _, err := runCmd(t, dir, env, append([]string{"token"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out)
+	}
+	backend, admin := tok("-sub", "backend", "-roles", "service"), tok("-sub", "ops", "-roles", "admin")
+	const users, rounds = 30, 4
+	codes := make([]string, users)
+	for u := range users {
+		_, code := call(t, "GET", p.base+"/v1/me/referral-code", tok("-sub", fmt.Sprintf("r%d", u)), "")
+		codes[u] = code["code"].(string)
+		payload := []byte(fmt.Sprintf(`{"id":"evt_cus_%d","object":"event","type":"customer.created","api_version":"2025-09-30.clover","data":{"object":{"id":"cus_r%d","object":"customer","metadata":{"user_id":"r%d"}}}}`, u, u, u))
+		signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: "whsec_test", Timestamp: time.Now()})
+		req, _ := http.NewRequest("POST", p.base+"/v1/webhooks/stripe", bytes.NewReader(payload))
+		req.Header.Set("Stripe-Signature", signed.Header)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("customer event: %v %v", res, err)
+		}
+		res.Body.Close()
+	}
+	earned := int64(0)
+	for round := range rounds {
+		for u := range users {
+			friend := fmt.Sprintf("f%d-%d", u, round)
+			call(t, "POST", p.base+"/v1/referrals", backend, fmt.Sprintf(`{"referredUserId":%q,"code":%q}`, friend, codes[u]))
+			if st, body := call(t, "POST", p.base+"/v1/payments", backend, fmt.Sprintf(`{"paymentId":"pay-%s","userId":%q,"amount":10000,"currency":"usd"}`, friend, friend)); st != http.StatusOK {
+				t.Fatalf("payment: %d %v", st, body)
+			}
+		}
+		earned += 2000
+		var wg sync.WaitGroup
+		outs := make([]string, 2)
+		for i := range outs {
+			wg.Go(func() {
+				cmd := exec.Command(binary(t), "payouts", "run")
+				cmd.Dir = dir
+				cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Errorf("payouts run: %v\n%s", err, out)
+				}
+				outs[i] = string(out)
+			})
+		}
+		wg.Wait()
+		paid := map[string]int64{}
+		count := 0
+		cursor := ""
+		for {
+			path := p.base + "/v1/admin/payouts?limit=100"
+			if cursor != "" {
+				path += "&cursor=" + cursor
+			}
+			_, page := call(t, "GET", path, admin, "")
+			for _, it := range page["items"].([]any) {
+				po := it.(map[string]any)
+				if po["status"] != "paid" {
+					t.Fatalf("round %d: payout %v is not paid", round, po)
+				}
+				paid[po["userId"].(string)] += int64(po["amount"].(float64))
+				count++
+			}
+			next, _ := page["nextCursor"].(string)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if count != users*(round+1) {
+			t.Errorf("round %d: %d payouts for %d users, want one each per round\n%s", round, count, users, strings.Join(outs, "\n"))
+		}
+		for u := range users {
+			user := fmt.Sprintf("r%d", u)
+			if paid[user] != earned {
+				t.Fatalf("round %d: %s was paid %d in all, earned %d\n%s", round, user, paid[user], earned, strings.Join(outs, "\n"))
+			}
+			_, bal := call(t, "GET", p.base+"/v1/admin/users/"+user+"/balance", admin, "")
+			if fmt.Sprint(bal["balances"]) != "[map[amount:0 available:0 currency:usd pending:0]]" {
+				t.Fatalf("round %d: %s balance %v", round, user, bal)
+			}
+		}
+		if credits.distinct() != count {
+			t.Fatalf("round %d: Stripe saw %d distinct credits for %d payouts", round, credits.distinct(), count)
+		}
+	}
+	p.stop(t)
+}
