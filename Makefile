@@ -21,12 +21,17 @@ build:
 test: check-fmt vet check-docs test-tools
 	$(GO) test -race -count=1 ./...
 
-# stripe-mock v0.183.0 matches stripe-go v76's API version; the payout tests
-# run against it.
-STRIPE_MOCK_VERSION := v0.183.0
+# stripe-mock, each release in its own directory: v0.183.0 serves Stripe API
+# 2023-10-16 (stripe-go v76's version; the payout tests call it) and v0.203.0
+# the current shapes. The money tests take Stripe's objects from both.
+STRIPE_MOCK_RELEASES := v0.183.0 v0.203.0
+STRIPE_MOCK_DIR      ?= $(shell $(GO) env GOPATH)/stripe-mock
+export STRIPE_MOCK_DIR
 test-tools:
-	@command -v stripe-mock >/dev/null || [ -x "$$($(GO) env GOPATH)/bin/stripe-mock" ] || \
-		$(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+	@for v in $(STRIPE_MOCK_RELEASES); do \
+		[ -x "$(STRIPE_MOCK_DIR)/$$v/stripe-mock" ] || \
+			GOBIN="$(STRIPE_MOCK_DIR)/$$v" $(GO) install github.com/stripe/stripe-mock@$$v || exit 1; \
+	done
 
 check-fmt:
 	@out=$$(gofmt -l cmd internal pkg docs); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

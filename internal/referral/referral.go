@@ -5,6 +5,7 @@ package referral
 
 import (
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -71,7 +72,8 @@ type Referral struct {
 // by Stripe. ID is the idempotency key; the Stripe identifiers let one payment
 // seen through several event types be recognised as the same payment.
 type Payment struct {
-	ID                    string
+	ID string
+	// UserID is the paying user; empty while no event has named them yet.
 	UserID                string
 	Amount                int64
 	Currency              string
@@ -80,10 +82,35 @@ type Payment struct {
 	StripeInvoice         string
 	StripeCharge          string
 	StripeCheckoutSession string
+	StripeInvoicePayment  string
 	StripeCustomer        string
-	// ReferralID is the referral this payment qualified, if it qualified one.
+	// ReferralID is the referral this payment earned a reward for, if any.
 	ReferralID string
-	CreatedAt  time.Time
+	// MergedInto is set on a stored payment that turned out to be the same
+	// payment as another: that one has its keys, claims and, from then on,
+	// the only reward.
+	MergedInto string
+	// Keys are every identifier that leads to the stored payment (filled by
+	// the store).
+	Keys      []string
+	CreatedAt time.Time
+}
+
+// identifiers are the keys an event names a payment by: its id and each
+// Stripe id it carries.
+func (p Payment) identifiers() []string {
+	return uniqueKeys(p.ID, p.StripePaymentIntent, p.StripeCharge, p.StripeInvoice, p.StripeCheckoutSession, p.StripeInvoicePayment)
+}
+
+// uniqueKeys returns the non-empty keys, each once, in the order given.
+func uniqueKeys(keys ...string) []string {
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if k != "" && !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // Payment sources.

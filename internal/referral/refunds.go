@@ -41,20 +41,47 @@ type Claim struct {
 	StripeInvoice       string
 	Amount              int64
 	DisputeStatus       string
-	Source              string
-	CreatedAt           time.Time
+	// RefundStatus is a Stripe refund's state (empty for a backend's
+	// refund, which has happened).
+	RefundStatus string
+	Source       string
+	CreatedAt    time.Time
 }
 
-// paymentKeys are the identifiers that tie a payment and its claims together.
-func paymentKeys(paymentID, charge, intent, invoice string) []string {
-	var keys []string
-	for _, k := range []string{paymentID, charge, intent, invoice} {
-		if k != "" {
-			keys = append(keys, k)
-		}
-	}
-	return keys
+// paymentKeys are the identifiers the claim names its payment by; all of
+// them belong to that one payment.
+func (c Claim) paymentKeys() []string {
+	return uniqueKeys(c.PaymentID, c.StripeCharge, c.StripePaymentIntent, c.StripeInvoice)
 }
+
+// Stripe refund states.
+const (
+	RefundPending        = "pending"
+	RefundRequiresAction = "requires_action"
+	RefundSucceeded      = "succeeded"
+	RefundFailed         = "failed"
+	RefundCanceled       = "canceled"
+)
+
+// RefundStatusRank orders a Stripe refund's states so that reordered
+// events converge: pending (1) before succeeded (2) before failed or
+// canceled (3), which are final (a succeeded refund can still fail).
+func RefundStatusRank(status string) int {
+	switch status {
+	case RefundSucceeded:
+		return 2
+	case RefundFailed, RefundCanceled:
+		return 3
+	case "":
+		return 0
+	}
+	return 1
+}
+
+// refundCounts reports whether a refund in this state takes money back:
+// pending ones do (Stripe counts them in amount_refunded), failed and
+// canceled ones do not.
+func refundCounts(status string) bool { return RefundStatusRank(status) < 3 }
 
 // ClaimResult is the outcome of recording a claim.
 type ClaimResult struct {
@@ -71,43 +98,37 @@ var ErrRefundConflict = errors.New("refund id was already used for a different r
 
 // RecordClaim stores a refund, a charge's refunded total or a dispute and
 // settles the reward of the payment it concerns, in one transaction. The
-// payment's identifiers are locked first, so a claim and its payment arriving
-// at once are applied one after the other, never past each other.
+// payment's keys are locked first, so a claim and its payment arriving at
+// once are applied one after the other, never past each other.
 func (s *Service) RecordClaim(ctx context.Context, c Claim) (ClaimResult, error) {
 	var res ClaimResult
-	err := s.store.InTx(ctx, func(tx Store) error {
+	err := s.paymentTx(ctx, append(c.paymentKeys(), c.ID), func(tx Store, held keySet) error {
 		var err error
-		res, err = s.recordClaim(ctx, tx, c)
+		res, err = s.recordClaim(ctx, tx, held, c)
 		return err
 	})
 	return res, err
 }
 
-func (s *Service) recordClaim(ctx context.Context, tx Store, c Claim) (ClaimResult, error) {
+func (s *Service) recordClaim(ctx context.Context, tx Store, held keySet, c Claim) (ClaimResult, error) {
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = s.clock()
-	}
-	if err := tx.LockPaymentKeys(ctx, append(paymentKeys(c.PaymentID, c.StripeCharge, c.StripePaymentIntent, c.StripeInvoice), c.ID)); err != nil {
-		return ClaimResult{}, fmt.Errorf("lock payment: %w", err)
 	}
 	stored, changed, err := tx.SaveClaim(ctx, c)
 	if err != nil {
 		return ClaimResult{}, fmt.Errorf("save claim %s: %w", c.ID, err)
 	}
 	res := ClaimResult{Claim: stored, Duplicate: !changed}
-	if c.Kind == ClaimRefund && !changed && (stored.Amount != c.Amount || stored.PaymentID != c.PaymentID) {
+	if c.Kind == ClaimRefund && c.Source == SourceAPI && stored.Source == SourceAPI && !changed && (stored.Amount != c.Amount || stored.PaymentID != c.PaymentID) {
 		return ClaimResult{}, ErrRefundConflict
 	}
-	pay, err := tx.FindPayment(ctx, Payment{
-		ID: c.PaymentID, StripeCharge: c.StripeCharge, StripePaymentIntent: c.StripePaymentIntent, StripeInvoice: c.StripeInvoice,
-	})
-	if errors.Is(err, ErrNotFound) {
-		return res, nil // the payment has not arrived yet; it will settle then
+	// Every identifier a claim names belongs to its payment, so the claim
+	// also teaches the payment's keys (a charge and its payment intent).
+	pay, err := s.resolvePayment(ctx, tx, held, c.paymentKeys())
+	if err != nil || pay == nil {
+		return res, err // no payment yet: it settles when the payment arrives
 	}
-	if err != nil {
-		return ClaimResult{}, fmt.Errorf("find refunded payment: %w", err)
-	}
-	ref, err := s.settlePayment(ctx, tx, pay)
+	ref, err := s.settlePayment(ctx, tx, *pay)
 	if err != nil {
 		return ClaimResult{}, err
 	}
@@ -117,13 +138,20 @@ func (s *Service) recordClaim(ctx context.Context, tx Store, c Claim) (ClaimResu
 
 // settlePayment brings the reward of payment pay in line with every claim
 // against it and returns its referral (nil when the payment earned nothing).
+// It takes the referrer's account lock before changing anything.
 func (s *Service) settlePayment(ctx context.Context, tx Store, pay Payment) (*Referral, error) {
-	rw, err := tx.RewardByPaymentForUpdate(ctx, pay.ID)
+	rw, err := tx.RewardByPayment(ctx, pay.ID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("lock reward of payment %s: %w", pay.ID, err)
+		return nil, fmt.Errorf("read reward of payment %s: %w", pay.ID, err)
+	}
+	if err := tx.LockAccounts(ctx, rw.ReferrerID); err != nil {
+		return nil, fmt.Errorf("lock account: %w", err)
+	}
+	if rw, err = tx.RewardByPayment(ctx, pay.ID); err != nil {
+		return nil, fmt.Errorf("read reward of payment %s: %w", pay.ID, err)
 	}
 	ref, err := tx.ReferralByID(ctx, rw.ReferralID)
 	if err != nil {
@@ -133,21 +161,28 @@ func (s *Service) settlePayment(ctx context.Context, tx Store, pay Payment) (*Re
 	if err != nil {
 		return nil, fmt.Errorf("claims of payment %s: %w", pay.ID, err)
 	}
-	if err := s.settle(ctx, tx, &ref, rw, claims); err != nil {
+	if err := s.settle(ctx, tx, &ref, rw, claims, pay.MergedInto != ""); err != nil {
 		return nil, err
 	}
 	return &ref, nil
 }
 
-// claimTotals sums the claims against one payment of amount paid: refunded is
-// the larger of the refunds reported one by one and Stripe's cumulative total
-// (two views of the same refunds), plus what open disputes hold back.
+// claimTotals sums the claims against one payment of amount paid: refunded
+// is the largest of three views of the same refunds (those a backend
+// reported one by one, Stripe's refunds one by one, and Stripe's cumulative
+// total on the charge), plus what open disputes hold back.
 func claimTotals(paid int64, claims []Claim) (taken int64, fullyRefunded, lost bool) {
-	var refunds, chargeRefunded, disputed int64
+	var backendRefunds, stripeRefunds, chargeRefunded, disputed int64
 	for _, c := range claims {
 		switch c.Kind {
 		case ClaimRefund:
-			refunds += c.Amount
+			switch {
+			case !refundCounts(c.RefundStatus):
+			case c.Source == SourceStripe:
+				stripeRefunds += c.Amount
+			default:
+				backendRefunds += c.Amount
+			}
 		case ClaimChargeRefunded:
 			chargeRefunded = max(chargeRefunded, c.Amount)
 		case ClaimDispute:
@@ -159,7 +194,7 @@ func claimTotals(paid int64, claims []Claim) (taken int64, fullyRefunded, lost b
 			}
 		}
 	}
-	refunded := max(refunds, chargeRefunded)
+	refunded := max(backendRefunds, stripeRefunds, chargeRefunded)
 	return min(paid, refunded+disputed), refunded >= paid, lost
 }
 
@@ -167,13 +202,14 @@ func claimTotals(paid int64, claims []Claim) (taken int64, fullyRefunded, lost b
 // the ledger: a reversal (or a clawback once paid out) when it shrinks, a
 // reward when a won dispute restores it. The referral is cancelled when
 // nothing can come back (full refund, lost dispute, operator cancellation)
-// and restored when a won dispute gives its reward back.
-func (s *Service) settle(ctx context.Context, tx Store, ref *Referral, rw Reward, claims []Claim) error {
+// and restored when a won dispute gives its reward back. A reward of a
+// payment merged into another (a duplicate) keeps nothing.
+func (s *Service) settle(ctx context.Context, tx Store, ref *Referral, rw Reward, claims []Claim, duplicate bool) error {
 	now := s.clock()
 	taken, fullyRefunded, lost := claimTotals(rw.PaymentAmount, claims)
 	operatorCancelled := ref.CancelReason != ""
 	target := rw.Rule.Kept(rw.PaymentAmount, taken)
-	if lost || operatorCancelled {
+	if lost || operatorCancelled || duplicate {
 		target = 0
 	}
 	if delta := target - rw.KeptAmount; delta != 0 {
@@ -190,6 +226,10 @@ func (s *Service) settle(ctx context.Context, tx Store, ref *Referral, rw Reward
 		switch {
 		case delta > 0:
 			e.Type, e.Description = EntryReward, fmt.Sprintf("reward restored for payment %s", rw.PaymentID)
+		case duplicate && rw.PayoutID != "":
+			e.Type, e.Description = EntryClawback, fmt.Sprintf("paid-out reward clawed back: payment %s was the same payment as another", rw.PaymentID)
+		case duplicate:
+			e.Type, e.Description = EntryRewardReversal, fmt.Sprintf("reward reversed: payment %s was the same payment as another", rw.PaymentID)
 		case rw.PayoutID != "":
 			e.Type, e.Description = EntryClawback, fmt.Sprintf("paid-out reward clawed back: payment %s refunded, disputed or cancelled", rw.PaymentID)
 		default:
@@ -207,7 +247,7 @@ func (s *Service) settle(ctx context.Context, tx Store, ref *Referral, rw Reward
 	status := ref.Status
 	qualifying := rw.PaymentID == ref.QualifyingPaymentID
 	switch {
-	case operatorCancelled || (qualifying && (fullyRefunded || lost)):
+	case operatorCancelled || (qualifying && (fullyRefunded || lost || duplicate)):
 		status = StatusCancelled
 	case qualifying && status == StatusCancelled:
 		status = StatusQualified

@@ -45,11 +45,24 @@ type Store interface {
 	ReferralStats(ctx context.Context, referrerID string) ([]StatRow, error)
 	ListReferrals(ctx context.Context, f ReferralFilter) ([]Referral, error)
 
-	// CreatePayment inserts p; false when its id or any of its Stripe ids is known.
-	CreatePayment(ctx context.Context, p Payment) (bool, error)
-	// FindPayment returns the payment with p's id or sharing any of p's Stripe ids.
-	FindPayment(ctx context.Context, p Payment) (Payment, error)
-	// MarkPaymentQualified records that payment id qualified referral referralID.
+	// PaymentsByKeys returns the stored payments (not merged into another)
+	// that any of keys leads to, each with all its keys, oldest first.
+	PaymentsByKeys(ctx context.Context, keys []string) ([]Payment, error)
+	// PaymentByID returns one stored payment, merged or not, with its keys.
+	PaymentByID(ctx context.Context, id string) (Payment, error)
+	// CreatePayment inserts p and makes p.Keys lead to it; the caller holds
+	// the keys' locks and found that none leads to a payment yet.
+	CreatePayment(ctx context.Context, p Payment) error
+	// LearnPayment makes keys lead to the stored payment id and fills in the
+	// Stripe ids, customer and user it did not have from learned.
+	LearnPayment(ctx context.Context, id string, learned Payment, keys []string) error
+	// MergePayment records that loser is the same payment as survivor: every
+	// key of loser then leads to survivor.
+	MergePayment(ctx context.Context, loserID, survivorID string) error
+	// UnattributedPayments returns a Stripe customer's payments whose user
+	// is not known yet.
+	UnattributedPayments(ctx context.Context, customerID string) ([]Payment, error)
+	// MarkPaymentQualified records that payment id earned a reward of referral referralID.
 	MarkPaymentQualified(ctx context.Context, paymentID, referralID string) error
 
 	// CreateReward inserts a reward.
@@ -61,7 +74,8 @@ type Store interface {
 	ListLedger(ctx context.Context, f LedgerFilter) ([]LedgerEntry, error)
 
 	// LockPaymentKeys serialises the transactions that touch one payment: it
-	// locks a row per identifier (payment id, charge, intent, invoice), in order.
+	// locks a row per key (payment id and each Stripe id), in sorted order
+	// (step 1 of the lock order).
 	LockPaymentKeys(ctx context.Context, keys []string) error
 	// SaveClaim stores c or merges it into the stored claim with its id (a
 	// larger cumulative refund, a dispute moving from open to closed); changed
@@ -69,8 +83,10 @@ type Store interface {
 	SaveClaim(ctx context.Context, c Claim) (stored Claim, changed bool, err error)
 	// ClaimsForPayment returns the claims naming any of p's identifiers.
 	ClaimsForPayment(ctx context.Context, p Payment) ([]Claim, error)
-	// RewardByPaymentForUpdate returns the payment's reward, locked for this transaction.
-	RewardByPaymentForUpdate(ctx context.Context, paymentID string) (Reward, error)
+	// RewardByPayment returns the payment's reward.
+	RewardByPayment(ctx context.Context, paymentID string) (Reward, error)
+	// RewardsOfReferral returns the rewards a referral earned, oldest first.
+	RewardsOfReferral(ctx context.Context, referralID string) ([]Reward, error)
 	UpdateRewardKept(ctx context.Context, id string, kept, refunded int64) error
 	// CancelReferral marks a referral cancelled by an operator, if its status
 	// is still from; false when it changed meanwhile.
@@ -78,7 +94,8 @@ type Store interface {
 	// SettleReferral sets a referral's status and its reward amount to the
 	// sum its rewards keep.
 	SettleReferral(ctx context.Context, id string, status Status) error
-	// CountRewards counts the rewards a referral has earned.
+	// CountRewards counts the rewards a referral has earned, but for those of
+	// payments merged into another.
 	CountRewards(ctx context.Context, referralID string) (int, error)
 
 	// CreatePayout inserts p; false when its idempotency key is taken.

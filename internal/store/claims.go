@@ -3,33 +3,11 @@ package store
 import (
 	"context"
 	"errors"
-	"slices"
 
 	"gorm.io/gorm/clause"
 
 	"github.com/refhub/referral-service/internal/referral"
 )
-
-// LockPaymentKeys creates and locks one row per key, in sorted order so two
-// transactions sharing keys cannot deadlock on them. On PostgreSQL a second
-// transaction waits here until the first commits; SQLite's single
-// connection serialises transactions already.
-func (s *Store) LockPaymentKeys(ctx context.Context, keys []string) error {
-	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
-	if len(keys) == 0 {
-		return nil
-	}
-	rows := make([]PaymentLock, len(keys))
-	for i, k := range keys {
-		rows[i] = PaymentLock{Key: k}
-	}
-	if err := s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
-		return err
-	}
-	var locked []PaymentLock
-	return s.with(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).
-		Where("key IN ?", keys).Order("key").Find(&locked).Error
-}
 
 // disputeRank orders dispute states: a closed dispute never reopens.
 func disputeRank(status string) int {
@@ -47,7 +25,8 @@ func (s *Store) SaveClaim(ctx context.Context, c referral.Claim) (referral.Claim
 		m := RefundClaim{
 			ID: c.ID, Kind: string(c.Kind), PaymentID: nullable(c.PaymentID), StripeCharge: nullable(c.StripeCharge),
 			StripePaymentIntent: nullable(c.StripePaymentIntent), StripeInvoice: nullable(c.StripeInvoice),
-			Amount: c.Amount, DisputeStatus: nullable(c.DisputeStatus), Source: c.Source, CreatedAt: c.CreatedAt, UpdatedAt: c.CreatedAt,
+			Amount: c.Amount, DisputeStatus: nullable(c.DisputeStatus), RefundStatus: nullable(c.RefundStatus),
+			Source: c.Source, CreatedAt: c.CreatedAt, UpdatedAt: c.CreatedAt,
 		}
 		if err := s.with(ctx).Create(&m).Error; err != nil {
 			return referral.Claim{}, false, err
@@ -69,6 +48,10 @@ func (s *Store) SaveClaim(ctx context.Context, c referral.Claim) (referral.Claim
 				updates["amount"] = c.Amount
 			}
 		}
+	case referral.ClaimRefund:
+		if c.RefundStatus != "" && referral.RefundStatusRank(c.RefundStatus) > referral.RefundStatusRank(deref(old.RefundStatus)) {
+			updates["refund_status"] = c.RefundStatus
+		}
 	}
 	if len(updates) == 0 {
 		return old.toDomain(), false, nil
@@ -89,21 +72,13 @@ func (s *Store) SaveClaim(ctx context.Context, c referral.Claim) (referral.Claim
 	return old.toDomain(), true, nil
 }
 
-// ClaimsForPayment returns the claims naming any identifier of p.
+// ClaimsForPayment returns the claims naming any key of p.
 func (s *Store) ClaimsForPayment(ctx context.Context, p referral.Payment) ([]referral.Claim, error) {
-	q := s.with(ctx).Where("payment_id = ?", p.ID)
-	for col, v := range map[string]string{
-		"stripe_charge":         p.StripeCharge,
-		"stripe_payment_intent": p.StripePaymentIntent,
-		"stripe_invoice":        p.StripeInvoice,
-		"payment_id":            p.StripePaymentIntent, // a backend may report a Stripe payment by its intent
-	} {
-		if v != "" {
-			q = q.Or(col+" = ?", v)
-		}
-	}
+	keys := append([]string{p.ID}, p.Keys...)
 	var ms []RefundClaim
-	if err := q.Order("id").Find(&ms).Error; err != nil {
+	err := s.with(ctx).Where("payment_id IN ? OR stripe_charge IN ? OR stripe_payment_intent IN ? OR stripe_invoice IN ?", keys, keys, keys, keys).
+		Order("id").Find(&ms).Error
+	if err != nil {
 		return nil, err
 	}
 	out := make([]referral.Claim, len(ms))
@@ -113,14 +88,26 @@ func (s *Store) ClaimsForPayment(ctx context.Context, p referral.Payment) ([]ref
 	return out, nil
 }
 
-// RewardByPaymentForUpdate returns and row-locks the payment's reward.
-func (s *Store) RewardByPaymentForUpdate(ctx context.Context, paymentID string) (referral.Reward, error) {
+// RewardByPayment returns the payment's reward.
+func (s *Store) RewardByPayment(ctx context.Context, paymentID string) (referral.Reward, error) {
 	var m RewardRow
-	err := s.with(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).Where("payment_id = ?", paymentID).Take(&m).Error
-	if err != nil {
+	if err := s.with(ctx).Where("payment_id = ?", paymentID).Take(&m).Error; err != nil {
 		return referral.Reward{}, notFound(err)
 	}
 	return m.toDomain(), nil
+}
+
+// RewardsOfReferral returns the referral's rewards, oldest first.
+func (s *Store) RewardsOfReferral(ctx context.Context, referralID string) ([]referral.Reward, error) {
+	var ms []RewardRow
+	if err := s.with(ctx).Where("referral_id = ?", referralID).Order("created_at, id").Find(&ms).Error; err != nil {
+		return nil, err
+	}
+	out := make([]referral.Reward, len(ms))
+	for i, m := range ms {
+		out[i] = m.toDomain()
+	}
+	return out, nil
 }
 
 // UpdateRewardKept records what the reward keeps and what was taken back.
@@ -136,9 +123,11 @@ func (s *Store) SettleReferral(ctx context.Context, id string, status referral.S
 		Updates(map[string]any{"status": string(status), "reward_amount": kept}).Error
 }
 
-// CountRewards counts a referral's rewards.
+// CountRewards counts a referral's rewards, but for those of payments that
+// turned out to duplicate another.
 func (s *Store) CountRewards(ctx context.Context, referralID string) (int, error) {
 	var n int64
-	err := s.with(ctx).Model(&RewardRow{}).Where("referral_id = ?", referralID).Count(&n).Error
+	err := s.with(ctx).Model(&RewardRow{}).Where("referral_id = ? AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.id = rewards.payment_id AND p.merged_into IS NOT NULL)", referralID).
+		Count(&n).Error
 	return int(n), err
 }

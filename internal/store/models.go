@@ -61,7 +61,9 @@ type Payment struct {
 	StripeCharge          *string
 	StripeCheckoutSession *string
 	StripeCustomer        *string
+	StripeInvoicePayment  *string
 	ReferralID            *string
+	MergedInto            *string
 	CreatedAt             time.Time
 }
 
@@ -116,8 +118,8 @@ func (m Payment) toDomain() referral.Payment {
 		ID: m.ID, UserID: m.UserID, Amount: m.Amount, Currency: m.Currency, Source: m.Source,
 		StripePaymentIntent: deref(m.StripePaymentIntent), StripeInvoice: deref(m.StripeInvoice),
 		StripeCharge: deref(m.StripeCharge), StripeCheckoutSession: deref(m.StripeCheckoutSession),
-		StripeCustomer: deref(m.StripeCustomer), ReferralID: deref(m.ReferralID),
-		CreatedAt: m.CreatedAt.UTC(),
+		StripeCustomer: deref(m.StripeCustomer), StripeInvoicePayment: deref(m.StripeInvoicePayment),
+		ReferralID: deref(m.ReferralID), MergedInto: deref(m.MergedInto), CreatedAt: m.CreatedAt.UTC(),
 	}
 }
 
@@ -126,8 +128,8 @@ func paymentModel(p referral.Payment) Payment {
 		ID: p.ID, UserID: p.UserID, Amount: p.Amount, Currency: p.Currency, Source: p.Source,
 		StripePaymentIntent: nullable(p.StripePaymentIntent), StripeInvoice: nullable(p.StripeInvoice),
 		StripeCharge: nullable(p.StripeCharge), StripeCheckoutSession: nullable(p.StripeCheckoutSession),
-		StripeCustomer: nullable(p.StripeCustomer), ReferralID: nullable(p.ReferralID),
-		CreatedAt: p.CreatedAt,
+		StripeCustomer: nullable(p.StripeCustomer), StripeInvoicePayment: nullable(p.StripeInvoicePayment),
+		ReferralID: nullable(p.ReferralID), MergedInto: nullable(p.MergedInto), CreatedAt: p.CreatedAt,
 	}
 }
 
@@ -205,21 +207,25 @@ type RefundClaim struct {
 	StripeInvoice       *string
 	Amount              int64
 	DisputeStatus       *string
+	RefundStatus        *string
 	Source              string
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 }
 
-// PaymentLock is one lockable payment identifier.
-type PaymentLock struct {
-	Key string `gorm:"primaryKey"`
+// PaymentKey is one identifier of a payment: the row transactions lock to
+// serialise work on that payment, and the payment it leads to, once known.
+type PaymentKey struct {
+	Key       string `gorm:"primaryKey"`
+	PaymentID *string
 }
 
 func (m RefundClaim) toDomain() referral.Claim {
 	return referral.Claim{
 		ID: m.ID, Kind: referral.ClaimKind(m.Kind), PaymentID: deref(m.PaymentID), StripeCharge: deref(m.StripeCharge),
 		StripePaymentIntent: deref(m.StripePaymentIntent), StripeInvoice: deref(m.StripeInvoice),
-		Amount: m.Amount, DisputeStatus: deref(m.DisputeStatus), Source: m.Source, CreatedAt: m.CreatedAt.UTC(),
+		Amount: m.Amount, DisputeStatus: deref(m.DisputeStatus), RefundStatus: deref(m.RefundStatus),
+		Source: m.Source, CreatedAt: m.CreatedAt.UTC(),
 	}
 }
 

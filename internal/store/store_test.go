@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,18 +77,33 @@ func TestConstraintsHoldWithoutTheService(t *testing.T) {
 		if _, err := st.CreateReferral(ctx, self); err == nil {
 			t.Fatal("a self-referral row was accepted by the database")
 		}
-		p := referral.Payment{ID: "pi_1", UserID: "u2", Amount: 10, Currency: "usd", Source: referral.SourceStripe, StripePaymentIntent: "pi_1", StripeInvoice: "in_1", CreatedAt: now}
-		if ok, err := st.CreatePayment(ctx, p); err != nil || !ok {
-			t.Fatalf("payment: %v %v", ok, err)
+		p := referral.Payment{ID: "pi_1", UserID: "u2", Amount: 10, Currency: "usd", Source: referral.SourceStripe, StripePaymentIntent: "pi_1", StripeInvoice: "in_1", CreatedAt: now, Keys: []string{"pi_1", "in_1"}}
+		if err := st.CreatePayment(ctx, p); err != nil {
+			t.Fatalf("payment: %v", err)
 		}
-		// Another id, but the same invoice: the same payment.
+		// Another row claiming the same invoice is refused by the database.
 		dup := referral.Payment{ID: "in_1", UserID: "u2", Amount: 10, Currency: "usd", Source: referral.SourceStripe, StripeInvoice: "in_1", CreatedAt: now}
-		if ok, err := st.CreatePayment(ctx, dup); err != nil || ok {
-			t.Fatalf("payment sharing an invoice inserted (%v, %v)", ok, err)
+		if err := st.CreatePayment(ctx, dup); err == nil {
+			t.Fatal("a second payment with the same invoice was inserted")
 		}
-		found, err := st.FindPayment(ctx, dup)
-		if err != nil || found.ID != "pi_1" {
+		found, err := st.PaymentsByKeys(ctx, []string{"in_1"})
+		if err != nil || len(found) != 1 || found[0].ID != "pi_1" || fmt.Sprint(found[0].Keys) != "[in_1 pi_1]" {
 			t.Fatalf("find by invoice: %+v %v", found, err)
+		}
+		// A payment stored apart, then found to be the same: merged.
+		other := referral.Payment{ID: "ch_9", Amount: 10, Currency: "usd", Source: referral.SourceStripe, StripeCharge: "ch_9", StripeCustomer: "cus_9", CreatedAt: now, Keys: []string{"ch_9"}}
+		if err := st.CreatePayment(ctx, other); err != nil {
+			t.Fatalf("payment: %v", err)
+		}
+		if err := st.MergePayment(ctx, "ch_9", "pi_1"); err != nil {
+			t.Fatal(err)
+		}
+		found, err = st.PaymentsByKeys(ctx, []string{"ch_9", "in_1"})
+		if err != nil || len(found) != 1 || found[0].ID != "pi_1" || found[0].StripeCharge != "ch_9" || found[0].StripeCustomer != "cus_9" || len(found[0].Keys) != 3 {
+			t.Fatalf("after merge: %+v %v", found, err)
+		}
+		if loser, err := st.PaymentByID(ctx, "ch_9"); err != nil || loser.MergedInto != "pi_1" || len(loser.Keys) != 0 || loser.StripeCharge != "" {
+			t.Fatalf("merged payment: %+v %v", loser, err)
 		}
 		if fresh, err := st.RecordStripeEvent(ctx, referral.StripeEvent{ID: "evt_1", Type: "invoice.paid", ReceivedAt: now}); err != nil || !fresh {
 			t.Fatalf("event: %v %v", fresh, err)
@@ -361,4 +377,50 @@ func atVersion(t *testing.T, version int64, fn func(t *testing.T, st *store.Stor
 			fn(t, st)
 		})
 	}
+}
+
+// TestPaymentKeysMigration: payments stored before 00012 become reachable
+// by every identifier they were stored with, and the locks already taken
+// for claims stay.
+func TestPaymentKeysMigration(t *testing.T) {
+	atVersion(t, 11, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		db, err := st.SQLDB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		for _, stmt := range []string{
+			`INSERT INTO payments (id, user_id, amount, currency, source, stripe_payment_intent, stripe_invoice, stripe_charge, created_at) VALUES ('pi_1', 'u1', 100, 'usd', 'stripe', 'pi_1', 'in_1', 'ch_1', $1)`,
+			`INSERT INTO payments (id, user_id, amount, currency, source, stripe_checkout_session, created_at) VALUES ('cs_2', 'u2', 100, 'usd', 'stripe', 'cs_2', $1)`,
+			`INSERT INTO payments (id, user_id, amount, currency, source, created_at) VALUES ('pay_3', 'u3', 100, 'usd', 'api', $1)`,
+			`INSERT INTO payment_locks (key) VALUES ('ch_1'), ('re_9')`,
+		} {
+			if st.Dialect() == store.SQLite {
+				stmt = strings.ReplaceAll(stmt, "$1", "?")
+			}
+			args := []any{now}
+			if !strings.Contains(stmt, "?") && !strings.Contains(stmt, "$1") {
+				args = nil
+			}
+			if _, err := db.ExecContext(ctx, stmt, args...); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+		if _, err := st.Migrate(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		for key, want := range map[string]string{"pi_1": "pi_1", "in_1": "pi_1", "ch_1": "pi_1", "cs_2": "cs_2", "pay_3": "pay_3"} {
+			got, err := st.PaymentsByKeys(ctx, []string{key})
+			if err != nil || len(got) != 1 || got[0].ID != want {
+				t.Fatalf("key %s leads to %+v (%v), want %s", key, got, err, want)
+			}
+		}
+		if got, _ := st.PaymentsByKeys(ctx, []string{"re_9"}); len(got) != 0 {
+			t.Fatalf("a claim's lock leads to a payment: %+v", got)
+		}
+		if p, _ := st.PaymentByID(ctx, "pi_1"); fmt.Sprint(p.Keys) != "[ch_1 in_1 pi_1]" {
+			t.Fatalf("keys of pi_1: %v", p.Keys)
+		}
+	})
 }

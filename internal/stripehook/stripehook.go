@@ -123,7 +123,7 @@ func checkIdentifiers(ev Event) error {
 	ids := map[string]string{"id": ev.ID, "customer": ev.CustomerID, "user_id": ev.UserID}
 	if p := ev.Payment; p != nil {
 		ids["payment"], ids["invoice"], ids["payment_intent"] = p.ID, p.StripeInvoice, p.StripePaymentIntent
-		ids["charge"], ids["checkout_session"] = p.StripeCharge, p.StripeCheckoutSession
+		ids["charge"], ids["checkout_session"], ids["invoice_payment"] = p.StripeCharge, p.StripeCheckoutSession, p.StripeInvoicePayment
 	}
 	if c := ev.Claim; c != nil {
 		ids["claim"], ids["claim_charge"], ids["claim_intent"], ids["claim_invoice"] = c.ID, c.StripeCharge, c.StripePaymentIntent, c.StripeInvoice
@@ -137,15 +137,31 @@ func checkIdentifiers(ev Event) error {
 }
 
 // readers maps each handled event type to the function reading its object.
+// Payments: invoice.paid and invoice.payment_succeeded, invoice_payment.paid
+// (from API 2025-03-31 on, the only link between an invoice and its payment
+// intent), payment_intent.succeeded and the checkout session events.
+// Claims: charge.refunded (the charge's cumulative refunded amount), the
+// refund events (each refund with its state) and the dispute events.
+// Customers teach the customer → user mapping.
 var readers = map[string]func(json.RawMessage, *Event) error{
 	"invoice.paid":                             readInvoice,
+	"invoice.payment_succeeded":                readInvoice,
+	"invoice_payment.paid":                     readInvoicePayment,
 	"checkout.session.completed":               readCheckoutSession,
 	"checkout.session.async_payment_succeeded": readCheckoutSession,
+	"checkout.session.async_payment_failed":    readCheckoutSession,
+	"checkout.session.expired":                 readCheckoutSession,
 	"payment_intent.succeeded":                 readPaymentIntent,
 	"charge.refunded":                          readChargeRefunded,
+	"refund.created":                           readRefund,
+	"refund.updated":                           readRefund,
+	"refund.failed":                            readRefund,
+	"charge.refund.updated":                    readRefund,
 	"charge.dispute.created":                   readDispute,
 	"charge.dispute.updated":                   readDispute,
 	"charge.dispute.closed":                    readDispute,
+	"charge.dispute.funds_withdrawn":           readDispute,
+	"charge.dispute.funds_reinstated":          readDispute,
 	"customer.created":                         readCustomer,
 	"customer.updated":                         readCustomer,
 }
@@ -187,38 +203,118 @@ func (m metadata) userID() string {
 	return strings.TrimSpace(s)
 }
 
-func readInvoice(raw json.RawMessage, ev *Event) error {
-	var inv struct {
-		ID                  string   `json:"id"`
-		Customer            ref      `json:"customer"`
-		AmountPaid          int64    `json:"amount_paid"`
-		Currency            string   `json:"currency"`
-		PaymentIntent       ref      `json:"payment_intent"` // absent from 2025-03-31 on
-		Charge              ref      `json:"charge"`         // absent from 2025-03-31 on
-		Metadata            metadata `json:"metadata"`
+// invoiceObject is the part of an invoice read here, in the shapes of API
+// 2023-10-16 (payment_intent, charge, subscription_details) and of
+// 2025-03-31 on (parent.subscription_details; payments when expanded).
+type invoiceObject struct {
+	ID                  string   `json:"id"`
+	Customer            ref      `json:"customer"`
+	AmountPaid          int64    `json:"amount_paid"`
+	Currency            string   `json:"currency"`
+	PaymentIntent       ref      `json:"payment_intent"`
+	Charge              ref      `json:"charge"`
+	Metadata            metadata `json:"metadata"`
+	SubscriptionDetails *struct {
+		Metadata metadata `json:"metadata"`
+	} `json:"subscription_details"`
+	Parent *struct {
 		SubscriptionDetails *struct {
 			Metadata metadata `json:"metadata"`
 		} `json:"subscription_details"`
-		Parent *struct { // from 2025-03-31 on
-			SubscriptionDetails *struct {
-				Metadata metadata `json:"metadata"`
-			} `json:"subscription_details"`
-		} `json:"parent"`
+	} `json:"parent"`
+	Payments *struct {
+		Data []invoicePaymentObject `json:"data"`
+	} `json:"payments"`
+}
+
+// userID is the user an invoice names: its own metadata, else its
+// subscription's (in either shape).
+func (inv invoiceObject) userID() string {
+	if u := inv.Metadata.userID(); u != "" {
+		return u
 	}
+	if inv.SubscriptionDetails != nil {
+		if u := inv.SubscriptionDetails.Metadata.userID(); u != "" {
+			return u
+		}
+	}
+	if inv.Parent != nil && inv.Parent.SubscriptionDetails != nil {
+		return inv.Parent.SubscriptionDetails.Metadata.userID()
+	}
+	return ""
+}
+
+// invoicePaymentObject is an invoice payment (API 2025-03-31 on): the link
+// between an invoice and the payment intent (or charge) that paid it.
+type invoicePaymentObject struct {
+	ID         string `json:"id"`
+	Invoice    ref    `json:"invoice"`
+	AmountPaid *int64 `json:"amount_paid"`
+	Currency   string `json:"currency"`
+	Status     string `json:"status"`
+	Payment    struct {
+		Type          string `json:"type"`
+		PaymentIntent ref    `json:"payment_intent"`
+		Charge        ref    `json:"charge"`
+	} `json:"payment"`
+}
+
+func readInvoice(raw json.RawMessage, ev *Event) error {
+	var inv invoiceObject
 	if err := json.Unmarshal(raw, &inv); err != nil {
 		return err
 	}
 	ev.CustomerID = string(inv.Customer)
-	ev.UserID = inv.Metadata.userID()
-	if ev.UserID == "" && inv.SubscriptionDetails != nil {
-		ev.UserID = inv.SubscriptionDetails.Metadata.userID()
+	ev.UserID = inv.userID()
+	if inv.AmountPaid <= 0 || inv.ID == "" {
+		return nil
 	}
-	if ev.UserID == "" && inv.Parent != nil && inv.Parent.SubscriptionDetails != nil {
-		ev.UserID = inv.Parent.SubscriptionDetails.Metadata.userID()
+	p := payment(string(inv.PaymentIntent), inv.ID, string(inv.Charge), "", ev.CustomerID, inv.AmountPaid, inv.Currency)
+	// The invoice's payments, when Stripe includes them, name the payment
+	// intent that API versions from 2025-03-31 no longer put on the invoice.
+	if inv.Payments != nil {
+		for _, ip := range inv.Payments.Data {
+			if ip.Status != "" && ip.Status != "paid" {
+				continue
+			}
+			if p.StripePaymentIntent == "" && ip.Payment.PaymentIntent != "" {
+				p.StripePaymentIntent = string(ip.Payment.PaymentIntent)
+				p.ID = p.StripePaymentIntent
+			}
+			if p.StripeCharge == "" {
+				p.StripeCharge = string(ip.Payment.Charge)
+			}
+			if p.StripeInvoicePayment == "" {
+				p.StripeInvoicePayment = ip.ID
+			}
+		}
 	}
-	if inv.AmountPaid > 0 && inv.ID != "" {
-		ev.Payment = payment(string(inv.PaymentIntent), inv.ID, string(inv.Charge), "", ev.CustomerID, inv.AmountPaid, inv.Currency)
+	ev.Payment = p
+	return nil
+}
+
+// readInvoicePayment reads invoice_payment.paid: the payment of an invoice,
+// with the payment intent or charge behind it. It names no customer or
+// user; the invoice's own event does, and the two join through the invoice.
+func readInvoicePayment(raw json.RawMessage, ev *Event) error {
+	var ip invoicePaymentObject
+	if err := json.Unmarshal(raw, &ip); err != nil {
+		return err
 	}
+	// An expanded invoice carries the customer and the user.
+	var expanded struct {
+		Invoice *invoiceObject `json:"invoice"`
+	}
+	if err := json.Unmarshal(raw, &expanded); err == nil && expanded.Invoice != nil {
+		ev.CustomerID = string(expanded.Invoice.Customer)
+		ev.UserID = expanded.Invoice.userID()
+	}
+	if ip.ID == "" || ip.Invoice == "" || ip.Status != "paid" || ip.AmountPaid == nil || *ip.AmountPaid <= 0 {
+		return nil
+	}
+	p := payment(string(ip.Payment.PaymentIntent), string(ip.Invoice), string(ip.Payment.Charge), "", ev.CustomerID, *ip.AmountPaid, ip.Currency)
+	p.StripeInvoicePayment = ip.ID
+	ev.Payment = p
 	return nil
 }
 
@@ -290,6 +386,34 @@ func readChargeRefunded(raw json.RawMessage, ev *Event) error {
 		ID: "charge_refunded:" + ch.ID, Kind: referral.ClaimChargeRefunded, StripeCharge: ch.ID,
 		StripePaymentIntent: string(ch.PaymentIntent), StripeInvoice: string(ch.Invoice),
 		Amount: ch.AmountRefunded, Source: referral.SourceStripe,
+	}
+	return nil
+}
+
+// readRefund reads one Stripe refund with its state (refund.* and
+// charge.refund.updated). Pending and succeeded refunds take money back;
+// failed and canceled ones do not, and a later event saying so gives it back.
+func readRefund(raw json.RawMessage, ev *Event) error {
+	var r struct {
+		ID            string `json:"id"`
+		Amount        int64  `json:"amount"`
+		Charge        ref    `json:"charge"`
+		PaymentIntent ref    `json:"payment_intent"`
+		Status        string `json:"status"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return err
+	}
+	if r.ID == "" || r.Amount < 0 || (r.Charge == "" && r.PaymentIntent == "") {
+		return errors.New("a refund needs an id, a non-negative amount and a charge or payment intent")
+	}
+	status := r.Status
+	if status == "" {
+		status = referral.RefundPending
+	}
+	ev.Claim = &referral.Claim{
+		ID: "refund:" + r.ID, Kind: referral.ClaimRefund, StripeCharge: string(r.Charge),
+		StripePaymentIntent: string(r.PaymentIntent), Amount: r.Amount, RefundStatus: status, Source: referral.SourceStripe,
 	}
 	return nil
 }

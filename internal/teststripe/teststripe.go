@@ -1,6 +1,9 @@
-// Package teststripe runs stripe-mock (github.com/stripe/stripe-mock
-// v0.183.0, the release matching stripe-go v76's API version) for tests, on
-// loopback ports. Tests fail, never skip, when it is missing.
+// Package teststripe runs stripe-mock for tests, in two releases: v0.183.0
+// serves Stripe API 2023-10-16 (the version stripe-go v76 pins) and
+// v0.203.0 the current shapes (an invoice without payment_intent, the
+// invoice_payment object, metadata under parent). Payout tests call the
+// first; fixture-driven tests take Stripe's own objects from both. Tests
+// fail, never skip, when a binary is missing.
 package teststripe
 
 import (
@@ -16,45 +19,91 @@ import (
 	"github.com/refhub/referral-service/internal/testutil"
 )
 
-// envURL carries the running stripe-mock's URL to the tests of a process.
-const envURL = "TEST_STRIPE_MOCK_URL"
-
-// Install is how to get the binary.
-const Install = "go install github.com/stripe/stripe-mock@v0.183.0"
-
-// findBinary looks in STRIPE_MOCK_BIN, PATH and Go's bin directory.
-func findBinary() (string, error) {
-	if p := os.Getenv("STRIPE_MOCK_BIN"); p != "" {
-		return p, nil
-	}
-	if p, err := exec.LookPath("stripe-mock"); err == nil {
-		return p, nil
-	}
-	var dirs []string
-	if gobin := os.Getenv("GOBIN"); gobin != "" {
-		dirs = append(dirs, gobin)
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		for _, p := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			dirs = append(dirs, filepath.Join(p, "bin"))
-		}
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, "stripe-mock")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("stripe-mock not found: %s (make test does this)", Install)
+// Version is one stripe-mock release and the Stripe API version it serves.
+type Version struct {
+	// Release is stripe-mock's version, e.g. v0.183.0.
+	Release string
+	// API is the Stripe API version of the objects it serves.
+	API string
 }
 
-// Start runs stripe-mock on free loopback ports, HTTP and HTTPS, and
-// publishes its HTTP URL to this process's tests; stop ends it.
+// The two releases the tests run against.
+var (
+	// V2023 serves API 2023-10-16, the version stripe-go v76 pins.
+	V2023 = Version{Release: "v0.183.0", API: "2023-10-16"}
+	// VCurrent serves the current shapes (API 2025-03-31 basil and later).
+	VCurrent = Version{Release: "v0.203.0", API: "2026-08-26.dahlia"}
+)
+
+// Versions lists both releases, oldest first.
+func Versions() []Version { return []Version{V2023, VCurrent} }
+
+// Name is a short label for subtests.
+func (v Version) Name() string { return "api-" + v.API }
+
+// envURL carries the running stripe-mock's URL to the tests of a process.
+func (v Version) envURL() string {
+	return "TEST_STRIPE_MOCK_URL_" + strings.NewReplacer(".", "_", "v", "V").Replace(v.Release)
+}
+
+// Dir is where `make test-tools` installs a release's binary, each in its
+// own directory: $STRIPE_MOCK_DIR, else $(go env GOPATH)/stripe-mock, then
+// the release.
+func (v Version) Dir() (string, error) {
+	base := os.Getenv("STRIPE_MOCK_DIR")
+	if base == "" {
+		out, err := exec.Command("go", "env", "GOPATH").Output()
+		if err != nil {
+			return "", fmt.Errorf("go env GOPATH: %w", err)
+		}
+		base = filepath.Join(filepath.SplitList(strings.TrimSpace(string(out)))[0], "stripe-mock")
+	}
+	return filepath.Join(base, v.Release), nil
+}
+
+// Install is how to get a release's binary.
+func (v Version) Install() string {
+	dir, _ := v.Dir()
+	return fmt.Sprintf("GOBIN=%s go install github.com/stripe/stripe-mock@%s", dir, v.Release)
+}
+
+func (v Version) binary() (string, error) {
+	dir, err := v.Dir()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, "stripe-mock")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("stripe-mock %s not found at %s: %s (make test does this)", v.Release, p, v.Install())
+	}
+	return p, nil
+}
+
+// Start runs both releases of stripe-mock on free loopback ports and
+// publishes their URLs to this process's tests; stop ends them.
 func Start() (stop func(), err error) {
-	if os.Getenv(envURL) != "" {
+	var stops []func()
+	stopAll := func() {
+		for _, s := range stops {
+			s()
+		}
+	}
+	for _, v := range Versions() {
+		s, err := v.start()
+		if err != nil {
+			stopAll()
+			return nil, err
+		}
+		stops = append(stops, s)
+	}
+	return stopAll, nil
+}
+
+func (v Version) start() (stop func(), err error) {
+	if os.Getenv(v.envURL()) != "" {
 		return func() {}, nil
 	}
-	bin, err := findBinary()
+	bin, err := v.binary()
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +120,7 @@ func Start() (stop func(), err error) {
 	var log strings.Builder
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start stripe-mock: %w", err)
+		return nil, fmt.Errorf("start stripe-mock %s: %w", v.Release, err)
 	}
 	stop = func() {
 		_ = cmd.Process.Kill()
@@ -86,18 +135,28 @@ func Start() (stop func(), err error) {
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return nil, fmt.Errorf("stripe-mock did not listen on %s: %s", addr, log.String())
+			return nil, fmt.Errorf("stripe-mock %s did not listen on %s: %s", v.Release, addr, log.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	os.Setenv(envURL, "http://"+addr)
+	os.Setenv(v.envURL(), "http://"+addr)
 	return stop, nil
 }
 
-// URL returns the running stripe-mock's base URL; Start must have run.
-func URL() (string, error) {
-	u := os.Getenv(envURL)
+// URL returns the base URL of the running stripe-mock of this release.
+func (v Version) URL() (string, error) {
+	u := os.Getenv(v.envURL())
 	if u == "" {
+		return "", fmt.Errorf("stripe-mock %s is not running: pass teststripe.Start to testdb.Main", v.Release)
+	}
+	return u, nil
+}
+
+// URL returns the base URL of stripe-mock v0.183.0, the release matching
+// stripe-go v76's API version, for the Stripe API calls the service makes.
+func URL() (string, error) {
+	u, err := V2023.URL()
+	if err != nil {
 		return "", errors.New("stripe-mock is not running: pass teststripe.Start to testdb.Main")
 	}
 	return u, nil
