@@ -281,6 +281,22 @@ const docTemplate = `{
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
                             }
                         }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
                     }
                 }
             }
@@ -390,6 +406,22 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -556,11 +588,15 @@ const docTemplate = `{
                         }
                     },
                     "503": {
-                        "description": "stripe_credit without STRIPE_SECRET_KEY (code stripe_not_configured)",
+                        "description": "stripe_credit without STRIPE_SECRET_KEY (code stripe_not_configured); or the database did not answer in time (code database_unavailable, with Retry-After)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -651,6 +687,22 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -783,6 +835,22 @@ const docTemplate = `{
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
                             }
                         }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
                     }
                 }
             }
@@ -868,6 +936,22 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -1011,6 +1095,22 @@ const docTemplate = `{
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
                             }
                         }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
                     }
                 }
             }
@@ -1106,6 +1206,22 @@ const docTemplate = `{
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
                             }
                         }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
                     }
                 }
             }
@@ -1191,6 +1307,22 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -1306,6 +1438,22 @@ const docTemplate = `{
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
                             }
                         }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
                     }
                 }
             }
@@ -1367,6 +1515,22 @@ const docTemplate = `{
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
                             }
                         }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
                     }
                 }
             }
@@ -1419,6 +1583,22 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -1515,6 +1695,22 @@ const docTemplate = `{
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
                             }
                         }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
                     }
                 }
             }
@@ -1567,6 +1763,22 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -1701,6 +1913,22 @@ const docTemplate = `{
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
                             }
                         }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
                     }
                 }
             }
@@ -1798,6 +2026,22 @@ const docTemplate = `{
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
                             }
                         }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
                     }
                 }
             }
@@ -1850,6 +2094,22 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -1945,6 +2205,22 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -2076,6 +2352,22 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -2248,6 +2540,22 @@ const docTemplate = `{
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
                             }
                         }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
                     }
                 }
             }
@@ -2379,6 +2687,22 @@ const docTemplate = `{
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
                             }
                         }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
                     }
                 }
             }
@@ -2466,11 +2790,15 @@ const docTemplate = `{
                         }
                     },
                     "503": {
-                        "description": "STRIPE_WEBHOOK_SECRET is not configured (code stripe_not_configured)",
+                        "description": "STRIPE_WEBHOOK_SECRET is not configured (code stripe_not_configured); or the database did not answer in time (code database_unavailable, with Retry-After)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"

@@ -129,7 +129,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Service: svc, Auth: auth, AppURL: cfg.AppURL, Log: log,
 		Ready:               func(r *http.Request) error { return ready(r.Context(), st) },
 		StripeWebhookSecret: cfg.StripeWebhookSecret, StripeTolerance: cfg.StripeWebhookTolerance,
-		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
+		CORSAllowedOrigins: cfg.CORSAllowedOrigins, RequestTimeout: cfg.RequestTimeout,
 		Links: httpapi.LinkConfig{
 			AppURL: cfg.AppURL, PublicURL: cfg.PublicURL, CookieDays: cfg.CookieDays, CookieDomain: cfg.CookieDomain,
 			IOSTemplate: cfg.LinkTemplateIOS, AndroidTemplate: cfg.LinkTemplateAndroid,
@@ -145,7 +145,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Handler:           router,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      config.WriteTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

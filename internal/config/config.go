@@ -21,6 +21,14 @@ const DefaultSQLitePath = "data/referrals.db"
 // minSecretLength is the shortest accepted HS256 key: 256 bits.
 const minSecretLength = 32
 
+// WriteTimeout is the HTTP server's write timeout; MaxRequestTimeout keeps
+// REQUEST_TIMEOUT (and a second for a frozen database to be given up on)
+// well inside it.
+const (
+	WriteTimeout      = 30 * time.Second
+	MaxRequestTimeout = 25 * time.Second
+)
+
 // Config is every setting of the service.
 type Config struct {
 	HTTPAddr string
@@ -72,8 +80,12 @@ type Config struct {
 	TrustedProxies      []*net.IPNet
 	CORSAllowedOrigins  []string
 	ShutdownTimeout     time.Duration
-	LogLevel            string
-	LogFormat           string
+	// RequestTimeout bounds each API request, and so every database call it
+	// makes; past it the request answers 503. It stays below the server's
+	// write timeout, so a client always learns what became of its request.
+	RequestTimeout time.Duration
+	LogLevel       string
+	LogFormat      string
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -242,6 +254,10 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.ShutdownTimeout = parseDuration(get("SHUTDOWN_TIMEOUT", "15s"), "SHUTDOWN_TIMEOUT", bad)
+	c.RequestTimeout = parseDuration(get("REQUEST_TIMEOUT", "10s"), "REQUEST_TIMEOUT", bad)
+	if c.RequestTimeout < 100*time.Millisecond || c.RequestTimeout > MaxRequestTimeout {
+		bad("REQUEST_TIMEOUT", "%s is not between 100ms and %s (the server's write timeout is %s)", c.RequestTimeout, MaxRequestTimeout, WriteTimeout)
+	}
 	c.LogLevel = strings.ToLower(get("LOG_LEVEL", "info"))
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

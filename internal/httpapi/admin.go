@@ -29,7 +29,9 @@ import (
 //	@Failure		401				{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
 //	@Failure		403				{object}	referralapi.Problem	"Token lacks the admin role (code forbidden)"
 //	@Failure		500				{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all				{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503				{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503				{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all				{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/admin/referrals [get]
 func (h *handlers) adminListReferrals(c echo.Context) error {
@@ -96,7 +98,9 @@ func referralID(c echo.Context) (string, error) {
 //	@Failure		403	{object}	referralapi.Problem	"Token lacks the admin role (code forbidden)"
 //	@Failure		404	{object}	referralapi.Problem	"No such referral (code referral_not_found)"
 //	@Failure		500	{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all	{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503	{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503	{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all	{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/admin/referrals/{id} [get]
 func (h *handlers) adminGetReferral(c echo.Context) error {
@@ -130,7 +134,9 @@ func (h *handlers) adminGetReferral(c echo.Context) error {
 //	@Failure		413		{object}	referralapi.Problem	"Body over 64 KiB (code payload_too_large)"
 //	@Failure		415		{object}	referralapi.Problem	"Body is not application/json (code unsupported_media_type)"
 //	@Failure		500		{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all		{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503		{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503		{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all		{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/admin/referrals/{id}/cancel [post]
 func (h *handlers) adminCancelReferral(c echo.Context) error {
@@ -176,7 +182,9 @@ func pathUserID(c echo.Context) (string, error) {
 //	@Failure		401		{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
 //	@Failure		403		{object}	referralapi.Problem	"Token lacks the admin role (code forbidden)"
 //	@Failure		500		{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all		{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503		{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503		{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all		{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/admin/users/{userId}/balance [get]
 func (h *handlers) adminGetUserBalance(c echo.Context) error {
@@ -204,7 +212,9 @@ func (h *handlers) adminGetUserBalance(c echo.Context) error {
 //	@Failure		401			{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
 //	@Failure		403			{object}	referralapi.Problem	"Token lacks the admin role (code forbidden)"
 //	@Failure		500			{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all			{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503			{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503			{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all			{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/admin/users/{userId}/transactions [get]
 func (h *handlers) adminListUserTransactions(c echo.Context) error {

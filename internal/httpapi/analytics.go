@@ -57,7 +57,9 @@ func rangeError(err error) error {
 //	@Failure		400			{object}	referralapi.Problem	"Bad date, interval or range (code invalid_request)"
 //	@Failure		401			{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
 //	@Failure		500			{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all			{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503			{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503			{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all			{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/me/referrals/timeseries [get]
 func (h *handlers) getMyTimeSeries(c echo.Context) error {
@@ -95,7 +97,9 @@ func (h *handlers) getMyTimeSeries(c echo.Context) error {
 //	@Failure		401		{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
 //	@Failure		403		{object}	referralapi.Problem	"Token lacks the admin role (code forbidden)"
 //	@Failure		500		{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all		{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503		{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503		{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all		{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/admin/stats [get]
 func (h *handlers) adminProgramStats(c echo.Context) error {
@@ -129,14 +133,16 @@ var periods = map[string]int{"week": 7, "month": 30, "year": 365, "all": 0}
 //	@Tags			admin
 //	@Produce		json
 //	@Produce		application/problem+json
-//	@Param			period	query		string	false	"How far back"	Enums(week, month, year, all)	default(month)
-//	@Param			limit	query		int		false	"How many, 1-100 (larger values are capped at 100)"	default(20)	minimum(1)
+//	@Param			period	query		string	false	"How far back"										Enums(week, month, year, all)	default(month)
+//	@Param			limit	query		int		false	"How many, 1-100 (larger values are capped at 100)"	default(20)						minimum(1)
 //	@Success		200		{object}	referralapi.Leaderboard
 //	@Failure		400		{object}	referralapi.Problem	"Bad period or limit (code invalid_request)"
 //	@Failure		401		{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
 //	@Failure		403		{object}	referralapi.Problem	"Token lacks the admin role (code forbidden)"
 //	@Failure		500		{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all		{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503		{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503		{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all		{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/admin/leaderboard [get]
 func (h *handlers) adminLeaderboard(c echo.Context) error {

@@ -19,6 +19,9 @@ type codeCache struct {
 	ttl     time.Duration
 	negTTL  time.Duration
 	max     int
+	// timeout bounds a lookup in the database: a link whose code cannot be
+	// read in time still redirects, to the app's home.
+	timeout time.Duration
 
 	mu sync.RWMutex
 	m  map[string]cacheEntry
@@ -40,8 +43,8 @@ type cacheEntry struct {
 	expires time.Time
 }
 
-func newCodeCache(resolve func(ctx context.Context, code string) (referral.Code, error), build func(referral.Code) *linkTarget) *codeCache {
-	return &codeCache{resolve: resolve, build: build, ttl: 5 * time.Minute, negTTL: 10 * time.Second, max: 100_000, m: map[string]cacheEntry{}}
+func newCodeCache(resolve func(ctx context.Context, code string) (referral.Code, error), build func(referral.Code) *linkTarget, timeout time.Duration) *codeCache {
+	return &codeCache{resolve: resolve, build: build, ttl: 5 * time.Minute, negTTL: 10 * time.Second, max: 100_000, timeout: timeout, m: map[string]cacheEntry{}}
 }
 
 // lookup returns the target a link's code resolves to, nil when the code
@@ -53,7 +56,9 @@ func (cc *codeCache) lookup(ctx context.Context, code string, now time.Time) (*l
 	if ok && now.Before(e.expires) {
 		return e.target, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, cc.timeout)
 	found, err := cc.resolve(ctx, code)
+	cancel()
 	switch {
 	case errors.Is(err, referral.ErrCodeNotFound):
 		e = cacheEntry{expires: now.Add(cc.negTTL)}

@@ -46,7 +46,9 @@ func (h *handlers) codeResponse(code referral.Code) referralapi.ReferralCode {
 //	@Failure		415		{object}	referralapi.Problem	"Body is not application/json (code unsupported_media_type)"
 //	@Failure		422		{object}	referralapi.Problem	"Not an allowed code (code code_invalid)"
 //	@Failure		500		{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all		{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503		{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503		{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all		{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/me/referral-code [put]
 func (h *handlers) putMyReferralCode(c echo.Context) error {
@@ -78,7 +80,9 @@ func (h *handlers) putMyReferralCode(c echo.Context) error {
 //	@Success		200		{object}	referralapi.CodeCheck
 //	@Failure		404		{object}	referralapi.Problem	"No such code (code code_not_found)"
 //	@Failure		500		{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all		{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503		{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503		{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all		{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Router			/v1/codes/{code} [get]
 func (h *handlers) checkCode(c echo.Context) error {
 	code := referral.NormalizeCode(c.Param("code"))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,6 +27,8 @@ type apiError struct {
 	Title  string
 	Detail string
 	Fields map[string]string
+	// RetryAfter, in seconds, is sent as Retry-After when set.
+	RetryAfter int
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Detail }
@@ -43,6 +46,11 @@ var (
 	errUnauthorized = newError(http.StatusUnauthorized, "unauthorized", "Unauthorized", "a valid bearer token is required")
 	errForbidden    = newError(http.StatusForbidden, "forbidden", "Forbidden", "the token lacks the role this endpoint needs")
 	errTooLarge     = newError(http.StatusRequestEntityTooLarge, "payload_too_large", "Payload too large", "the request body exceeds the size limit")
+	// errUnavailable answers a request the database could not serve in
+	// time: nothing was changed, or the change is idempotent and safe to
+	// send again.
+	errUnavailable = &apiError{Status: http.StatusServiceUnavailable, Code: "database_unavailable", Title: "Database unavailable",
+		Detail: "the database did not answer in time; retry the request (it is safe to repeat)", RetryAfter: 2}
 )
 
 // domainErrors maps the referral service's errors to problems.
@@ -78,6 +86,9 @@ func toAPIError(err error) (*apiError, bool) {
 			return d.api, true
 		}
 	}
+	if errors.Is(err, referral.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		return errUnavailable, true
+	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		switch he.Code {
@@ -108,6 +119,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		ae, known := toAPIError(err)
+		if ae == errUnavailable {
+			log.WarnContext(c.Request().Context(), "database unavailable", "request_id", requestID(c),
+				"method", c.Request().Method, "path", c.Path(), "error", err)
+		}
 		if !known {
 			level := slog.LevelError
 			if errors.Is(err, context.Canceled) {
@@ -128,6 +143,9 @@ func writeProblem(c echo.Context, ae *apiError) {
 	}
 	if ae.Status == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="referral-service"`)
+	}
+	if ae.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
 	}
 	var err error
 	if c.Request().Method == http.MethodHead {

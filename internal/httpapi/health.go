@@ -31,7 +31,7 @@ func (h *handlers) healthz(c echo.Context) error {
 //	@Produce		json
 //	@Success		200	{object}	referralapi.Health
 //	@Failure		503	{object}	referralapi.Health	"Database unreachable or schema behind"
-//	@Header			all	{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Header			all	{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Router			/readyz [get]
 func (h *handlers) readyz(c echo.Context) error {
 	if err := h.ready(c.Request()); err != nil {

@@ -30,7 +30,9 @@ const (
 //	@Success		200	{object}	referralapi.ReferralCode
 //	@Failure		401	{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
 //	@Failure		500	{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all	{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503	{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503	{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all	{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/me/referral-code [get]
 func (h *handlers) getMyReferralCode(c echo.Context) error {
@@ -54,7 +56,9 @@ func (h *handlers) referralURL(code string) string { return h.appURL + "/?ref=" 
 //	@Success		200	{object}	referralapi.ReferralStats
 //	@Failure		401	{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
 //	@Failure		500	{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all	{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503	{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503	{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all	{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/me/referrals/stats [get]
 func (h *handlers) getMyReferralStats(c echo.Context) error {
@@ -89,14 +93,16 @@ func (h *handlers) getMyReferralStats(c echo.Context) error {
 //	@Tags			me
 //	@Produce		json
 //	@Produce		application/problem+json
-//	@Param			status	query		string	false	"Only referrals in this status"	Enums(PENDING, QUALIFIED, REWARDED, CANCELLED)
+//	@Param			status	query		string	false	"Only referrals in this status"							Enums(PENDING, QUALIFIED, REWARDED, CANCELLED)
 //	@Param			limit	query		int		false	"Page size, 1-100 (larger values are capped at 100)"	default(20)	minimum(1)
 //	@Param			cursor	query		string	false	"nextCursor of the previous page"
 //	@Success		200		{object}	referralapi.ReferralPage
 //	@Failure		400		{object}	referralapi.Problem	"Bad status, limit or cursor (code invalid_request or invalid_cursor)"
 //	@Failure		401		{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
 //	@Failure		500		{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all		{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503		{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503		{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all		{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/me/referrals [get]
 func (h *handlers) listMyReferrals(c echo.Context) error {
@@ -173,7 +179,9 @@ func parseCursor(c echo.Context, prefix string) (string, error) {
 //	@Success		200	{object}	referralapi.Balances
 //	@Failure		401	{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
 //	@Failure		500	{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all	{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503	{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503	{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all	{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/me/balance [get]
 func (h *handlers) getMyBalance(c echo.Context) error {
@@ -207,7 +215,9 @@ func (h *handlers) writeBalances(c echo.Context, userID string) error {
 //	@Failure		400			{object}	referralapi.Problem	"Bad currency, limit or cursor (code invalid_request or invalid_cursor)"
 //	@Failure		401			{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
 //	@Failure		500			{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all			{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503			{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503			{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all			{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/me/balance/transactions [get]
 func (h *handlers) listMyTransactions(c echo.Context) error {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -109,6 +110,20 @@ func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
 					err = fmt.Errorf("panic: %v", r)
 				}
 			}()
+			return next(c)
+		}
+	}
+}
+
+// deadline bounds each request: its context, which every database call
+// runs under, ends after d, and a request that could not finish answers
+// 503 (see the error handler) well inside the server's write timeout.
+func deadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
 			return next(c)
 		}
 	}

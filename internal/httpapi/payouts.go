@@ -39,7 +39,8 @@ func toPayout(p referral.Payout) referralapi.Payout {
 //	@Failure		415				{object}	referralapi.Problem			"Body is not application/json (code unsupported_media_type)"
 //	@Failure		422				{object}	referralapi.Problem			"Nothing available to pay (code nothing_to_pay), or no Stripe customer known for the user (code stripe_customer_unknown)"
 //	@Failure		500				{object}	referralapi.Problem			"Unexpected error (code internal_error)"
-//	@Failure		503				{object}	referralapi.Problem			"stripe_credit without STRIPE_SECRET_KEY (code stripe_not_configured)"
+//	@Failure		503				{object}	referralapi.Problem			"stripe_credit without STRIPE_SECRET_KEY (code stripe_not_configured); or the database did not answer in time (code database_unavailable, with Retry-After)"
+//	@Header			503				{string}	Retry-After					"Seconds to wait before retrying"
 //	@Header			all				{string}	X-Request-Id				"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/admin/payouts [post]
@@ -91,7 +92,7 @@ func (h *handlers) adminCreatePayout(c echo.Context) error {
 //	@Produce		json
 //	@Produce		application/problem+json
 //	@Param			userId	query		string	false	"Only payouts to this user"
-//	@Param			status	query		string	false	"Only payouts in this state"	Enums(pending, paid, failed)
+//	@Param			status	query		string	false	"Only payouts in this state"							Enums(pending, paid, failed)
 //	@Param			limit	query		int		false	"Page size, 1-100 (larger values are capped at 100)"	default(20)	minimum(1)
 //	@Param			cursor	query		string	false	"nextCursor of the previous page"
 //	@Success		200		{object}	referralapi.PayoutPage
@@ -99,7 +100,9 @@ func (h *handlers) adminCreatePayout(c echo.Context) error {
 //	@Failure		401		{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
 //	@Failure		403		{object}	referralapi.Problem	"Token lacks the admin role (code forbidden)"
 //	@Failure		500		{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all		{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503		{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503		{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all		{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/admin/payouts [get]
 func (h *handlers) adminListPayouts(c echo.Context) error {
@@ -150,7 +153,9 @@ func (h *handlers) adminListPayouts(c echo.Context) error {
 //	@Failure		403	{object}	referralapi.Problem	"Token lacks the admin role (code forbidden)"
 //	@Failure		404	{object}	referralapi.Problem	"No such payout (code payout_not_found)"
 //	@Failure		500	{object}	referralapi.Problem	"Unexpected error (code internal_error)"
-//	@Header			all	{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Failure		503	{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503	{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			all	{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/admin/payouts/{id} [get]
 func (h *handlers) adminGetPayout(c echo.Context) error {

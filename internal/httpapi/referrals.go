@@ -33,6 +33,8 @@ import (
 //	@Failure		415		{object}	referralapi.Problem					"Body is not application/json (code unsupported_media_type)"
 //	@Failure		422		{object}	referralapi.Problem					"The code belongs to the referred user (code self_referral), or the click is older than ATTRIBUTION_WINDOW_DAYS (code attribution_expired)"
 //	@Failure		500		{object}	referralapi.Problem					"Unexpected error (code internal_error)"
+//	@Failure		503		{object}	referralapi.Problem					"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503		{string}	Retry-After							"Seconds to wait before retrying"
 //	@Header			all		{string}	X-Request-Id						"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/referrals [post]

@@ -28,6 +28,8 @@ import (
 //	@Failure		413		{object}	referralapi.Problem	"Body over 64 KiB (code payload_too_large)"
 //	@Failure		415		{object}	referralapi.Problem	"Body is not application/json (code unsupported_media_type)"
 //	@Failure		500		{object}	referralapi.Problem	"Unexpected error (code internal_error)"
+//	@Failure		503		{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
+//	@Header			503		{string}	Retry-After			"Seconds to wait before retrying"
 //	@Header			all		{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Security		BearerAuth
 //	@Router			/v1/refunds [post]

@@ -1,15 +1,15 @@
 // Package httpapi is the Echo transport: routes, auth, handlers, the one
 // error handler and the swag annotations the OpenAPI documents come from.
 //
-// @title                      Referral Service API
-// @version                    1.0
-// @description                Headless referral program service: referral codes and links, attribution at registration, payment qualification (product backends and Stripe webhooks), rewards, stats and history.
-// @description                Errors are RFC 9457 problem details (application/problem+json) with a stable `code`. Every response carries X-Request-Id.
-// @BasePath                   /
-// @securityDefinitions.apikey BearerAuth
-// @in                         header
-// @name                       Authorization
-// @description                A JWT from the product's auth system, sent as "Bearer <token>". HS256, exp required; roles in the roles claim (service for product backends, admin for operators).
+//	@title						Referral Service API
+//	@version					1.0
+//	@description				Headless referral program service: referral codes and links, attribution at registration, payment qualification (product backends and Stripe webhooks), rewards, stats and history.
+//	@description				Errors are RFC 9457 problem details (application/problem+json) with a stable `code`. Every response carries X-Request-Id.
+//	@BasePath					/
+//	@securityDefinitions.apikey	BearerAuth
+//	@in							header
+//	@name						Authorization
+//	@description				A JWT from the product's auth system, sent as "Bearer <token>". HS256, exp required; roles in the roles claim (service for product backends, admin for operators).
 package httpapi
 
 import (
@@ -47,6 +47,8 @@ type Deps struct {
 	// TrustedProxies may set X-Forwarded-For; without them the client IP is
 	// the connection's peer.
 	TrustedProxies []*net.IPNet
+	// RequestTimeout bounds each request's work (0: 10s).
+	RequestTimeout time.Duration
 }
 
 // New returns the router with every route of the service.
@@ -62,7 +64,10 @@ func New(d Deps) http.Handler {
 		}
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
 	}
-	e.Use(withRequestID(), accessLog(d.Log), recoverPanics(d.Log), securityHeaders(), cors(d.CORSAllowedOrigins))
+	if d.RequestTimeout <= 0 {
+		d.RequestTimeout = 10 * time.Second
+	}
+	e.Use(withRequestID(), accessLog(d.Log), recoverPanics(d.Log), deadline(d.RequestTimeout), securityHeaders(), cors(d.CORSAllowedOrigins))
 
 	if d.Links.AppURL == "" {
 		d.Links.AppURL = d.AppURL
@@ -71,7 +76,7 @@ func New(d Deps) http.Handler {
 		stripeSecret: d.StripeWebhookSecret, stripeTolerance: d.StripeTolerance, log: d.Log,
 		links: d.Links, clicks: d.Clicks, visitorKey: d.VisitorKey, clientIP: e.IPExtractor}
 	h.home = d.Links.AppURL + "/"
-	h.codes = newCodeCache(d.Service.ResolveCode, h.buildTarget)
+	h.codes = newCodeCache(d.Service.ResolveCode, h.buildTarget, min(d.RequestTimeout, 2*time.Second))
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/refhub/referral-service/internal/referral"
 )
@@ -135,7 +136,7 @@ func BenchmarkShortLink(b *testing.B) {
 	}
 	h.codes = newCodeCache(func(context.Context, string) (referral.Code, error) {
 		return referral.Code{Code: "ABCD2345", UserID: "user-1"}, nil
-	}, h.buildTarget)
+	}, h.buildTarget, time.Second)
 	r, _ := http.NewRequest(http.MethodGet, "http://refer.example.com/r/ABCD2345?utm_source=newsletter&utm_campaign=winter", nil)
 	r.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36")
 	r.RemoteAddr = "203.0.113.7:50000"
@@ -163,7 +164,7 @@ func TestShortLinkRecoversFromPanic(t *testing.T) {
 	}
 	h.codes = newCodeCache(func(context.Context, string) (referral.Code, error) {
 		return referral.Code{Code: "ABCD2345", UserID: "user-1"}, nil
-	}, h.buildTarget)
+	}, h.buildTarget, time.Second)
 	r, _ := http.NewRequest(http.MethodGet, "/r/ABCD2345", nil)
 	r.Header.Set("User-Agent", "Mozilla/5.0")
 	r.Header.Set("X-Request-Id", "req-42")

@@ -30,7 +30,8 @@ const maxWebhookBody = 512 << 10
 //	@Failure		400					{object}	referralapi.Problem	"Bad or missing signature (code invalid_signature), or a signed body that is not a readable event (code invalid_payload)"
 //	@Failure		413					{object}	referralapi.Problem	"Body over 512 KiB (code payload_too_large)"
 //	@Failure		500					{object}	referralapi.Problem	"Storage failure; Stripe retries (code internal_error)"
-//	@Failure		503					{object}	referralapi.Problem	"STRIPE_WEBHOOK_SECRET is not configured (code stripe_not_configured)"
+//	@Failure		503					{object}	referralapi.Problem	"STRIPE_WEBHOOK_SECRET is not configured (code stripe_not_configured); or the database did not answer in time (code database_unavailable, with Retry-After)"
+//	@Header			503					{string}	Retry-After			"Seconds to wait before retrying"
 //	@Header			all					{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Router			/v1/webhooks/stripe [post]
 func (h *handlers) stripeWebhook(c echo.Context) error {

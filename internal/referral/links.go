@@ -1,9 +1,12 @@
 package referral
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -209,6 +212,7 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 		var dayStart, dayEnd time.Time // the UTC day of day, formatted once per day a batch spans
 		for i := range clicks {
 			c := &clicks[i]
+			c.Unique = false // decided afresh if the transaction runs again
 			key := Visitor{c.ReferrerID, c.VisitorHash}
 			switch at, ok := last[key]; {
 			case claimed[key] && !firstDone[key] && c.CreatedAt.Equal(first[key]):
@@ -235,7 +239,13 @@ func (s *Service) SaveClicks(ctx context.Context, clicks []Click) error {
 		if err := tx.NoteUniqueVisits(ctx, noted); err != nil {
 			return fmt.Errorf("note unique visits: %w", err)
 		}
-		for k, n := range counts {
+		// In sorted order: two batches counting the same referrers lock
+		// their counters in the same order and cannot deadlock.
+		keys := slices.SortedFunc(maps.Keys(counts), func(a, b dayKey) int {
+			return cmp.Or(cmp.Compare(a.referrer, b.referrer), cmp.Compare(a.day, b.day))
+		})
+		for _, k := range keys {
+			n := counts[k]
 			if err := tx.AddDaily(ctx, k.referrer, k.day, Daily{Clicks: n[0], UniqueClicks: n[1]}); err != nil {
 				return fmt.Errorf("count clicks: %w", err)
 			}

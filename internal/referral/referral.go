@@ -163,6 +163,10 @@ var (
 	ErrPaymentConflict = errors.New("payment id was already used for a different payment")
 	ErrCodeExhausted   = errors.New("could not generate a unique referral code")
 	ErrReferralMissing = errors.New("referral not found")
+	// ErrUnavailable means the database could not be reached (or did not
+	// answer) within the caller's deadline; nothing was changed, or the
+	// change is safe to send again.
+	ErrUnavailable = errors.New("the database is unavailable")
 )
 
 // ValidCurrency reports whether c is a lower-case three-letter ISO 4217 code.

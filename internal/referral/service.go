@@ -181,6 +181,9 @@ func (s *Service) Attribute(ctx context.Context, a Attribution) (Referral, bool,
 	}
 	var created bool
 	err = s.store.InTx(ctx, func(tx Store) error {
+		if err := tx.LockAccounts(ctx, r.ReferrerID); err != nil {
+			return fmt.Errorf("lock account: %w", err)
+		}
 		var err error
 		if created, err = tx.CreateReferral(ctx, r); err != nil || !created {
 			return err

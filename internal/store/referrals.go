@@ -40,7 +40,15 @@ var errCodeTaken = errors.New("code value resolves already")
 // CreateCode inserts c and its alias unless the user has a code or the
 // value resolves already (a current or former code of anyone).
 func (s *Store) CreateCode(ctx context.Context, c referral.Code) (bool, error) {
-	err := s.with(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.retry(ctx, func() error { return s.createCode(ctx, c) })
+	if errors.Is(err, errCodeTaken) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (s *Store) createCode(ctx context.Context, c referral.Code) error {
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
 		m := ReferralCode{ID: c.ID, Code: c.Code, UserID: c.UserID, CreatedAt: c.CreatedAt}
 		alias := CodeAlias{Code: c.Code, ReferralCodeID: c.ID, UserID: c.UserID, CreatedAt: c.CreatedAt}
 		for _, row := range []any{&m, &alias} {
@@ -54,10 +62,6 @@ func (s *Store) CreateCode(ctx context.Context, c referral.Code) (bool, error) {
 		}
 		return nil
 	})
-	if errors.Is(err, errCodeTaken) {
-		return false, nil
-	}
-	return err == nil, err
 }
 
 // ClaimAlias makes code resolve to codeID unless it resolves already.

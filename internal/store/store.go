@@ -14,6 +14,10 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -48,7 +52,11 @@ func Open(ctx context.Context, dialect Dialect, dsn string) (*Store, error) {
 	var dialector gorm.Dialector
 	switch dialect {
 	case Postgres:
-		dialector = postgres.Open(dsn)
+		pool, err := openPostgres(dsn)
+		if err != nil {
+			return nil, err
+		}
+		dialector = postgres.New(postgres.Config{Conn: pool})
 	case SQLite:
 		if dir := filepath.Dir(dsn); dir != "" {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -78,15 +86,46 @@ func Open(ctx context.Context, dialect Dialect, dsn string) (*Store, error) {
 		// requests queue instead of failing with SQLITE_BUSY.
 		sqlDB.SetMaxOpenConns(1)
 	} else {
-		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetMaxOpenConns(maxOpenConns)
+		sqlDB.SetMaxIdleConns(maxIdleConns)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 	}
-	return &Store{db: db, dialect: dialect}, nil
+	st := &Store{db: db, dialect: dialect}
+	if err := st.retryReads(db); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	return st, nil
+}
+
+// The PostgreSQL pool's size.
+const (
+	maxOpenConns = 20
+	maxIdleConns = 10
+)
+
+// openPostgres opens the pgx connection pool. When a caller's context ends
+// during a statement, pgx asks the server to cancel it at once (so a
+// transaction waiting on a lock gives it up and releases its own) and stops
+// waiting for the connection after a second (so a frozen server cannot hold
+// the caller past its deadline). A session idle inside a transaction for a
+// minute is ended by the server: a stuck client cannot hold locks forever.
+func openPostgres(dsn string) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
+	}
+	if _, set := cfg.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
+		cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "60000"
+	}
+	return stdlib.OpenDB(*cfg), nil
 }
 
 // Dialect reports the database engine.
@@ -113,8 +152,21 @@ func (s *Store) Close() error {
 	return sqlDB.Close()
 }
 
-// InTx runs fn in a transaction; fn's Store is bound to it.
+// InTx runs fn in a transaction; fn's Store is bound to it. A transaction
+// that fails for a reason retrying cures (a deadlock or serialization
+// failure, a connection lost before or during it, a database restarting)
+// runs again, within ctx's deadline: fn must be safe to run more than once,
+// and every transaction of the service is idempotent, so running one again
+// after a commit whose answer was lost finds its work done. A database out
+// of reach ends in an error wrapping referral.ErrUnavailable.
 func (s *Store) InTx(ctx context.Context, fn func(tx referral.Store) error) error {
+	if s.conn != nil { // a nested transaction (a savepoint) is retried with its outer one
+		return s.inTx(ctx, fn)
+	}
+	return s.retry(ctx, func() error { return s.inTx(ctx, fn) })
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(tx referral.Store) error) error {
 	if s.dialect != Postgres || s.conn != nil { // SQLite, or a nested transaction (a savepoint)
 		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			return fn(&Store{db: tx, dialect: s.dialect, conn: s.conn})

@@ -16,8 +16,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
+	"testing"
 	"time"
 
+	"github.com/refhub/referral-service/internal/store"
 	"github.com/refhub/referral-service/internal/testutil"
 )
 
@@ -60,7 +63,12 @@ func versionOf(binDir string) int {
 // startCluster initialises and starts a PostgreSQL cluster in a temporary
 // directory on a free loopback port, tuned for tests (no fsync). As root it
 // runs the server as the postgres user, since initdb refuses root.
-func startCluster() (*cluster, error) {
+func startCluster() (*cluster, error) { return startClusterWith(false) }
+
+// startClusterWith starts a cluster; crashSafe keeps synchronous commits,
+// so a transaction the server acknowledged survives the server's crash
+// (the operating system keeps what fsync=off did not flush).
+func startClusterWith(crashSafe bool) (*cluster, error) {
 	bin, err := findPGBin()
 	if err != nil {
 		return nil, err
@@ -93,7 +101,11 @@ func startCluster() (*cluster, error) {
 		c.remove()
 		return nil, err
 	}
-	opts := fmt.Sprintf("-p %d -h 127.0.0.1 -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400", port, dir)
+	syncCommit := "off"
+	if crashSafe {
+		syncCommit = "on"
+	}
+	opts := fmt.Sprintf("-p %d -h 127.0.0.1 -k %s -c fsync=off -c synchronous_commit=%s -c full_page_writes=off -c max_connections=400", port, dir, syncCommit)
 	if out, err := c.run("pg_ctl", "-D", c.pgData, "-l", filepath.Join(dir, "server.log"), "-w", "-t", "120", "-o", opts, "start"); err != nil {
 		logText, _ := os.ReadFile(filepath.Join(dir, "server.log"))
 		c.remove()
@@ -169,4 +181,124 @@ func CreateDatabase(url, name string) (string, error) {
 		return "", err
 	}
 	return withDatabase(url, name), nil
+}
+
+// Server is a throwaway PostgreSQL server of one test, which the test can
+// fault: end every connection, restart it, freeze it.
+type Server struct {
+	c *cluster
+	// URL is the server's maintenance database.
+	URL string
+}
+
+// NewServer starts a server for t alone, which keeps every commit it
+// acknowledged through a crash; it is stopped when t ends.
+func NewServer(t testing.TB) *Server {
+	t.Helper()
+	c, err := startClusterWith(true)
+	if err != nil {
+		t.Fatalf("testdb: start PostgreSQL: %v", err)
+	}
+	s := &Server{c: c, URL: c.url}
+	t.Cleanup(func() {
+		_ = s.Thaw()
+		c.stop()
+	})
+	return s
+}
+
+// Database creates a migrated database on the server and returns its URL.
+func (s *Server) Database(t testing.TB, name string) string {
+	t.Helper()
+	url, err := CreateDatabase(s.URL, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), store.Postgres, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	return url
+}
+
+// Restart stops the server (ending every connection at once, as a crash or
+// failover does) and starts it again on the same port.
+func (s *Server) Restart() error {
+	logFile := filepath.Join(s.c.dir, "server.log")
+	if out, err := s.c.run("pg_ctl", "-D", s.c.pgData, "-l", logFile, "-m", "immediate", "-w", "-t", "60", "restart"); err != nil {
+		return fmt.Errorf("pg_ctl restart: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// TerminateConnections ends every connection to database db (as
+// pg_terminate_backend does after a failover or by an operator) and
+// reports how many it ended.
+func (s *Server) TerminateConnections(db string) (int, error) {
+	st, err := store.Open(context.Background(), store.Postgres, s.URL)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	sqlDB, err := st.SQLDB()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = sqlDB.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, db).Scan(&n)
+	return n, err
+}
+
+// pids returns the postmaster's pid and its children's.
+func (s *Server) pids() ([]int, error) {
+	b, err := os.ReadFile(filepath.Join(s.c.pgData, "postmaster.pid"))
+	if err != nil {
+		return nil, err
+	}
+	master, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil {
+		return nil, err
+	}
+	pids := []int{master}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: the comm may hold spaces, so read after ")".
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(master) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
+// Freeze stops every process of the server (SIGSTOP): connections stay
+// open and nothing answers, as with a hung host or a network partition.
+func (s *Server) Freeze() error { return s.signal(syscall.SIGSTOP) }
+
+// Thaw lets a frozen server run again.
+func (s *Server) Thaw() error { return s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) error {
+	pids, err := s.pids()
+	if err != nil {
+		return err
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("signal %d: %w", pid, err)
+		}
+	}
+	return nil
 }
