@@ -37,7 +37,7 @@ var buildBinary = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
@@ -46,7 +46,7 @@ func binary(t *testing.T) string {
 	return bin
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,7 +58,7 @@ func freeAddr(t *testing.T) string {
 
 // runCmd runs the binary to completion in dir with env (nothing inherited
 // but PATH and HOME).
-func runCmd(t *testing.T, dir string, env []string, args ...string) (stdout, stderr string, err error) {
+func runCmd(t testing.TB, dir string, env []string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	cmd.Dir = dir
@@ -94,7 +94,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startServer(t *testing.T, dir string, env []string) *process {
+func startServer(t testing.TB, dir string, env []string) *process {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(binary(t), "serve")
@@ -132,7 +132,7 @@ func startServer(t *testing.T, dir string, env []string) *process {
 }
 
 // stop sends SIGTERM and waits for a clean exit.
-func (p *process) stop(t *testing.T) {
+func (p *process) stop(t testing.TB) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -151,7 +151,7 @@ func (p *process) stop(t *testing.T) {
 	}
 }
 
-func call(t *testing.T, method, url, token, body string) (int, map[string]any) {
+func call(t testing.TB, method, url, token, body string) (int, map[string]any) {
 	t.Helper()
 	var r io.Reader
 	if body != "" {

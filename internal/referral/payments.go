@@ -248,7 +248,9 @@ func (s *Service) applyPayment(ctx context.Context, tx Store, held keySet, p Pay
 // reward: the referred user's first payment with a positive amount (of at
 // least the minimum) qualifies their PENDING referral; later ones earn when
 // the program rewards more than the first payment. Refunds or disputes that
-// arrived first apply at once.
+// arrived first apply at once. What can be read before the referrer's
+// account lock is: the lock is held until commit, so the work under it is
+// what serialises a busy referrer's payments.
 func (s *Service) evaluatePayment(ctx context.Context, tx Store, p Payment) (PaymentResult, error) {
 	res := PaymentResult{Payment: p}
 	if p.Amount <= 0 || p.Amount < s.minPay {
@@ -261,32 +263,36 @@ func (s *Service) evaluatePayment(ctx context.Context, tx Store, p Payment) (Pay
 	if err != nil {
 		return PaymentResult{}, fmt.Errorf("find referral of payer: %w", err)
 	}
+	claims, err := tx.ClaimsForPayment(ctx, p)
+	if err != nil {
+		return PaymentResult{}, fmt.Errorf("claims of payment %s: %w", p.ID, err)
+	}
 	if err := tx.LockAccounts(ctx, ref.ReferrerID); err != nil {
 		return PaymentResult{}, fmt.Errorf("lock account: %w", err)
 	}
-	if ref, err = tx.ReferralByID(ctx, ref.ID); err != nil {
-		return PaymentResult{}, fmt.Errorf("read referral %s: %w", ref.ID, err)
-	}
 	now := s.clock()
-	var amount int64
-	switch {
-	case ref.Status == StatusPending:
-		amount = s.rule.For(p.Amount)
+	amount := s.rule.For(p.Amount)
+	qualified := false
+	if ref.Status == StatusPending {
 		q := Qualification{RewardAmount: amount, RewardCurrency: p.Currency, PaymentID: p.ID, QualifiedAt: now}
-		ok, err := tx.QualifyReferral(ctx, ref.ID, q)
-		if err != nil {
+		if qualified, err = tx.QualifyReferral(ctx, ref.ID, q); err != nil {
 			return PaymentResult{}, fmt.Errorf("qualify referral %s: %w", ref.ID, err)
 		}
-		if !ok {
-			return PaymentResult{}, fmt.Errorf("qualify referral %s: its status changed under the account lock", ref.ID)
+		if qualified {
+			ref.Status, ref.RewardAmount, ref.RewardCurrency, ref.QualifyingPaymentID, ref.QualifiedAt = StatusQualified, &amount, p.Currency, p.ID, &now
+			if err := tx.AddDaily(ctx, ref.ReferrerID, Day(now), Daily{Qualified: 1}); err != nil {
+				return PaymentResult{}, fmt.Errorf("count qualification: %w", err)
+			}
 		}
-		if err := tx.AddDaily(ctx, ref.ReferrerID, Day(now), Daily{Qualified: 1}); err != nil {
-			return PaymentResult{}, fmt.Errorf("count qualification: %w", err)
+	}
+	if !qualified {
+		// Read under the lock: a cancellation or payout may have changed it.
+		if ref, err = tx.ReferralByID(ctx, ref.ID); err != nil {
+			return PaymentResult{}, fmt.Errorf("read referral %s: %w", ref.ID, err)
 		}
-	case s.recurring(ctx, tx, ref):
-		amount = s.rule.For(p.Amount)
-	default:
-		return res, nil
+		if !s.recurring(ctx, tx, ref) {
+			return res, nil
+		}
 	}
 	if err := s.earnReward(ctx, tx, ref, p, amount, now); err != nil {
 		return PaymentResult{}, err
@@ -295,17 +301,20 @@ func (s *Service) evaluatePayment(ctx context.Context, tx Store, p Payment) (Pay
 		return PaymentResult{}, fmt.Errorf("link payment to referral: %w", err)
 	}
 	p.ReferralID = ref.ID
-	if ref.Status != StatusPending {
+	if !qualified {
 		// A recurring reward makes the referral QUALIFIED again until paid out.
-		if err := tx.SettleReferral(ctx, ref.ID, StatusQualified); err != nil {
+		if ref, err = tx.SettleReferral(ctx, ref.ID, StatusQualified); err != nil {
 			return PaymentResult{}, fmt.Errorf("update referral %s: %w", ref.ID, err)
 		}
 	}
-	settled, err := s.settlePayment(ctx, tx, p)
-	if err != nil {
-		return PaymentResult{}, err
+	if len(claims) > 0 {
+		settled, err := s.settlePayment(ctx, tx, p)
+		if err != nil {
+			return PaymentResult{}, err
+		}
+		ref = *settled
 	}
-	return PaymentResult{Payment: p, Qualified: true, Referral: settled}, nil
+	return PaymentResult{Payment: p, Qualified: true, Referral: &ref}, nil
 }
 
 // recurring reports whether a later payment of an already qualified

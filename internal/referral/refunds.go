@@ -138,7 +138,9 @@ func (s *Service) recordClaim(ctx context.Context, tx Store, held keySet, c Clai
 
 // settlePayment brings the reward of payment pay in line with every claim
 // against it and returns its referral (nil when the payment earned nothing).
-// It takes the referrer's account lock before changing anything.
+// It takes the referrer's account lock before changing anything, and does
+// as much as it can before: the claims are the payment's (its key locks
+// keep them as read), and a reward's referrer never changes.
 func (s *Service) settlePayment(ctx context.Context, tx Store, pay Payment) (*Referral, error) {
 	rw, err := tx.RewardByPayment(ctx, pay.ID)
 	if errors.Is(err, ErrNotFound) {
@@ -147,19 +149,20 @@ func (s *Service) settlePayment(ctx context.Context, tx Store, pay Payment) (*Re
 	if err != nil {
 		return nil, fmt.Errorf("read reward of payment %s: %w", pay.ID, err)
 	}
+	claims, err := tx.ClaimsForPayment(ctx, pay)
+	if err != nil {
+		return nil, fmt.Errorf("claims of payment %s: %w", pay.ID, err)
+	}
 	if err := tx.LockAccounts(ctx, rw.ReferrerID); err != nil {
 		return nil, fmt.Errorf("lock account: %w", err)
 	}
+	// What a payout may have changed: the reward's payout, the referral's status.
 	if rw, err = tx.RewardByPayment(ctx, pay.ID); err != nil {
 		return nil, fmt.Errorf("read reward of payment %s: %w", pay.ID, err)
 	}
 	ref, err := tx.ReferralByID(ctx, rw.ReferralID)
 	if err != nil {
 		return nil, fmt.Errorf("read referral %s: %w", rw.ReferralID, err)
-	}
-	claims, err := tx.ClaimsForPayment(ctx, pay)
-	if err != nil {
-		return nil, fmt.Errorf("claims of payment %s: %w", pay.ID, err)
 	}
 	if err := s.settle(ctx, tx, &ref, rw, claims, pay.MergedInto != ""); err != nil {
 		return nil, err
@@ -255,12 +258,12 @@ func (s *Service) settle(ctx context.Context, tx Store, ref *Referral, rw Reward
 			status = StatusRewarded
 		}
 	}
-	if err := tx.SettleReferral(ctx, ref.ID, status); err != nil {
-		return fmt.Errorf("settle referral %s: %w", ref.ID, err)
+	if status == ref.Status && target == rw.KeptAmount {
+		return nil // nothing changed
 	}
-	updated, err := tx.ReferralByID(ctx, ref.ID)
+	updated, err := tx.SettleReferral(ctx, ref.ID, status)
 	if err != nil {
-		return fmt.Errorf("read referral %s: %w", ref.ID, err)
+		return fmt.Errorf("settle referral %s: %w", ref.ID, err)
 	}
 	*ref = updated
 	return nil

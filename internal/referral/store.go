@@ -92,8 +92,8 @@ type Store interface {
 	// is still from; false when it changed meanwhile.
 	CancelReferral(ctx context.Context, id string, from Status, reason string) (bool, error)
 	// SettleReferral sets a referral's status and its reward amount to the
-	// sum its rewards keep.
-	SettleReferral(ctx context.Context, id string, status Status) error
+	// sum its rewards keep, and returns it.
+	SettleReferral(ctx context.Context, id string, status Status) (Referral, error)
 	// CountRewards counts the rewards a referral has earned, but for those of
 	// payments merged into another.
 	CountRewards(ctx context.Context, referralID string) (int, error)

@@ -116,11 +116,20 @@ func (s *Store) UpdateRewardKept(ctx context.Context, id string, kept, refunded 
 		Updates(map[string]any{"kept_amount": kept, "refunded_amount": refunded}).Error
 }
 
-// SettleReferral sets a referral's status and its reward to what its rewards keep.
-func (s *Store) SettleReferral(ctx context.Context, id string, status referral.Status) error {
+// SettleReferral sets a referral's status and its reward to what its
+// rewards keep, and returns the referral as it now is.
+func (s *Store) SettleReferral(ctx context.Context, id string, status referral.Status) (referral.Referral, error) {
 	kept := s.with(ctx).Model(&RewardRow{}).Select("COALESCE(SUM(kept_amount), 0)").Where("referral_id = ?", id)
-	return s.with(ctx).Model(&Referral{}).Where("id = ?", id).
+	var ms []Referral
+	err := s.with(ctx).Model(&ms).Clauses(clause.Returning{}).Where("id = ?", id).
 		Updates(map[string]any{"status": string(status), "reward_amount": kept}).Error
+	if err != nil {
+		return referral.Referral{}, err
+	}
+	if len(ms) != 1 {
+		return referral.Referral{}, referral.ErrNotFound
+	}
+	return ms[0].toDomain(), nil
 }
 
 // CountRewards counts a referral's rewards, but for those of payments that

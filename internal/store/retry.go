@@ -118,14 +118,16 @@ func (s *Store) retry(ctx context.Context, work func() error) error {
 	}
 }
 
-// dropIdleConnections closes the pool's idle connections.
+// dropIdleConnections closes the pools' idle connections.
 func (s *Store) dropIdleConnections() {
 	if s.dialect != Postgres {
 		return
 	}
-	if sqlDB, err := s.db.DB(); err == nil {
-		sqlDB.SetMaxIdleConns(0)
-		sqlDB.SetMaxIdleConns(maxIdleConns)
+	for _, db := range []*gorm.DB{s.db, s.txdb} {
+		if sqlDB, err := db.DB(); err == nil {
+			sqlDB.SetMaxIdleConns(0)
+			sqlDB.SetMaxIdleConns(maxIdleConns)
+		}
 	}
 }
 

@@ -37,7 +37,13 @@ const (
 // Store implements referral.Store with GORM. A Store made by InTx is bound to
 // that transaction.
 type Store struct {
-	db      *gorm.DB
+	// db runs reads outside transactions (or, in a Store made by InTx, the
+	// transaction's statements).
+	db *gorm.DB
+	// txdb begins transactions. On PostgreSQL it is a pool of its own, so
+	// readers never queue behind transactions that hold a connection while
+	// they wait for a referrer's lock; on SQLite it is db.
+	txdb    *gorm.DB
 	dialect Dialect
 	// conn is the connection a PostgreSQL transaction runs on, for the
 	// statements GORM cannot send (COPY); nil outside transactions.
@@ -46,17 +52,37 @@ type Store struct {
 
 var _ referral.Store = (*Store)(nil)
 
+// Pool sizes on PostgreSQL, per process: transactions and reads.
+const (
+	maxTxConns   = 20
+	maxReadConns = 10
+	maxIdleConns = 10
+)
+
 // Open connects to the database: dialect Postgres with a libpq URL or
 // key/value DSN, or SQLite with a file path (its directory is created).
 func Open(ctx context.Context, dialect Dialect, dsn string) (*Store, error) {
-	var dialector gorm.Dialector
+	st := &Store{dialect: dialect}
 	switch dialect {
 	case Postgres:
-		pool, err := openPostgres(dsn)
-		if err != nil {
-			return nil, err
+		for _, pool := range []struct {
+			db   **gorm.DB
+			size int
+		}{{&st.db, maxReadConns}, {&st.txdb, maxTxConns}} {
+			conn, err := openPostgres(dsn)
+			if err != nil {
+				st.Close()
+				return nil, err
+			}
+			conn.SetMaxOpenConns(pool.size)
+			conn.SetMaxIdleConns(min(pool.size, maxIdleConns))
+			conn.SetConnMaxIdleTime(5 * time.Minute)
+			if *pool.db, err = st.openGorm(ctx, postgres.New(postgres.Config{Conn: conn})); err != nil {
+				_ = conn.Close()
+				st.Close()
+				return nil, err
+			}
 		}
-		dialector = postgres.New(postgres.Config{Conn: pool})
 	case SQLite:
 		if dir := filepath.Dir(dsn); dir != "" {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -65,48 +91,47 @@ func Open(ctx context.Context, dialect Dialect, dsn string) (*Store, error) {
 		}
 		// WAL lets readers run beside the writer; busy_timeout makes a second
 		// process wait for the lock instead of failing; foreign keys are off by default.
-		dialector = sqlite.Open("file:" + dsn + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)")
+		db, err := st.openGorm(ctx, sqlite.Open("file:"+dsn+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"))
+		if err != nil {
+			return nil, err
+		}
+		// One connection serialises writers inside this process, so concurrent
+		// requests queue instead of failing with SQLITE_BUSY.
+		if sqlDB, err := db.DB(); err == nil {
+			sqlDB.SetMaxOpenConns(1)
+		}
+		st.db, st.txdb = db, db
 	default:
 		return nil, fmt.Errorf("unknown database dialect %q", dialect)
 	}
+	return st, nil
+}
+
+// openGorm opens GORM on dialector, checks the database answers, and makes
+// its reads retry lost connections.
+func (s *Store) openGorm(ctx context.Context, dialector gorm.Dialector) (*gorm.DB, error) {
 	db, err := gorm.Open(dialector, &gorm.Config{
 		TranslateError: true,
 		Logger:         logger.Discard,
 		NowFunc:        func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		return nil, fmt.Errorf("open %s database: %w", s.dialect, err)
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", dialect, err)
-	}
-	if dialect == SQLite {
-		// One connection serialises writers inside this process, so concurrent
-		// requests queue instead of failing with SQLITE_BUSY.
-		sqlDB.SetMaxOpenConns(1)
-	} else {
-		sqlDB.SetMaxOpenConns(maxOpenConns)
-		sqlDB.SetMaxIdleConns(maxIdleConns)
-		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		return nil, fmt.Errorf("open %s database: %w", s.dialect, err)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		_ = sqlDB.Close()
-		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
+		return nil, fmt.Errorf("connect to %s database: %w", s.dialect, err)
 	}
-	st := &Store{db: db, dialect: dialect}
-	if err := st.retryReads(db); err != nil {
+	if err := s.retryReads(db); err != nil {
 		_ = sqlDB.Close()
-		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		return nil, fmt.Errorf("open %s database: %w", s.dialect, err)
 	}
-	return st, nil
+	return db, nil
 }
-
-// The PostgreSQL pool's size.
-const (
-	maxOpenConns = 20
-	maxIdleConns = 10
-)
 
 // openPostgres opens the pgx connection pool. When a caller's context ends
 // during a statement, pgx asks the server to cancel it at once (so a
@@ -143,13 +168,22 @@ func (s *Store) Ping(ctx context.Context) error {
 	return sqlDB.PingContext(ctx)
 }
 
-// Close releases the connection pool.
+// Close releases the connection pools.
 func (s *Store) Close() error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
+	dbs := []*gorm.DB{s.db}
+	if s.txdb != s.db {
+		dbs = append(dbs, s.txdb)
 	}
-	return sqlDB.Close()
+	var errs []error
+	for _, db := range dbs {
+		if db == nil {
+			continue
+		}
+		if sqlDB, err := db.DB(); err == nil {
+			errs = append(errs, sqlDB.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // InTx runs fn in a transaction; fn's Store is bound to it. A transaction
@@ -167,20 +201,25 @@ func (s *Store) InTx(ctx context.Context, fn func(tx referral.Store) error) erro
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(tx referral.Store) error) error {
-	if s.dialect != Postgres || s.conn != nil { // SQLite, or a nested transaction (a savepoint)
+	if s.conn != nil { // a nested transaction: a savepoint
 		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(&Store{db: tx, dialect: s.dialect, conn: s.conn})
+			return fn(&Store{db: tx, txdb: tx, dialect: s.dialect, conn: s.conn})
+		})
+	}
+	if s.dialect != Postgres {
+		return s.txdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return fn(&Store{db: tx, txdb: tx, dialect: s.dialect})
 		})
 	}
 	// On PostgreSQL the transaction is begun on a connection held for it,
 	// so that COPY (through the driver) runs inside the same transaction.
-	return s.db.WithContext(ctx).Connection(func(c *gorm.DB) error {
+	return s.txdb.WithContext(ctx).Connection(func(c *gorm.DB) error {
 		conn, ok := c.Statement.ConnPool.(*sql.Conn)
 		if !ok {
 			return fmt.Errorf("transaction: unexpected connection type %T", c.Statement.ConnPool)
 		}
 		return c.Transaction(func(tx *gorm.DB) error {
-			return fn(&Store{db: tx, dialect: s.dialect, conn: conn})
+			return fn(&Store{db: tx, txdb: tx, dialect: s.dialect, conn: conn})
 		})
 	})
 }
