@@ -39,11 +39,11 @@ func (ks keySet) add(keys ...string) {
 	}
 }
 
-// missing returns the keys not in the set.
+// missing returns the keys not in the set, each once.
 func (ks keySet) missing(keys []string) []string {
 	var out []string
 	for _, k := range keys {
-		if k != "" && !ks[k] {
+		if k != "" && !ks[k] && !slices.Contains(out, k) {
 			out = append(out, k)
 		}
 	}
@@ -104,8 +104,36 @@ func needAll(held keySet, payments ...Payment) error {
 
 // resolvePayment returns the stored payment that keys name (nil when none),
 // first merging stored payments that keys show to be one, and makes every
-// key lead to it.
+// key lead to it. Claims naming the payment by one key name it by others
+// too (a charge and its payment intent, an invoice): those join as well.
 func (s *Service) resolvePayment(ctx context.Context, tx Store, held keySet, keys []string) (*Payment, error) {
+	for {
+		pay, err := s.resolveKeys(ctx, tx, held, keys)
+		if err != nil || pay == nil {
+			return pay, err
+		}
+		claims, err := tx.ClaimsForPayment(ctx, *pay)
+		if err != nil {
+			return nil, fmt.Errorf("claims of payment %s: %w", pay.ID, err)
+		}
+		known := newKeySet(append(pay.Keys, pay.ID))
+		var more []string
+		for _, c := range claims {
+			more = append(more, known.missing(c.paymentKeys())...)
+		}
+		if len(more) == 0 {
+			return pay, nil
+		}
+		if missing := held.missing(more); len(missing) > 0 {
+			return nil, &needKeys{keys: missing}
+		}
+		keys = append(append([]string{pay.ID}, pay.Keys...), more...)
+	}
+}
+
+// resolveKeys is one round of resolvePayment: the payments keys lead to,
+// merged into one, which keys then all lead to.
+func (s *Service) resolveKeys(ctx context.Context, tx Store, held keySet, keys []string) (*Payment, error) {
 	found, err := tx.PaymentsByKeys(ctx, keys)
 	if err != nil {
 		return nil, fmt.Errorf("find payment: %w", err)
@@ -141,7 +169,7 @@ func (s *Service) resolvePayment(ctx context.Context, tx Store, held keySet, key
 		pay.Keys = append(pay.Keys, loser.Keys...)
 		pay, _ = fill(pay, loser)
 	}
-	if fresh := newKeySet(pay.Keys).missing(keys); len(fresh) > 0 {
+	if fresh := newKeySet(append(pay.Keys, pay.ID)).missing(keys); len(fresh) > 0 {
 		if err := tx.LearnPayment(ctx, pay.ID, Payment{}, fresh); err != nil {
 			return nil, fmt.Errorf("learn keys of payment %s: %w", pay.ID, err)
 		}
@@ -199,23 +227,28 @@ func (s *Service) RecordPayment(ctx context.Context, p Payment) (PaymentResult, 
 
 // applyPayment records what an event or report says of a payment: a new
 // payment, or more about a stored one (keys, customer, user). A payment
-// whose user becomes known is then considered for a reward, once.
+// whose user becomes known is then considered for a reward, once: a
+// payment has a user exactly when it was considered.
 func (s *Service) applyPayment(ctx context.Context, tx Store, held keySet, p Payment) (PaymentResult, error) {
-	pay, err := s.resolvePayment(ctx, tx, held, p.identifiers())
+	ids := p.identifiers()
+	pay, err := s.resolvePayment(ctx, tx, held, ids)
 	if err != nil {
 		return PaymentResult{}, err
 	}
+	duplicate := pay != nil
 	if pay == nil {
-		p.CreatedAt, p.Keys = s.clock(), p.identifiers()
-		if err := tx.CreatePayment(ctx, p); err != nil {
+		// Stored without its user first: claims that arrived before it may
+		// name more of its keys, even another stored payment it is; the
+		// user is learned once it is whole.
+		fresh := p
+		fresh.UserID, fresh.CreatedAt, fresh.Keys = "", s.clock(), ids
+		if err := tx.CreatePayment(ctx, fresh); err != nil {
 			return PaymentResult{}, fmt.Errorf("record payment %s: %w", p.ID, err)
 		}
-		if p.UserID == "" {
-			return PaymentResult{Payment: p}, nil // kept until an event names the user
+		if pay, err = s.resolvePayment(ctx, tx, held, ids); err != nil {
+			return PaymentResult{}, err
 		}
-		return s.evaluatePayment(ctx, tx, p)
-	}
-	if p.Source == SourceAPI && pay.Source == SourceAPI && (pay.UserID != p.UserID || pay.Amount != p.Amount || pay.Currency != p.Currency) {
+	} else if p.Source == SourceAPI && pay.Source == SourceAPI && (pay.UserID != p.UserID || pay.Amount != p.Amount || pay.Currency != p.Currency) {
 		return PaymentResult{}, ErrPaymentConflict
 	}
 	attributed := pay.UserID == "" && p.UserID != ""
@@ -225,15 +258,18 @@ func (s *Service) applyPayment(ctx context.Context, tx Store, held keySet, p Pay
 		}
 		*pay = learned
 	}
-	if attributed {
+	switch {
+	case attributed:
 		return s.evaluatePayment(ctx, tx, *pay)
+	case pay.UserID == "":
+		return PaymentResult{Payment: *pay, Duplicate: duplicate}, nil // kept until an event names the user
 	}
 	// New keys may lead to claims that arrived first.
 	ref, err := s.settlePayment(ctx, tx, *pay)
 	if err != nil {
 		return PaymentResult{}, err
 	}
-	res := PaymentResult{Payment: *pay, Duplicate: true, Referral: ref}
+	res := PaymentResult{Payment: *pay, Duplicate: duplicate, Referral: ref}
 	if ref == nil && pay.ReferralID != "" {
 		r, err := tx.ReferralByID(ctx, pay.ReferralID)
 		if err != nil {

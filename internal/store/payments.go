@@ -88,6 +88,7 @@ func (s *Store) withKeys(ctx context.Context, ms []Payment) ([]referral.Payment,
 
 // mapKeys makes keys lead to payment id.
 func (s *Store) mapKeys(ctx context.Context, id string, keys []string) error {
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
 	if len(keys) == 0 {
 		return nil
 	}
