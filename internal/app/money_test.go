@@ -42,9 +42,15 @@ func fakeStripeEvents(t *testing.T, pages [][]map[string]any) *httptest.Server {
 	return srv
 }
 
-func event(id, typ string, object map[string]any) map[string]any {
-	return map[string]any{"id": id, "object": "event", "type": typ, "api_version": "2025-09-30.clover",
-		"created": time.Now().Add(-time.Hour).Unix(), "data": map[string]any{"object": object}}
+// event is an event of the current API as Stripe's event list returns it,
+// around an object built from stripe-mock's fixtures.
+func event(t *testing.T, id, typ string, object teststripe.Object, err error) map[string]any {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]any{"id": id, "object": "event", "type": typ, "api_version": teststripe.VCurrent.API,
+		"created": time.Now().Add(-time.Hour).Unix(), "data": map[string]any{"object": map[string]any(object)}}
 }
 
 // TestReconcileHealsMissedEvents: the webhook never saw these events;
@@ -58,17 +64,24 @@ func TestReconcileHealsMissedEvents(t *testing.T) {
 	_, code := call(t, "GET", p.base+"/v1/me/referral-code", strings.TrimSpace(user), "")
 	call(t, "POST", p.base+"/v1/referrals", strings.TrimSpace(backend), fmt.Sprintf(`{"referredUserId":"u2","code":%q}`, code["code"]))
 
+	v := teststripe.VCurrent
+	sale := teststripe.Sale{UserID: "u2", Customer: "cus_2", Amount: 10000, Currency: "usd", Invoice: "in_1", PaymentIntent: "pi_1",
+		Charge: "ch_1", InvoicePayment: "inpay_1", Subscription: "sub_1"}
+	inv, invErr := v.Invoice(sale)
+	ip, ipErr := v.InvoicePayment(sale)
+	ch, chErr := v.Charge(sale, 5000)
+	plan := teststripe.Object{"id": "price_1", "object": "price"}
 	stripe := fakeStripeEvents(t, [][]map[string]any{
 		{
-			event("evt_3", "charge.refunded", map[string]any{"id": "ch_1", "amount_refunded": 5000, "payment_intent": "pi_1"}),
-			event("evt_2", "invoice.paid", map[string]any{"id": "in_1", "customer": "cus_2", "amount_paid": 10000, "currency": "usd",
-				"payment_intent": "pi_1", "charge": "ch_1", "metadata": map[string]any{"user_id": "u2"}}),
+			event(t, "evt_4", "charge.refunded", ch, chErr),
+			event(t, "evt_3", "invoice_payment.paid", ip, ipErr),
+			event(t, "evt_2", "invoice.paid", inv, invErr),
 		},
-		{event("evt_1", "plan.created", map[string]any{"id": "price_1"})},
+		{event(t, "evt_1", "plan.created", plan, nil)},
 	})
 	renv := append(env, "STRIPE_SECRET_KEY=sk_test_123", "STRIPE_API_URL="+stripe.URL)
 	out, stderr, err := runCmd(t, dir, renv, "reconcile", "-since", "72h")
-	if err != nil || !strings.Contains(out, "listed 3, processed 2, duplicate 0, ignored 1") {
+	if err != nil || !strings.Contains(out, "listed 4, processed 3, duplicate 0, ignored 1") {
 		t.Fatalf("reconcile: %v\n%s\n%s", err, out, stderr)
 	}
 	_, bal := call(t, "GET", p.base+"/v1/me/balance", strings.TrimSpace(user), "")
@@ -76,7 +89,7 @@ func TestReconcileHealsMissedEvents(t *testing.T) {
 		t.Fatalf("balance after reconcile: %v", bal)
 	}
 	out, _, err = runCmd(t, dir, renv, "reconcile")
-	if err != nil || !strings.Contains(out, "processed 0, duplicate 2") {
+	if err != nil || !strings.Contains(out, "processed 0, duplicate 3") {
 		t.Fatalf("second reconcile: %v %s", err, out)
 	}
 
@@ -115,7 +128,14 @@ func TestPayoutsRun(t *testing.T) {
 	call(t, "POST", p.base+"/v1/referrals", backend, fmt.Sprintf(`{"referredUserId":"u2","code":%q}`, code["code"]))
 	call(t, "POST", p.base+"/v1/payments", backend, `{"paymentId":"pay_1","userId":"u2","amount":10000,"currency":"usd"}`)
 	// The referrer's own Stripe customer, learned from a signed event.
-	payload := []byte(`{"id":"evt_cus","object":"event","type":"customer.created","api_version":"2025-09-30.clover","data":{"object":{"id":"cus_u1","metadata":{"user_id":"u1"}}}}`)
+	cus, err := teststripe.VCurrent.Customer("cus_u1", "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := teststripe.VCurrent.Event("evt_cus", "customer.created", cus)
+	if err != nil {
+		t.Fatal(err)
+	}
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: "whsec_test", Timestamp: time.Now()})
 	req, _ := http.NewRequest("POST", p.base+"/v1/webhooks/stripe", strings.NewReader(string(payload)))
 	req.Header.Set("Stripe-Signature", signed.Header)

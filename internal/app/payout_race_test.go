@@ -87,7 +87,14 @@ func TestConcurrentPayoutRunsNeverOverpay(t *testing.T) {
 	for u := range users {
 		_, code := call(t, "GET", p.base+"/v1/me/referral-code", tok("-sub", fmt.Sprintf("r%d", u)), "")
 		codes[u] = code["code"].(string)
-		payload := []byte(fmt.Sprintf(`{"id":"evt_cus_%d","object":"event","type":"customer.created","api_version":"2025-09-30.clover","data":{"object":{"id":"cus_r%d","object":"customer","metadata":{"user_id":"r%d"}}}}`, u, u, u))
+		cus, err := teststripe.VCurrent.Customer(fmt.Sprintf("cus_r%d", u), fmt.Sprintf("r%d", u))
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, err := teststripe.VCurrent.Event(fmt.Sprintf("evt_cus_%d", u), "customer.created", cus)
+		if err != nil {
+			t.Fatal(err)
+		}
 		signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: "whsec_test", Timestamp: time.Now()})
 		req, _ := http.NewRequest("POST", p.base+"/v1/webhooks/stripe", bytes.NewReader(payload))
 		req.Header.Set("Stripe-Signature", signed.Header)

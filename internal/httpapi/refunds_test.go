@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/refhub/referral-service/internal/teststripe"
 	"github.com/refhub/referral-service/pkg/referralapi"
 )
 
@@ -74,40 +75,44 @@ func TestRefundEndpoint(t *testing.T) {
 
 func TestStripeRefundAndDisputeEvents(t *testing.T) {
 	eachBackend(t, serverOpts{}, func(t *testing.T, s *server) {
+		v := teststripe.VCurrent
 		code := getCode(t, s, "ref").Code
 		attribute(t, s, "a", code, nil)
 		attribute(t, s, "b", code, nil)
-		pi := func(id, charge, user string) map[string]any {
-			return map[string]any{"id": id, "object": "payment_intent", "amount_received": 10000, "currency": "usd", "latest_charge": charge, "metadata": map[string]any{"user_id": user}}
-		}
-		outcome(t, s.deliver(t, stripeEvent(t, "evt_pa", "payment_intent.succeeded", newAPIVersion, pi("pi_a", "ch_a", "a"))))
-		outcome(t, s.deliver(t, stripeEvent(t, "evt_pb", "payment_intent.succeeded", newAPIVersion, pi("pi_b", "ch_b", "b"))))
+		saleA := teststripe.Sale{UserID: "a", Amount: 10000, Currency: "usd", PaymentIntent: "pi_a", Charge: "ch_a"}
+		saleB := teststripe.Sale{UserID: "b", Amount: 10000, Currency: "usd", PaymentIntent: "pi_b", Charge: "ch_b"}
+		pa, err := v.PaymentIntent(saleA)
+		outcome(t, s.deliver(t, event(t, v, "evt_pa", "payment_intent.succeeded", pa, err)))
+		pb, err := v.PaymentIntent(saleB)
+		outcome(t, s.deliver(t, event(t, v, "evt_pb", "payment_intent.succeeded", pb, err)))
 		if got := balance(t, s, "ref", "usd"); got != 4000 {
 			t.Fatalf("balance = %d", got)
 		}
-		charge := func(total int64) map[string]any {
-			return map[string]any{"id": "ch_a", "object": "charge", "amount": 10000, "amount_refunded": total, "payment_intent": "pi_a", "currency": "usd"}
+		charge := func(id string, total int64) []byte {
+			ch, err := v.Charge(saleA, total)
+			return event(t, v, id, "charge.refunded", ch, err)
 		}
 		// Stripe's cumulative totals, the later one delivered first.
-		outcome(t, s.deliver(t, stripeEvent(t, "evt_r2", "charge.refunded", newAPIVersion, charge(5000))))
-		outcome(t, s.deliver(t, stripeEvent(t, "evt_r1", "charge.refunded", newAPIVersion, charge(2000))))
-		if got := outcome(t, s.deliver(t, stripeEvent(t, "evt_r2", "charge.refunded", newAPIVersion, charge(5000)))); got != "duplicate" {
+		outcome(t, s.deliver(t, charge("evt_r2", 5000)))
+		outcome(t, s.deliver(t, charge("evt_r1", 2000)))
+		if got := outcome(t, s.deliver(t, charge("evt_r2", 5000))); got != "duplicate" {
 			t.Fatalf("redelivery: %s", got)
 		}
 		if got := balance(t, s, "ref", "usd"); got != 1000+2000 {
 			t.Fatalf("after refunds: %d, want 3000", got)
 		}
-		dp := func(status string) map[string]any {
-			return map[string]any{"id": "dp_b", "object": "dispute", "charge": "ch_b", "payment_intent": "pi_b", "amount": 10000, "currency": "usd", "status": status}
+		dp := func(id, typ, status string) []byte {
+			d, err := v.Dispute("dp_b", saleB, status)
+			return event(t, v, id, typ, d, err)
 		}
-		outcome(t, s.deliver(t, stripeEvent(t, "evt_d1", "charge.dispute.created", newAPIVersion, dp("needs_response"))))
+		outcome(t, s.deliver(t, dp("evt_d1", "charge.dispute.created", "needs_response")))
 		if got := balance(t, s, "ref", "usd"); got != 1000 {
 			t.Fatalf("open dispute: %d, want 1000", got)
 		}
-		outcome(t, s.deliver(t, stripeEvent(t, "evt_d2", "charge.dispute.closed", newAPIVersion, dp("won"))))
+		outcome(t, s.deliver(t, dp("evt_d2", "charge.dispute.closed", "won")))
 		if got := balance(t, s, "ref", "usd"); got != 3000 {
 			t.Fatalf("won dispute: %d, want 3000", got)
 		}
-		s.deliver(t, stripeEvent(t, "evt_bad", "charge.refunded", newAPIVersion, map[string]any{"id": "", "amount_refunded": 5})).problem(t, http.StatusBadRequest, "invalid_payload")
+		s.deliver(t, rawEvent(t, "evt_bad", "charge.refunded", map[string]any{"id": "", "amount_refunded": 5})).problem(t, http.StatusBadRequest, "invalid_payload")
 	})
 }

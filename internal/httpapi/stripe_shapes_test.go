@@ -13,7 +13,7 @@ import (
 // of API 2023-10-16 and of the current API, sets ids, amounts and metadata,
 // and delivers them as signed events through the webhook.
 
-// stripeEvent is one event to deliver: its type and object builder.
+// stripeStep is one event to deliver: its type and object builder.
 type stripeStep struct {
 	typ   string
 	build func() (teststripe.Object, error)

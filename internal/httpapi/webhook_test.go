@@ -10,25 +10,30 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/refhub/referral-service/internal/teststripe"
 	"github.com/refhub/referral-service/internal/testutil"
 	"github.com/refhub/referral-service/pkg/referralapi"
 )
 
-// A recent API version (newer than the 2023-10-16 that stripe-go v76 pins)
-// and the pinned one; events of both must be processed.
-const (
-	newAPIVersion = "2025-09-30.clover"
-	oldAPIVersion = "2023-10-16"
-)
-
-func stripeEvent(t *testing.T, id, typ, apiVersion string, object map[string]any) []byte {
+// event wraps a Stripe object built from stripe-mock's fixtures (of v's
+// API version) in an event of that version.
+func event(t testing.TB, v teststripe.Version, id, typ string, obj teststripe.Object, err error) []byte {
 	t.Helper()
-	b, err := json.Marshal(map[string]any{
-		"id": id, "object": "event", "type": typ, "api_version": apiVersion, "created": time.Now().Unix(),
-		"livemode": false, "pending_webhooks": 1,
-		"request": map[string]any{"id": nil, "idempotency_key": nil},
-		"data":    map[string]any{"object": object},
-	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := v.Event(id, typ, obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// rawEvent is an event around a hand-made object, for malformed input only.
+func rawEvent(t testing.TB, id, typ string, object map[string]any) []byte {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"id": id, "object": "event", "type": typ, "api_version": teststripe.VCurrent.API,
+		"created": time.Now().Unix(), "data": map[string]any{"object": object}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,24 +69,20 @@ func balance(t *testing.T, s *server, user, currency string) int64 {
 	return 0
 }
 
-func invoicePaid(id, customer, userID string, amount int64, paymentIntent string) map[string]any {
-	inv := map[string]any{
-		"id": id, "object": "invoice", "customer": customer, "amount_paid": amount, "currency": "usd",
-		"status": "paid", "metadata": map[string]any{},
-		// From 2025-03-31 on the subscription's metadata sits under parent.
-		"parent": map[string]any{"type": "subscription_details", "subscription_details": map[string]any{"metadata": map[string]any{"user_id": userID}, "subscription": "sub_1"}},
-	}
-	if paymentIntent != "" {
-		inv["payment_intent"] = paymentIntent
-	}
-	return inv
+// invoiceEvent is a paid invoice of amount from customer, the user in the
+// subscription's metadata, in the current API's shape.
+func invoiceEvent(t testing.TB, id, invoice, customer, user string, amount int64) []byte {
+	t.Helper()
+	v := teststripe.VCurrent
+	inv, err := v.Invoice(teststripe.Sale{UserID: user, Customer: customer, Amount: amount, Currency: "usd", Invoice: invoice, Subscription: "sub_" + invoice})
+	return event(t, v, id, "invoice.paid", inv, err)
 }
 
 func TestStripeSignatureChecks(t *testing.T) {
 	eachBackend(t, serverOpts{}, func(t *testing.T, s *server) {
 		getCode(t, s, "u1")
 		attribute(t, s, "u2", getCode(t, s, "u1").Code, nil)
-		payload := stripeEvent(t, "evt_sig", "invoice.paid", newAPIVersion, invoicePaid("in_1", "cus_1", "u2", 5000, ""))
+		payload := invoiceEvent(t, "evt_sig", "in_1", "cus_1", "u2", 5000)
 		post := func(header string) response {
 			h := map[string]string{}
 			if header != "" {
@@ -113,7 +114,7 @@ func TestStripeSignatureChecks(t *testing.T) {
 		// A signed body that is not an event is a 400, not a 5xx.
 		s.deliver(t, []byte(`{"hello":"world"}`)).problem(t, http.StatusBadRequest, "invalid_payload")
 		s.deliver(t, []byte(`not json`)).problem(t, http.StatusBadRequest, "invalid_payload")
-		s.deliver(t, stripeEvent(t, "evt_bad", "invoice.paid", newAPIVersion, map[string]any{"id": "in_x", "amount_paid": "lots"})).problem(t, http.StatusBadRequest, "invalid_payload")
+		s.deliver(t, rawEvent(t, "evt_bad", "invoice.paid", map[string]any{"id": "in_x", "amount_paid": "lots"})).problem(t, http.StatusBadRequest, "invalid_payload")
 	})
 }
 
@@ -124,38 +125,40 @@ func TestStripeEventsQualify(t *testing.T) {
 			attribute(t, s, u, code, nil)
 		}
 		// stripe-go's own pinned version is read like any other.
-		if stripe.APIVersion != oldAPIVersion {
-			t.Fatalf("stripe-go pins %s; update oldAPIVersion", stripe.APIVersion)
+		if stripe.APIVersion != teststripe.V2023.API {
+			t.Fatalf("stripe-go pins %s; update teststripe.V2023", stripe.APIVersion)
 		}
+		cur, old := teststripe.VCurrent, teststripe.V2023
 
-		// $0 invoice: no qualification; then the real invoice qualifies (newer API version).
-		if got := outcome(t, s.deliver(t, stripeEvent(t, "evt_a0", "invoice.paid", newAPIVersion, invoicePaid("in_a0", "cus_a", "a", 0, "")))); got != "processed" {
+		// $0 invoice: no qualification; then the real invoice qualifies (current API).
+		if got := outcome(t, s.deliver(t, invoiceEvent(t, "evt_a0", "in_a0", "cus_a", "a", 0))); got != "processed" {
 			t.Fatalf("$0 invoice outcome %s", got)
 		}
 		if got := balance(t, s, "ref", "usd"); got != 0 {
 			t.Fatalf("$0 invoice credited %d", got)
 		}
-		outcome(t, s.deliver(t, stripeEvent(t, "evt_a1", "invoice.paid", newAPIVersion, invoicePaid("in_a1", "cus_a", "a", 2000, ""))))
+		outcome(t, s.deliver(t, invoiceEvent(t, "evt_a1", "in_a1", "cus_a", "a", 2000)))
 		if got := balance(t, s, "ref", "usd"); got != 400 {
 			t.Fatalf("after invoice: %d, want 400", got)
 		}
 
 		// Checkout: unpaid session does nothing; client_reference_id identifies the user.
-		session := func(id, status string, amount int64) map[string]any {
-			return map[string]any{"id": id, "object": "checkout.session", "client_reference_id": "b", "customer": "cus_b",
-				"payment_status": status, "amount_total": amount, "currency": "USD", "payment_intent": "pi_b", "mode": "payment", "metadata": map[string]any{}}
-		}
-		outcome(t, s.deliver(t, stripeEvent(t, "evt_b0", "checkout.session.completed", oldAPIVersion, session("cs_b0", "unpaid", 3000))))
+		saleB := teststripe.Sale{UserID: "b", Customer: "cus_b", Amount: 3000, Currency: "USD", PaymentIntent: "pi_b", Charge: "ch_b"}
+		unpaid, err := old.CheckoutSession("cs_b0", "payment", saleB)
+		unpaid.Set("payment_status", "unpaid").Set("status", "open")
+		outcome(t, s.deliver(t, event(t, old, "evt_b0", "checkout.session.completed", unpaid, err)))
 		if got := balance(t, s, "ref", "usd"); got != 400 {
 			t.Fatalf("unpaid session credited: %d", got)
 		}
-		outcome(t, s.deliver(t, stripeEvent(t, "evt_b1", "checkout.session.completed", oldAPIVersion, session("cs_b1", "paid", 3000))))
+		paid, err := old.CheckoutSession("cs_b1", "payment", saleB)
+		outcome(t, s.deliver(t, event(t, old, "evt_b1", "checkout.session.completed", paid, err)))
 		if got := balance(t, s, "ref", "usd"); got != 1000 {
 			t.Fatalf("after paid session: %d, want 1000", got)
 		}
-		// The same payment seen as payment_intent.succeeded and invoice.paid rewards once.
-		pi := map[string]any{"id": "pi_b", "object": "payment_intent", "customer": "cus_b", "amount_received": 3000, "currency": "usd", "metadata": map[string]any{}, "latest_charge": "ch_b"}
-		if got := outcome(t, s.deliver(t, stripeEvent(t, "evt_b2", "payment_intent.succeeded", oldAPIVersion, pi))); got != "processed" {
+		// The same payment seen as payment_intent.succeeded rewards once.
+		saleB.UserID, saleB.Currency = "", "usd"
+		pi, err := old.PaymentIntent(saleB)
+		if got := outcome(t, s.deliver(t, event(t, old, "evt_b2", "payment_intent.succeeded", pi, err))); got != "processed" {
 			t.Fatalf("outcome %s", got)
 		}
 		if got := balance(t, s, "ref", "usd"); got != 1000 {
@@ -163,38 +166,40 @@ func TestStripeEventsQualify(t *testing.T) {
 		}
 
 		// payment_intent.succeeded naming only a customer learned from an earlier event.
-		outcome(t, s.deliver(t, stripeEvent(t, "evt_c0", "customer.created", newAPIVersion, map[string]any{"id": "cus_c", "object": "customer", "metadata": map[string]any{"user_id": "c"}})))
-		piC := map[string]any{"id": "pi_c", "object": "payment_intent", "customer": "cus_c", "amount_received": 1001, "currency": "eur", "metadata": map[string]any{}}
-		outcome(t, s.deliver(t, stripeEvent(t, "evt_c1", "payment_intent.succeeded", newAPIVersion, piC)))
+		cus, err := cur.Customer("cus_c", "c")
+		outcome(t, s.deliver(t, event(t, cur, "evt_c0", "customer.created", cus, err)))
+		piC, err := cur.PaymentIntent(teststripe.Sale{Customer: "cus_c", Amount: 1001, Currency: "eur", PaymentIntent: "pi_c", Charge: "ch_c"})
+		outcome(t, s.deliver(t, event(t, cur, "evt_c1", "payment_intent.succeeded", piC, err)))
 		if got := balance(t, s, "ref", "eur"); got != 200 {
 			t.Fatalf("customer-resolved payment: %d, want 200", got)
 		}
 
 		// metadata.user_id on the payment intent, expanded customer object.
-		piD := map[string]any{"id": "pi_d", "object": "payment_intent", "customer": map[string]any{"id": "cus_d", "object": "customer"}, "amount_received": 500, "currency": "usd", "metadata": map[string]any{"user_id": "d"}}
-		outcome(t, s.deliver(t, stripeEvent(t, "evt_d", "payment_intent.succeeded", newAPIVersion, piD)))
+		piD, err := cur.PaymentIntent(teststripe.Sale{UserID: "d", Amount: 500, Currency: "usd", PaymentIntent: "pi_d", Charge: "ch_d"})
+		piD.Set("customer", map[string]any{"id": "cus_d", "object": "customer"})
+		outcome(t, s.deliver(t, event(t, cur, "evt_d", "payment_intent.succeeded", piD, err)))
 		if got := balance(t, s, "ref", "usd"); got != 1100 {
 			t.Fatalf("metadata payment: %d, want 1100", got)
 		}
 
-		// Older invoices carry the user in subscription_details; learned customers resolve later invoices too.
-		oldInv := map[string]any{"id": "in_e", "object": "invoice", "customer": "cus_e", "amount_paid": 10000, "currency": "usd",
-			"payment_intent": "pi_e", "charge": "ch_e", "subscription_details": map[string]any{"metadata": map[string]any{"user_id": "e"}}}
-		outcome(t, s.deliver(t, stripeEvent(t, "evt_e", "invoice.paid", oldAPIVersion, oldInv)))
+		// 2023 invoices carry the user in subscription_details.
+		oldInv, err := old.Invoice(teststripe.Sale{UserID: "e", Customer: "cus_e", Amount: 10000, Currency: "usd", Invoice: "in_e", PaymentIntent: "pi_e", Charge: "ch_e", Subscription: "sub_e"})
+		outcome(t, s.deliver(t, event(t, old, "evt_e", "invoice.paid", oldInv, err)))
 		if got := balance(t, s, "ref", "usd"); got != 3100 {
 			t.Fatalf("old-version invoice: %d, want 3100", got)
 		}
 
 		// Unknown event types are acknowledged and ignored; nothing is recorded for them.
-		if got := outcome(t, s.deliver(t, stripeEvent(t, "evt_x", "charge.succeeded", newAPIVersion, map[string]any{"id": "ch_x", "amount": 999999}))); got != "ignored" {
+		ch, err := cur.Charge(teststripe.Sale{Amount: 999999, Currency: "usd", Charge: "ch_x"}, 0)
+		if got := outcome(t, s.deliver(t, event(t, cur, "evt_x", "charge.succeeded", ch, err))); got != "ignored" {
 			t.Fatalf("unknown type outcome %s", got)
 		}
 		// A payment by a user nobody referred is processed without effect.
-		piF := map[string]any{"id": "pi_zz", "object": "payment_intent", "customer": "cus_zz", "amount_received": 500, "currency": "usd", "metadata": map[string]any{"user_id": "stranger"}}
-		outcome(t, s.deliver(t, stripeEvent(t, "evt_zz", "payment_intent.succeeded", newAPIVersion, piF)))
+		piF, err := cur.PaymentIntent(teststripe.Sale{UserID: "stranger", Customer: "cus_zz", Amount: 500, Currency: "usd", PaymentIntent: "pi_zz"})
+		outcome(t, s.deliver(t, event(t, cur, "evt_zz", "payment_intent.succeeded", piF, err)))
 
 		// Redelivery of an event is a duplicate and changes nothing.
-		if got := outcome(t, s.deliver(t, stripeEvent(t, "evt_a1", "invoice.paid", newAPIVersion, invoicePaid("in_a1", "cus_a", "a", 2000, "")))); got != "duplicate" {
+		if got := outcome(t, s.deliver(t, invoiceEvent(t, "evt_a1", "in_a1", "cus_a", "a", 2000))); got != "duplicate" {
 			t.Fatalf("redelivery outcome %s", got)
 		}
 		if got := balance(t, s, "ref", "usd"); got != 3100 {
@@ -213,10 +218,12 @@ func TestStripeConcurrentDeliveries(t *testing.T) {
 	eachBackend(t, serverOpts{}, func(t *testing.T, s *server) {
 		code := getCode(t, s, "ref").Code
 		attribute(t, s, "payer", code, nil)
-		payload := stripeEvent(t, "evt_storm", "invoice.paid", newAPIVersion, invoicePaid("in_storm", "cus_storm", "payer", 10000, ""))
-		// Other events for the same payment race the storm too.
-		pi := stripeEvent(t, "evt_storm_pi", "payment_intent.succeeded", newAPIVersion, map[string]any{
-			"id": "pi_storm", "customer": "cus_storm", "amount_received": 10000, "currency": "usd", "invoice": "in_storm", "metadata": map[string]any{"user_id": "payer"}})
+		payload := invoiceEvent(t, "evt_storm", "in_storm", "cus_storm", "payer", 10000)
+		// Another event of the same payment races the storm too: a 2023
+		// payment intent that names the invoice.
+		old := teststripe.V2023
+		piObj, err := old.PaymentIntent(teststripe.Sale{UserID: "payer", Customer: "cus_storm", Amount: 10000, Currency: "usd", Invoice: "in_storm", PaymentIntent: "pi_storm"})
+		pi := event(t, old, "evt_storm_pi", "payment_intent.succeeded", piObj, err)
 		const n = 50
 		outcomes := make([]string, n+1)
 		testutil.Concurrently(n+1, func(i int) {
@@ -250,7 +257,7 @@ func TestStripeConcurrentDeliveries(t *testing.T) {
 
 func TestStripeStorageFailureAsksForRetry(t *testing.T) {
 	eachBackend(t, serverOpts{}, func(t *testing.T, s *server) {
-		payload := stripeEvent(t, "evt_down", "invoice.paid", newAPIVersion, invoicePaid("in_down", "cus", "u", 100, ""))
+		payload := invoiceEvent(t, "evt_down", "in_down", "cus", "u", 100)
 		if err := s.store.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -264,8 +271,7 @@ func TestStripeStorageFailureAsksForRetry(t *testing.T) {
 
 func TestStripeNotConfigured(t *testing.T) {
 	eachBackend(t, serverOpts{noWebhookSecret: true}, func(t *testing.T, s *server) {
-		payload := stripeEvent(t, "evt", "invoice.paid", newAPIVersion, invoicePaid("in", "cus", "u", 100, ""))
-		s.deliver(t, payload).problem(t, http.StatusServiceUnavailable, "stripe_not_configured")
+		s.deliver(t, invoiceEvent(t, "evt", "in", "cus", "u", 100)).problem(t, http.StatusServiceUnavailable, "stripe_not_configured")
 	})
 }
 
