@@ -144,19 +144,31 @@ func (s *Service) resolveKeys(ctx context.Context, tx Store, held keySet, keys [
 	if len(found) == 0 {
 		return nil, nil
 	}
-	// The survivor is the payment that earned a reward, else the one whose
-	// user is known, else the oldest: merging never moves a reward, it only
-	// takes back a duplicate's.
-	rank := func(p Payment) int {
-		switch {
-		case p.ReferralID != "":
-			return 0
-		case p.UserID != "":
-			return 1
+	// The survivor is the payment that qualified a referral, else one that
+	// earned a reward, else one whose user is known, else the oldest:
+	// merging never moves a reward or a referral's qualification, it only
+	// takes back a duplicate's reward.
+	if len(found) > 1 {
+		ranks := map[string]int{}
+		for _, p := range found {
+			switch {
+			case p.ReferralID != "":
+				ranks[p.ID] = 1
+				ref, err := tx.ReferralByID(ctx, p.ReferralID)
+				if err != nil {
+					return nil, fmt.Errorf("read referral %s: %w", p.ReferralID, err)
+				}
+				if ref.QualifyingPaymentID == p.ID {
+					ranks[p.ID] = 0
+				}
+			case p.UserID != "":
+				ranks[p.ID] = 2
+			default:
+				ranks[p.ID] = 3
+			}
 		}
-		return 2
+		slices.SortStableFunc(found, func(a, b Payment) int { return cmp.Compare(ranks[a.ID], ranks[b.ID]) })
 	}
-	slices.SortStableFunc(found, func(a, b Payment) int { return cmp.Compare(rank(a), rank(b)) })
 	pay := found[0]
 	for _, loser := range found[1:] {
 		if err := tx.MergePayment(ctx, loser.ID, pay.ID); err != nil {
@@ -179,9 +191,13 @@ func (s *Service) resolveKeys(ctx context.Context, tx Store, held keySet, keys [
 }
 
 // fill returns p with the Stripe ids, customer and user it lacks taken
-// from other, and whether it took any.
+// from other, and the larger amount (an invoice's total over one of its
+// partial payments), and whether it took any.
 func fill(p, other Payment) (Payment, bool) {
 	changed := false
+	if other.Currency == p.Currency && other.Amount > p.Amount {
+		p.Amount, changed = other.Amount, true
+	}
 	for _, f := range []struct{ dst, src *string }{
 		{&p.StripePaymentIntent, &other.StripePaymentIntent}, {&p.StripeInvoice, &other.StripeInvoice},
 		{&p.StripeCharge, &other.StripeCharge}, {&p.StripeCheckoutSession, &other.StripeCheckoutSession},
@@ -326,8 +342,8 @@ func (s *Service) evaluatePayment(ctx context.Context, tx Store, p Payment) (Pay
 		if ref, err = tx.ReferralByID(ctx, ref.ID); err != nil {
 			return PaymentResult{}, fmt.Errorf("read referral %s: %w", ref.ID, err)
 		}
-		if !s.recurring(ctx, tx, ref) {
-			return res, nil
+		if earns, err := s.recurring(ctx, tx, ref); err != nil || !earns {
+			return res, err
 		}
 	}
 	if err := s.earnReward(ctx, tx, ref, p, amount, now); err != nil {
@@ -356,12 +372,15 @@ func (s *Service) evaluatePayment(ctx context.Context, tx Store, p Payment) (Pay
 // recurring reports whether a later payment of an already qualified
 // referral earns: the program rewards more than the first payment, the
 // referral stands, and it has earned fewer rewards than that.
-func (s *Service) recurring(ctx context.Context, tx Store, ref Referral) bool {
+func (s *Service) recurring(ctx context.Context, tx Store, ref Referral) (bool, error) {
 	if s.payN <= 1 || ref.CancelReason != "" || (ref.Status != StatusQualified && ref.Status != StatusRewarded) {
-		return false
+		return false, nil
 	}
 	n, err := tx.CountRewards(ctx, ref.ID)
-	return err == nil && n < s.payN
+	if err != nil {
+		return false, fmt.Errorf("count rewards of %s: %w", ref.ID, err)
+	}
+	return n < s.payN, nil
 }
 
 // earnReward records the reward of payment p for ref's referrer and credits

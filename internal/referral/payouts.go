@@ -149,7 +149,16 @@ func (s *Service) requestPayout(ctx context.Context, req PayoutRequest) (p Payou
 		if err != nil {
 			return fmt.Errorf("create payout: %w", err)
 		}
-		if !ok { // the idempotency key is taken: answer the earlier payout
+		if !ok {
+			// This transaction's own payout, committed by an earlier run of it
+			// whose answer was lost: it is this call's.
+			if own, err := tx.PayoutByID(ctx, p.ID); err == nil {
+				p, finished = own, own.Status != PayoutPending
+				return nil
+			} else if !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("read payout %s: %w", p.ID, err)
+			}
+			// The idempotency key is taken: answer the earlier payout.
 			earlier, err := tx.PayoutByIdempotencyKey(ctx, req.IdempotencyKey)
 			if err != nil {
 				return fmt.Errorf("read payout by idempotency key: %w", err)
@@ -388,7 +397,11 @@ func (s *Service) RunPayoutSchedule(ctx context.Context, interval time.Duration,
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			rep, err := s.RunPayouts(ctx, minAmount)
+			// A run ends by the next one at the latest: a database that stopped
+			// answering cannot hold it forever.
+			runCtx, cancel := context.WithTimeout(ctx, interval)
+			rep, err := s.RunPayouts(runCtx, minAmount)
+			cancel()
 			if err != nil {
 				s.log.ErrorContext(ctx, "scheduled payout run failed", "error", err)
 				continue

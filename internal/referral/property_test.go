@@ -102,7 +102,7 @@ func (m *modelPayment) kept(rule referral.RewardRule) int64 {
 	if m.earned == "" || m.cancelled {
 		return 0
 	}
-	var backend, stripe, disputed int64
+	var backend, stripe, failed, disputed int64
 	for _, a := range m.backendRefunds {
 		backend += a // a backend names the payment by its own id or the payment intent
 	}
@@ -110,6 +110,8 @@ func (m *modelPayment) kept(rule referral.RewardRule) int64 {
 		for _, r := range m.stripeRefunds {
 			if referral.RefundStatusRank(r.status) < 3 {
 				stripe += r.amount
+			} else {
+				failed += r.amount // Stripe's charge total counted it while pending
 			}
 		}
 		for _, st := range m.disputes {
@@ -125,7 +127,7 @@ func (m *modelPayment) kept(rule referral.RewardRule) int64 {
 	if m.viaStripe && !m.reachable(m.sale.PaymentIntent) {
 		backend, charge = 0, 0
 	}
-	taken := min(m.amount, max(backend, stripe, charge)+disputed)
+	taken := min(m.amount, max(backend, stripe, charge-failed)+disputed)
 	return rule.Kept(m.amount, taken)
 }
 

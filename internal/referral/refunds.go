@@ -173,13 +173,17 @@ func (s *Service) settlePayment(ctx context.Context, tx Store, pay Payment) (*Re
 // claimTotals sums the claims against one payment of amount paid: refunded
 // is the largest of three views of the same refunds (those a backend
 // reported one by one, Stripe's refunds one by one, and Stripe's cumulative
-// total on the charge), plus what open disputes hold back.
+// total on the charge, less the refunds known to have failed since, which
+// that total counted while they were pending), plus what open disputes hold
+// back.
 func claimTotals(paid int64, claims []Claim) (taken int64, fullyRefunded, lost bool) {
-	var backendRefunds, stripeRefunds, chargeRefunded, disputed int64
+	var backendRefunds, stripeRefunds, stripeFailed, chargeRefunded, disputed int64
 	for _, c := range claims {
 		switch c.Kind {
 		case ClaimRefund:
 			switch {
+			case !refundCounts(c.RefundStatus) && c.Source == SourceStripe:
+				stripeFailed += c.Amount
 			case !refundCounts(c.RefundStatus):
 			case c.Source == SourceStripe:
 				stripeRefunds += c.Amount
@@ -197,7 +201,7 @@ func claimTotals(paid int64, claims []Claim) (taken int64, fullyRefunded, lost b
 			}
 		}
 	}
-	refunded := max(backendRefunds, stripeRefunds, chargeRefunded)
+	refunded := max(backendRefunds, stripeRefunds, chargeRefunded-stripeFailed)
 	return min(paid, refunded+disputed), refunded >= paid, lost
 }
 

@@ -119,6 +119,9 @@ func (s *Store) LearnPayment(ctx context.Context, id string, learned referral.Pa
 		return fmt.Errorf("map keys of payment %s: %w", id, err)
 	}
 	updates := fillEmpty(learned)
+	if learned.Amount > 0 && learned.Currency != "" {
+		updates["amount"] = clause.Expr{SQL: "CASE WHEN currency = ? AND amount < ? THEN ? ELSE amount END", Vars: []any{learned.Currency, learned.Amount, learned.Amount}}
+	}
 	if learned.UserID != "" {
 		updates["user_id"] = clause.Expr{SQL: "CASE WHEN user_id = '' THEN ? ELSE user_id END", Vars: []any{learned.UserID}}
 	}
