@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,8 +29,20 @@ func decodeJSON(c echo.Context, dst any) error {
 	if err != nil || mediaType != echo.MIMEApplicationJSON {
 		return newError(http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported media type", "send the body as application/json")
 	}
-	body := http.MaxBytesReader(c.Response(), req.Body, maxJSONBody)
-	dec := json.NewDecoder(body)
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, maxJSONBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
+		return err
+	}
+	// JSON is UTF-8; Go's decoder would quietly turn invalid bytes into
+	// U+FFFD, so ids differing only there would become one.
+	if !utf8.Valid(raw) {
+		return invalid("the body is not valid UTF-8", nil)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)

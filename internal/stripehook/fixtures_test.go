@@ -114,11 +114,11 @@ func TestParseStripeFixtures(t *testing.T) {
 			}
 			for typ, status := range map[string]string{
 				"charge.dispute.created": "needs_response", "charge.dispute.funds_withdrawn": "under_review",
-				"charge.dispute.closed": "lost", "charge.dispute.funds_reinstated": "won",
+				"charge.dispute.closed": "lost", "charge.dispute.funds_reinstated": "won", "charge.dispute.updated": "prevented",
 			} {
 				dp, err := v.Dispute("dp_1", sale, status)
 				ev = parseFixture(t, v, typ, dp, err)
-				want := map[string]string{"needs_response": "open", "under_review": "open", "lost": "lost", "won": "won"}[status]
+				want := map[string]string{"needs_response": "open", "under_review": "open", "lost": "lost", "won": "won", "prevented": "won"}[status]
 				if c := ev.Claim; c == nil || c.ID != "dispute:dp_1" || c.DisputeStatus != want || c.Amount != 2500 || c.StripeCharge != "ch_1" || c.StripePaymentIntent != "pi_1" {
 					t.Fatalf("%s: %+v", typ, ev.Claim)
 				}

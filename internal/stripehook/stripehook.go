@@ -71,6 +71,9 @@ type envelope struct {
 
 // Parse reads an already verified event body.
 func Parse(payload []byte) (Event, error) {
+	if !utf8.Valid(payload) {
+		return Event{}, fmt.Errorf("%w: the body is not valid UTF-8", ErrPayload)
+	}
 	var env envelope
 	if err := json.Unmarshal(payload, &env); err != nil {
 		return Event{}, fmt.Errorf("%w: %v", ErrPayload, err)
@@ -266,7 +269,10 @@ func readInvoice(raw json.RawMessage, ev *Event) error {
 	}
 	ev.CustomerID = string(inv.Customer)
 	ev.UserID = inv.userID()
-	if inv.AmountPaid <= 0 || inv.ID == "" {
+	if inv.AmountPaid < 0 {
+		return errors.New("amount_paid is negative")
+	}
+	if inv.AmountPaid == 0 || inv.ID == "" {
 		return nil
 	}
 	p := payment(string(inv.PaymentIntent), inv.ID, string(inv.Charge), "", ev.CustomerID, inv.AmountPaid, inv.Currency)
@@ -309,7 +315,10 @@ func readInvoicePayment(raw json.RawMessage, ev *Event) error {
 		ev.CustomerID = string(expanded.Invoice.Customer)
 		ev.UserID = expanded.Invoice.userID()
 	}
-	if ip.ID == "" || ip.Invoice == "" || ip.Status != "paid" || ip.AmountPaid == nil || *ip.AmountPaid <= 0 {
+	if ip.AmountPaid != nil && *ip.AmountPaid < 0 {
+		return errors.New("amount_paid is negative")
+	}
+	if ip.ID == "" || ip.Invoice == "" || ip.Status != "paid" || ip.AmountPaid == nil || *ip.AmountPaid == 0 {
 		return nil
 	}
 	p := payment(string(ip.Payment.PaymentIntent), string(ip.Invoice), string(ip.Payment.Charge), "", ev.CustomerID, *ip.AmountPaid, ip.Currency)
@@ -338,6 +347,9 @@ func readCheckoutSession(raw json.RawMessage, ev *Event) error {
 	if ev.UserID == "" {
 		ev.UserID = strings.TrimSpace(s.ClientReference)
 	}
+	if s.AmountTotal < 0 {
+		return errors.New("amount_total is negative")
+	}
 	if s.PaymentStatus == "paid" && s.AmountTotal > 0 && s.ID != "" {
 		ev.Payment = payment(string(s.PaymentIntent), string(s.Invoice), "", s.ID, ev.CustomerID, s.AmountTotal, s.Currency)
 	}
@@ -359,6 +371,9 @@ func readPaymentIntent(raw json.RawMessage, ev *Event) error {
 	}
 	ev.CustomerID = string(pi.Customer)
 	ev.UserID = pi.Metadata.userID()
+	if pi.AmountReceived < 0 {
+		return errors.New("amount_received is negative")
+	}
 	if pi.AmountReceived > 0 && pi.ID != "" {
 		ev.Payment = payment(pi.ID, string(pi.Invoice), string(pi.LatestCharge), "", ev.CustomerID, pi.AmountReceived, pi.Currency)
 	}
@@ -419,8 +434,8 @@ func readRefund(raw json.RawMessage, ev *Event) error {
 }
 
 // readDispute reads a dispute: open while under review, then won or lost.
-// Stripe's warning_closed (an inquiry that never became a chargeback) counts
-// as won: the money stayed.
+// Stripe's warning_closed (an inquiry that never became a chargeback) and
+// prevented (settled by a refund) count as won: the dispute took nothing.
 func readDispute(raw json.RawMessage, ev *Event) error {
 	var d struct {
 		ID            string `json:"id"`
@@ -437,7 +452,9 @@ func readDispute(raw json.RawMessage, ev *Event) error {
 	}
 	status := referral.DisputeOpen
 	switch d.Status {
-	case "won", "warning_closed":
+	case "won", "warning_closed", "prevented":
+		// A prevented dispute never took the money: it was refunded
+		// instead, and that refund counts on its own.
 		status = referral.DisputeWon
 	case "lost":
 		status = referral.DisputeLost

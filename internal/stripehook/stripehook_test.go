@@ -109,6 +109,11 @@ func TestParseRejectsMalformed(t *testing.T) {
 		`{"id":"evt","type":"payment_intent.succeeded","data":{"object":{"id":"pi","customer":42}}}`,
 		`{"id":"evt","type":"payment_intent.succeeded","data":{"object":{"id":"pi","amount_received":5,"currency":"usd","metadata":{"user_id":"u\u0000"}}}}`,
 		`{"id":"evt\n","type":"customer.created","data":{"object":{"id":"cus"}}}`,
+		`{"id":"evt","type":"payment_intent.succeeded","data":{"object":{"id":"pi","amount_received":-5,"currency":"usd"}}}`,
+		`{"id":"evt","type":"invoice.paid","data":{"object":{"id":"in","amount_paid":-5,"currency":"usd"}}}`,
+		`{"id":"evt","type":"invoice_payment.paid","data":{"object":{"id":"inpay","invoice":"in","status":"paid","amount_paid":-5,"currency":"usd","payment":{"type":"payment_intent","payment_intent":"pi"}}}}`,
+		`{"id":"evt","type":"checkout.session.completed","data":{"object":{"id":"cs","payment_status":"paid","amount_total":-5,"currency":"usd"}}}`,
+		"{\"id\":\"evt\",\"type\":\"customer.created\",\"data\":{\"object\":{\"id\":\"cus\xff\"}}}",
 	} {
 		if _, err := stripehook.Parse([]byte(body)); !errors.Is(err, stripehook.ErrPayload) {
 			t.Errorf("Parse(%s) = %v, want ErrPayload", body, err)
