@@ -69,9 +69,15 @@ func (cl *creditLog) distinct() int {
 // each credit under one idempotency key, and every balance ends at zero
 // with its ledger.
 func TestConcurrentPayoutRunsNeverOverpay(t *testing.T) {
+	t.Run("postgres", func(t *testing.T) { concurrentPayoutRuns(t, testdb.PostgresURL(t)) })
+	// Three processes on one SQLite file: the server and two runs.
+	t.Run("sqlite", func(t *testing.T) { concurrentPayoutRuns(t, "sqlite:"+t.TempDir()+"/referrals.db") })
+}
+
+func concurrentPayoutRuns(t *testing.T, databaseURL string) {
 	dir := t.TempDir()
 	credits, stripeURL := newCreditLog(t)
-	env := []string{"DATABASE_URL=" + testdb.PostgresURL(t), "JWT_SECRET=" + testJWTSecret, "REWARD_HOLD_DAYS=0",
+	env := []string{"DATABASE_URL=" + databaseURL, "JWT_SECRET=" + testJWTSecret, "REWARD_HOLD_DAYS=0",
 		"STRIPE_WEBHOOK_SECRET=whsec_test", "STRIPE_SECRET_KEY=sk_test_123", "STRIPE_API_URL=" + stripeURL}
 	p := startServer(t, dir, env)
 	tok := func(args ...string) string {

@@ -75,6 +75,8 @@ type serverOpts struct {
 	stripeCredits bool
 	publicURL     string
 	window        time.Duration
+	// requestTimeout bounds each request (0: the default).
+	requestTimeout time.Duration
 }
 
 func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
@@ -112,7 +114,7 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 			AppURL: testAppURL, PublicURL: o.publicURL, CookieDays: 30,
 			IOSTemplate: "myapp://invite?ref={code}", AndroidTemplate: "https://app.example.com/android?ref={code}",
 		},
-		Clicks: recorder, VisitorKey: []byte("test visitor key"),
+		Clicks: recorder, VisitorKey: []byte("test visitor key"), RequestTimeout: o.requestTimeout,
 	})
 	ts := httptest.NewServer(router)
 	t.Cleanup(ts.Close)

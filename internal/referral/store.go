@@ -21,8 +21,9 @@ type Store interface {
 	//  3. then rows, all owned by those payments and accounts: referral
 	//     (and, through its trigger, the referrer's status totals), rewards,
 	//     ledger and balance, payouts, daily counters.
-	// Click batches touch only daily counters, of many referrers, in sorted
-	// order, and hold nothing a money transaction waits for.
+	// Click batches touch recent visitors and daily counters of many
+	// referrers, each in sorted order, and hold nothing a money transaction
+	// waits for.
 	InTx(ctx context.Context, fn func(tx Store) error) error
 
 	// LockAccounts takes the transaction-scoped lock of each user's account

@@ -2,11 +2,13 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -55,6 +57,18 @@ func keyVisits(visits map[referral.Visitor]time.Time, latest bool) keyedVisits {
 		at[k] = len(kv.keys)
 		kv.keys, kv.times, kv.visitor[k] = append(kv.keys, k), append(kv.times, t.UTC()), v
 	}
+	// In key order: two batches upserting the same visitors lock their rows
+	// in the same order and cannot deadlock.
+	order := make([]int, len(kv.keys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(kv.keys[a], kv.keys[b]) })
+	keys, times := make([]int64, len(order)), make([]time.Time, len(order))
+	for i, j := range order {
+		keys[i], times[i] = kv.keys[j], kv.times[j]
+	}
+	kv.keys, kv.times = keys, times
 	return kv
 }
 

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/glebarez/go-sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
@@ -37,11 +38,21 @@ func classify(err error) failure {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return final
 	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		switch liteErr.Code() & 0xff {
+		case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED: another process holds the file
+			return conflict
+		}
+		return final
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case "40001", "40P01": // serialization_failure, deadlock_detected
 			return conflict
+		case "57014": // query_canceled: by the caller's deadline (then final below), or by an operator
+			return connection
 		case "57P01", "57P02", "57P03", "53300", // admin/crash shutdown, cannot connect now, too many connections
 			"08000", "08001", "08003", "08004", "08006", "08007": // connection exceptions
 			return connection
@@ -92,12 +103,17 @@ const (
 // retry runs work until it succeeds, fails with an answer, or ctx ends. A
 // lost connection also drops the pool's idle connections: after a restart or
 // failover they are all dead, and each would otherwise fail one request.
+// Work the caller's deadline ended (whatever error the driver made of it: a
+// cancelled statement, a transaction rolled back under it) is unavailable.
 func (s *Store) retry(ctx context.Context, work func() error) error {
 	pause := firstPause
 	for attempt := 1; ; attempt++ {
 		err := work()
+		if err != nil && ctx.Err() != nil {
+			return unavailableError{err}
+		}
 		kind := classify(err)
-		if kind == final || ctx.Err() != nil ||
+		if kind == final ||
 			(kind == conflict && attempt >= maxConflictAttempts) || (kind == connection && attempt >= maxConnectionAttempts) {
 			return unavailable(err)
 		}

@@ -91,7 +91,10 @@ func Open(ctx context.Context, dialect Dialect, dsn string) (*Store, error) {
 		}
 		// WAL lets readers run beside the writer; busy_timeout makes a second
 		// process wait for the lock instead of failing; foreign keys are off by default.
-		db, err := st.openGorm(ctx, sqlite.Open("file:"+dsn+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"))
+		// Transactions take the write lock when they begin (_txlock=immediate),
+		// so a second process waits for it (busy_timeout) rather than failing
+		// when a read turns into a write.
+		db, err := st.openGorm(ctx, sqlite.Open("file:"+dsn+"?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"))
 		if err != nil {
 			return nil, err
 		}
@@ -133,10 +136,14 @@ func (s *Store) openGorm(ctx context.Context, dialector gorm.Dialector) (*gorm.D
 	return db, nil
 }
 
+// cancelGrace is how long past a caller's deadline pgx waits for the server
+// to confirm a cancelled statement before giving up on the connection.
+const cancelGrace = 250 * time.Millisecond
+
 // openPostgres opens the pgx connection pool. When a caller's context ends
 // during a statement, pgx asks the server to cancel it at once (so a
 // transaction waiting on a lock gives it up and releases its own) and stops
-// waiting for the connection after a second (so a frozen server cannot hold
+// waiting for the connection shortly after (so a frozen server cannot hold
 // the caller past its deadline). A session idle inside a transaction for a
 // minute is ended by the server: a stuck client cannot hold locks forever.
 func openPostgres(dsn string) (*sql.DB, error) {
@@ -145,7 +152,7 @@ func openPostgres(dsn string) (*sql.DB, error) {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}
 	}
 	if _, set := cfg.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
 		cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "60000"
