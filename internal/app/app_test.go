@@ -297,3 +297,52 @@ func TestConfigurationErrorsFailFast(t *testing.T) {
 		t.Fatalf("unknown command: %v %s", err, stderr)
 	}
 }
+
+// minter returns a function minting tokens with the binary's token command
+// for the server configured by env: minter(...)("-sub", "u1", "-roles", "admin").
+func minter(t testing.TB, dir string, env []string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		out, stderr, err := runCmd(t, dir, env, append([]string{"token"}, args...)...)
+		if err != nil {
+			t.Fatalf("token: %v\n%s", err, stderr)
+		}
+		return strings.TrimSpace(out)
+	}
+}
+
+// eachItem calls fn with every item of a cursor-paged list endpoint
+// (path with its query, without cursor), following nextCursor.
+func eachItem(t testing.TB, base, path, token string, fn func(item map[string]any)) {
+	t.Helper()
+	cursor := ""
+	for {
+		url := base + path
+		if cursor != "" {
+			url += "&cursor=" + cursor
+		}
+		status, page := call(t, "GET", url, token, "")
+		items, ok := page["items"].([]any)
+		if status != http.StatusOK || !ok {
+			t.Fatalf("GET %s: %d %v", url, status, page)
+		}
+		for _, it := range items {
+			fn(it.(map[string]any))
+		}
+		next, _ := page["nextCursor"].(string)
+		if next == "" {
+			return
+		}
+		cursor = next
+	}
+}
+
+// ledgerOf sums a user's ledger through the admin API.
+func ledgerOf(t testing.TB, base, admin, user string) (sum int64, entries int) {
+	t.Helper()
+	eachItem(t, base, "/v1/admin/users/"+user+"/transactions?limit=100", admin, func(e map[string]any) {
+		sum += int64(e["amount"].(float64))
+		entries++
+	})
+	return sum, entries
+}

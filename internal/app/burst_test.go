@@ -33,13 +33,7 @@ func newBurst(t testing.TB) *burst {
 	env := []string{"DATABASE_URL=" + testdb.PostgresURL(t), "JWT_SECRET=" + testJWTSecret, "REWARD_HOLD_DAYS=0",
 		"STRIPE_WEBHOOK_SECRET=whsec_burst"}
 	p := startServer(t, dir, env)
-	tok := func(args ...string) string {
-		out, _, err := runCmd(t, dir, env, append([]string{"token"}, args...)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(out)
-	}
+	tok := minter(t, dir, env)
 	b := &burst{p: p, backend: tok("-sub", "backend", "-roles", "service"), admin: tok("-sub", "ops", "-roles", "admin"), referrer: tok("-sub", "busy"),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4 * burstPer}}}
 	_, code := call(t, "GET", p.base+"/v1/me/referral-code", b.referrer, "")
@@ -153,23 +147,7 @@ func TestMixedBurstOnOneReferrer(t *testing.T) {
 	if by["CANCELLED"].(map[string]any)["count"].(float64) != rounds*burstPer || by["QUALIFIED"].(map[string]any)["count"].(float64) != rounds*burstPer {
 		t.Fatalf("stats %v", stats)
 	}
-	var sum int64
-	cursor := ""
-	for {
-		path := b.p.base + "/v1/admin/users/busy/transactions?limit=100"
-		if cursor != "" {
-			path += "&cursor=" + cursor
-		}
-		_, page := call(t, "GET", path, b.admin, "")
-		for _, it := range page["items"].([]any) {
-			sum += int64(it.(map[string]any)["amount"].(float64))
-		}
-		next, _ := page["nextCursor"].(string)
-		if next == "" {
-			break
-		}
-		cursor = next
-	}
+	sum, _ := ledgerOf(t, b.p.base, b.admin, "busy")
 	if sum != want {
 		t.Fatalf("ledger sums to %d, balance %d", sum, want)
 	}

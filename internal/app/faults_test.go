@@ -61,13 +61,7 @@ func TestDatabaseFaultsUnderLoad(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"DATABASE_URL=" + pg.Database(t, "faults"), "JWT_SECRET=" + testJWTSecret, "REWARD_HOLD_DAYS=0"}
 	p := startServer(t, dir, env)
-	tok := func(args ...string) string {
-		out, _, err := runCmd(t, dir, env, append([]string{"token"}, args...)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(out)
-	}
+	tok := minter(t, dir, env)
 	backend, admin, referrer := tok("-sub", "backend", "-roles", "service"), tok("-sub", "ops", "-roles", "admin"), tok("-sub", "ref")
 	_, code := call(t, "GET", p.base+"/v1/me/referral-code", referrer, "")
 	const friends = 400
@@ -153,25 +147,7 @@ func TestDatabaseFaultsUnderLoad(t *testing.T) {
 		_, pending := call(t, "GET", p.base+"/v1/admin/referrals?status=PENDING", admin, "")
 		t.Fatalf("balance %v, want %d; pending referrals: %v", bal, friends*200, pending)
 	}
-	var sum int64
-	var entries int
-	cursor := ""
-	for {
-		path := p.base + "/v1/admin/users/ref/transactions?limit=100"
-		if cursor != "" {
-			path += "&cursor=" + cursor
-		}
-		_, page := call(t, "GET", path, admin, "")
-		for _, it := range page["items"].([]any) {
-			sum += int64(it.(map[string]any)["amount"].(float64))
-			entries++
-		}
-		next, _ := page["nextCursor"].(string)
-		if next == "" {
-			break
-		}
-		cursor = next
-	}
+	sum, entries := ledgerOf(t, p.base, admin, "ref")
 	if sum != friends*200 || entries != friends {
 		t.Fatalf("ledger: %d entries summing to %d, want %d of 200", entries, sum, friends)
 	}
@@ -187,13 +163,7 @@ func TestFrozenDatabase(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"DATABASE_URL=" + pg.Database(t, "frozen"), "JWT_SECRET=" + testJWTSecret, "REWARD_HOLD_DAYS=0", "REQUEST_TIMEOUT=2s"}
 	p := startServer(t, dir, env)
-	tok := func(args ...string) string {
-		out, _, err := runCmd(t, dir, env, append([]string{"token"}, args...)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(out)
-	}
+	tok := minter(t, dir, env)
 	backend, referrer := tok("-sub", "backend", "-roles", "service"), tok("-sub", "ref")
 	_, code := call(t, "GET", p.base+"/v1/me/referral-code", referrer, "")
 	call(t, "POST", p.base+"/v1/referrals", backend, fmt.Sprintf(`{"referredUserId":"f1","code":%q}`, code["code"]))

@@ -116,13 +116,7 @@ func TestPayoutsRun(t *testing.T) {
 	env := []string{"DATABASE_URL=" + testdb.PostgresURL(t), "JWT_SECRET=" + testJWTSecret, "REWARD_HOLD_DAYS=0",
 		"STRIPE_WEBHOOK_SECRET=whsec_test", "STRIPE_SECRET_KEY=sk_test_123", "STRIPE_API_URL=" + mock}
 	p := startServer(t, dir, env)
-	tok := func(args ...string) string {
-		out, _, err := runCmd(t, dir, env, append([]string{"token"}, args...)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(out)
-	}
+	tok := minter(t, dir, env)
 	user, backend, admin := tok("-sub", "u1"), tok("-sub", "backend", "-roles", "service"), tok("-sub", "ops", "-roles", "admin")
 	_, code := call(t, "GET", p.base+"/v1/me/referral-code", user, "")
 	call(t, "POST", p.base+"/v1/referrals", backend, fmt.Sprintf(`{"referredUserId":"u2","code":%q}`, code["code"]))

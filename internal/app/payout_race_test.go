@@ -80,13 +80,7 @@ func concurrentPayoutRuns(t *testing.T, databaseURL string) {
 	env := []string{"DATABASE_URL=" + databaseURL, "JWT_SECRET=" + testJWTSecret, "REWARD_HOLD_DAYS=0",
 		"STRIPE_WEBHOOK_SECRET=whsec_test", "STRIPE_SECRET_KEY=sk_test_123", "STRIPE_API_URL=" + stripeURL}
 	p := startServer(t, dir, env)
-	tok := func(args ...string) string {
-		out, _, err := runCmd(t, dir, env, append([]string{"token"}, args...)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(out)
-	}
+	tok := minter(t, dir, env)
 	backend, admin := tok("-sub", "backend", "-roles", "service"), tok("-sub", "ops", "-roles", "admin")
 	const users, rounds = 30, 4
 	codes := make([]string, users)
@@ -137,27 +131,13 @@ func concurrentPayoutRuns(t *testing.T, databaseURL string) {
 		wg.Wait()
 		paid := map[string]int64{}
 		count := 0
-		cursor := ""
-		for {
-			path := p.base + "/v1/admin/payouts?limit=100"
-			if cursor != "" {
-				path += "&cursor=" + cursor
+		eachItem(t, p.base, "/v1/admin/payouts?limit=100", admin, func(po map[string]any) {
+			if po["status"] != "paid" {
+				t.Fatalf("round %d: payout %v is not paid", round, po)
 			}
-			_, page := call(t, "GET", path, admin, "")
-			for _, it := range page["items"].([]any) {
-				po := it.(map[string]any)
-				if po["status"] != "paid" {
-					t.Fatalf("round %d: payout %v is not paid", round, po)
-				}
-				paid[po["userId"].(string)] += int64(po["amount"].(float64))
-				count++
-			}
-			next, _ := page["nextCursor"].(string)
-			if next == "" {
-				break
-			}
-			cursor = next
-		}
+			paid[po["userId"].(string)] += int64(po["amount"].(float64))
+			count++
+		})
 		if count != users*(round+1) {
 			t.Errorf("round %d: %d payouts for %d users, want one each per round\n%s", round, count, users, strings.Join(outs, "\n"))
 		}
