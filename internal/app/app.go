@@ -183,10 +183,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return nil
 }
 
+// connectTimeout bounds connecting to the database at start.
+const connectTimeout = 30 * time.Second
+
 // openStore connects to the database and, unless AUTO_MIGRATE=false,
 // applies pending migrations.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
-	st, err := store.Open(ctx, cfg.DatabaseDialect, cfg.DatabaseDSN)
+	// A database that does not answer stops the start with an error rather
+	// than a hang; migrations themselves may take as long as they need.
+	connectCtx, cancel := context.WithTimeout(ctx, connectTimeout)
+	st, err := store.Open(connectCtx, cfg.DatabaseDialect, cfg.DatabaseDSN)
+	cancel()
 	if err != nil {
 		return nil, err
 	}
