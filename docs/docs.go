@@ -181,6 +181,354 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/admin/api-keys": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The keys not revoked, newest first, without their secrets; lastUsedAt is updated within 15 seconds of a use.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "admin"
+                ],
+                "summary": "List API keys (operators)",
+                "operationId": "adminListAPIKeys",
+                "parameters": [
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 20,
+                        "description": "Page size, 1-100 (larger values are capped at 100)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "nextCursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.APIKeyPage"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Bad limit or cursor (code invalid_request or invalid_cursor)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Creates a key for a product backend (role service) or an operator's tool (role admin), sent as \"Authorization: Bearer rk_…\". The secret appears only in this response: only its SHA-256 is stored.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "admin"
+                ],
+                "summary": "Create an API key (operators)",
+                "operationId": "adminCreateAPIKey",
+                "parameters": [
+                    {
+                        "description": "Name and role",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.APIKeyRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "The key, with its secret shown this once",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.CreatedAPIKey"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body, missing name, role not service or admin (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 64 KiB (code payload_too_large)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "415": {
+                        "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/admin/api-keys/{id}": {
+            "delete": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The key stops working at once on this replica and within a second on the others.",
+                "produces": [
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "admin"
+                ],
+                "summary": "Revoke an API key (operators)",
+                "operationId": "adminRevokeAPIKey",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The key's id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "Revoked",
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No active key has this id (code api_key_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                }
+            }
+        },
         "/v1/admin/leaderboard": {
             "get": {
                 "security": [
@@ -1577,6 +1925,18 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "403": {
+                        "description": "An API key acts for no user: /v1/me needs a user's token (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Unexpected error (code internal_error)",
                         "schema": {
@@ -1684,6 +2044,18 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "403": {
+                        "description": "An API key acts for no user: /v1/me needs a user's token (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Unexpected error (code internal_error)",
                         "schema": {
@@ -1747,6 +2119,18 @@ const docTemplate = `{
                     },
                     "401": {
                         "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "An API key acts for no user: /v1/me needs a user's token (code forbidden)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -1844,6 +2228,18 @@ const docTemplate = `{
                     },
                     "401": {
                         "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "An API key acts for no user: /v1/me needs a user's token (code forbidden)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -2015,6 +2411,18 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "403": {
+                        "description": "An API key acts for no user: /v1/me needs a user's token (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Unexpected error (code internal_error)",
                         "schema": {
@@ -2078,6 +2486,18 @@ const docTemplate = `{
                     },
                     "401": {
                         "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "An API key acts for no user: /v1/me needs a user's token (code forbidden)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -2189,6 +2609,18 @@ const docTemplate = `{
                     },
                     "401": {
                         "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "An API key acts for no user: /v1/me needs a user's token (code forbidden)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -2810,6 +3242,88 @@ const docTemplate = `{
         }
     },
     "definitions": {
+        "referralapi.APIKey": {
+            "type": "object",
+            "required": [
+                "createdAt",
+                "id",
+                "lastUsedAt",
+                "name",
+                "role"
+            ],
+            "properties": {
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "id": {
+                    "type": "string",
+                    "example": "key_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
+                },
+                "lastUsedAt": {
+                    "type": "string",
+                    "format": "date-time",
+                    "x-nullable": true
+                },
+                "name": {
+                    "type": "string",
+                    "example": "billing backend"
+                },
+                "role": {
+                    "type": "string",
+                    "enum": [
+                        "service",
+                        "admin"
+                    ],
+                    "example": "service"
+                }
+            }
+        },
+        "referralapi.APIKeyPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "nextCursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/referralapi.APIKey"
+                    }
+                },
+                "nextCursor": {
+                    "description": "NextCursor fetches the next page; null on the last page.",
+                    "type": "string",
+                    "x-nullable": true
+                }
+            }
+        },
+        "referralapi.APIKeyRequest": {
+            "type": "object",
+            "required": [
+                "name",
+                "role"
+            ],
+            "properties": {
+                "name": {
+                    "description": "Name says what the key is for.",
+                    "type": "string",
+                    "maxLength": 200,
+                    "minLength": 1,
+                    "example": "billing backend"
+                },
+                "role": {
+                    "description": "Role is service (product backends) or admin (operators).",
+                    "type": "string",
+                    "enum": [
+                        "service",
+                        "admin"
+                    ],
+                    "example": "service"
+                }
+            }
+        },
         "referralapi.AdminReferralPage": {
             "type": "object",
             "required": [
@@ -3055,6 +3569,49 @@ const docTemplate = `{
                     "type": "string",
                     "maxLength": 512,
                     "example": "Mozilla/5.0"
+                }
+            }
+        },
+        "referralapi.CreatedAPIKey": {
+            "type": "object",
+            "required": [
+                "createdAt",
+                "id",
+                "key",
+                "lastUsedAt",
+                "name",
+                "role"
+            ],
+            "properties": {
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "id": {
+                    "type": "string",
+                    "example": "key_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
+                },
+                "key": {
+                    "description": "Key is the secret, sent as \"Authorization: Bearer rk_…\". It is not stored and cannot be shown again.",
+                    "type": "string",
+                    "example": "rk_3q2-7wEzQxV0aLkT9mB4sYcN1uJ6dR8h"
+                },
+                "lastUsedAt": {
+                    "type": "string",
+                    "format": "date-time",
+                    "x-nullable": true
+                },
+                "name": {
+                    "type": "string",
+                    "example": "billing backend"
+                },
+                "role": {
+                    "type": "string",
+                    "enum": [
+                        "service",
+                        "admin"
+                    ],
+                    "example": "service"
                 }
             }
         },

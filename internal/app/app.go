@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/refhub/referral-service/internal/auth"
 	"github.com/refhub/referral-service/internal/clicks"
 	"github.com/refhub/referral-service/internal/config"
 	"github.com/refhub/referral-service/internal/httpapi"
@@ -35,6 +36,9 @@ Usage:
                                 the webhook missed through the same idempotent path
   referral-api token [flags]    print a bearer token signed with the configured key
                                 (or the development key), for trying the API
+  referral-api api-keys create -name NAME [-role service|admin]
+                                create an API key (the first admin key, say) and print
+                                it; it is shown only once
   referral-api help             show this text
 
 Configuration comes from environment variables; see configs/referral-api.env.
@@ -51,7 +55,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "migrate", "token", "payouts", "reconcile":
+	case "serve", "migrate", "token", "payouts", "reconcile", "api-keys":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -68,6 +72,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return token(cfg, args, stdout, stderr)
 	case "reconcile":
 		return reconcile(ctx, cfg, log, args, stdout, stderr)
+	case "api-keys":
+		return apiKeys(ctx, cfg, log, args, stdout, stderr)
 	case "payouts":
 		if len(args) != 1 || args[0] != "run" {
 			fmt.Fprint(stderr, usage)
@@ -116,9 +122,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	auth := httpapi.NewAuthenticator(httpapi.AuthConfig{
-		Secret: secret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, RolesClaim: cfg.JWTRolesClaim,
-	})
+	authn, err := newAuthenticator(ctx, cfg, secret, st, log)
+	if err != nil {
+		return err
+	}
 	svc := newService(cfg, st, log)
 	if cfg.PayoutSchedule > 0 {
 		go svc.RunPayoutSchedule(ctx, cfg.PayoutSchedule, cfg.PayoutMinAmount)
@@ -126,7 +133,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	recorder := clicks.NewRecorder(svc, log, clicks.Options{})
 	visitorKey := sha256.Sum256(append([]byte("referral-service visitor hash\x00"), secret...))
 	router := httpapi.New(httpapi.Deps{
-		Service: svc, Auth: auth, AppURL: cfg.AppURL, Log: log,
+		Service: svc, Auth: authn, AppURL: cfg.AppURL, Log: log,
 		Ready:               func(r *http.Request) error { return ready(r.Context(), st) },
 		StripeWebhookSecret: cfg.StripeWebhookSecret, StripeTolerance: cfg.StripeWebhookTolerance,
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins, RequestTimeout: cfg.RequestTimeout,
@@ -180,6 +187,55 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("serve HTTP: %w", err)
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// newAuthenticator builds who-is-calling from the configuration: HS256
+// with the secret, the identity provider's JWKS, and API keys from st.
+func newAuthenticator(ctx context.Context, cfg config.Config, secret []byte, st *store.Store, log *slog.Logger) (*auth.Authenticator, error) {
+	a, err := auth.New(ctx, auth.Config{
+		Secret: secret, JWKSURLs: cfg.JWTJWKSURLs, Algorithms: cfg.JWTAlgorithms, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+		RolesClaim: cfg.JWTRolesClaim, RoleMap: cfg.JWTRoleMap, Keys: st, JWKS: auth.JWKSOptions{Log: log},
+		NewID: referral.NewIDGenerator(nil).New,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("authentication: %w", err)
+	}
+	return a, nil
+}
+
+// apiKeys is `referral-api api-keys create -name NAME -role admin`: the
+// first key (or any) without an existing one; it prints the secret once.
+func apiKeys(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		fmt.Fprint(stderr, usage)
+		return errors.New("usage: referral-api api-keys create -name NAME -role service|admin")
+	}
+	fs := flag.NewFlagSet("api-keys create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "what the key is for, e.g. billing backend (required)")
+	role := fs.String("role", auth.RoleService, "service or admin")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*name) == "" {
+		return errors.New("api-keys create: -name is required")
+	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := auth.New(ctx, auth.Config{Keys: st, NewID: referral.NewIDGenerator(nil).New})
+	if err != nil {
+		return err
+	}
+	k, secret, err := a.CreateAPIKey(ctx, strings.TrimSpace(*name), *role, "cli")
+	if err != nil {
+		return fmt.Errorf("api-keys create: %w", err)
+	}
+	fmt.Fprintf(stderr, "created API key %s (%s, role %s); it is shown only now:\n", k.ID, k.Name, k.Role)
+	fmt.Fprintln(stdout, secret)
 	return nil
 }
 
@@ -288,8 +344,11 @@ func token(cfg config.Config, args []string, stdout, stderr io.Writer) error {
 			roleList = append(roleList, r)
 		}
 	}
-	auth := httpapi.NewAuthenticator(httpapi.AuthConfig{Secret: secret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, RolesClaim: cfg.JWTRolesClaim})
-	tok, err := auth.Mint(*sub, roleList, *ttl, time.Now())
+	minter, err := auth.New(context.Background(), auth.Config{Secret: secret, Algorithms: []string{"HS256"}, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, RolesClaim: cfg.JWTRolesClaim})
+	if err != nil {
+		return err
+	}
+	tok, err := minter.Mint(*sub, roleList, *ttl, time.Now())
 	if err != nil {
 		return err
 	}

@@ -284,6 +284,12 @@ func TestConfigurationErrorsFailFast(t *testing.T) {
 		{"bad app url", []string{"APP_URL=ftp://x"}, "APP_URL"},
 		{"bad webhook secret", []string{"STRIPE_WEBHOOK_SECRET=sk_live_oops"}, "STRIPE_WEBHOOK_SECRET"},
 		{"bad port", []string{"PORT=http"}, "PORT"},
+		{"JWKS over plain http", []string{"JWT_JWKS_URLS=http://auth.example.com/jwks.json"}, "JWT_JWKS_URLS"},
+		{"JWKS not a URL", []string{"JWT_JWKS_URLS=auth.example.com"}, "JWT_JWKS_URLS"},
+		{"algorithm none", []string{"JWT_SECRET=" + testJWTSecret, "JWT_ALGORITHMS=HS256,none"}, "JWT_ALGORITHMS"},
+		{"RS256 without JWKS", []string{"JWT_SECRET=" + testJWTSecret, "JWT_ALGORITHMS=RS256"}, "JWT_ALGORITHMS"},
+		{"role map to an unknown role", []string{"JWT_ROLE_MAP=backend:superuser"}, "JWT_ROLE_MAP"},
+		{"postgres with neither secret nor JWKS", []string{"DATABASE_URL=postgres://localhost/x", "JWT_ROLE_MAP=backend:service"}, "JWT_JWKS_URLS"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -345,4 +351,29 @@ func ledgerOf(t testing.TB, base, admin, user string) (sum int64, entries int) {
 		entries++
 	})
 	return sum, entries
+}
+
+// TestAPIKeyCommand: the first admin key comes from the CLI; it works
+// against the running server, and the key it creates through the API
+// works for a backend.
+func TestAPIKeyCommand(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"DATABASE_URL=" + testdb.PostgresURL(t), "JWT_SECRET=" + testJWTSecret}
+	p := startServer(t, dir, env)
+	out, stderr, err := runCmd(t, dir, env, "api-keys", "create", "-name", "first operator", "-role", "admin")
+	key := strings.TrimSpace(out)
+	if err != nil || !strings.HasPrefix(key, "rk_") || !strings.Contains(stderr, "shown only now") {
+		t.Fatalf("api-keys create: %v\n%s\n%s", err, out, stderr)
+	}
+	status, created := call(t, "POST", p.base+"/v1/admin/api-keys", key, `{"name":"billing","role":"service"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("create through the API with the CLI's key: %d %v", status, created)
+	}
+	if status, body := call(t, "POST", p.base+"/v1/payments", created["key"].(string), `{"paymentId":"p1","userId":"u1","amount":100,"currency":"usd"}`); status != http.StatusOK {
+		t.Fatalf("backend key: %d %v", status, body)
+	}
+	if _, _, err := runCmd(t, dir, env, "api-keys", "create", "-name", "x", "-role", "root"); err == nil {
+		t.Fatal("a key with an unknown role was created")
+	}
+	p.stop(t)
 }

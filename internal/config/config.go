@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/refhub/referral-service/internal/auth"
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/store"
 )
@@ -43,6 +44,12 @@ type Config struct {
 	JWTIssuer     string
 	JWTAudience   string
 	JWTRolesClaim string
+	// JWTJWKSURLs are the identity provider's key sets (JWT_JWKS_URLS).
+	JWTJWKSURLs []string
+	// JWTAlgorithms is the allow-list of token algorithms (JWT_ALGORITHMS).
+	JWTAlgorithms []string
+	// JWTRoleMap adds service roles for the product's roles (JWT_ROLE_MAP).
+	JWTRoleMap map[string][]string
 	// DevMode is true when no JWT_SECRET is set on the embedded database: the
 	// server then signs with a local development key and says how to get a token.
 	DevMode bool
@@ -129,13 +136,49 @@ func Load(getenv func(string) string) (Config, error) {
 	c.JWTIssuer = get("JWT_ISSUER", "")
 	c.JWTAudience = get("JWT_AUDIENCE", "")
 	c.JWTRolesClaim = get("JWT_ROLES_CLAIM", "roles")
+	for _, u := range splitList(get("JWT_JWKS_URLS", "")) {
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
+			bad("JWT_JWKS_URLS", "%q is not an absolute http(s) URL", u)
+			continue
+		}
+		if pu.Scheme == "http" && !loopbackHost(pu.Hostname()) {
+			bad("JWT_JWKS_URLS", "%q must use https (plain http only for loopback)", u)
+			continue
+		}
+		c.JWTJWKSURLs = append(c.JWTJWKSURLs, u)
+	}
 	switch {
-	case c.JWTSecret == "" && c.DatabaseDialect == store.SQLite:
+	case c.JWTSecret == "" && len(c.JWTJWKSURLs) == 0 && c.DatabaseDialect == store.SQLite:
 		c.DevMode = true
-	case c.JWTSecret == "":
-		bad("JWT_SECRET", "is required with PostgreSQL (development mode, without a key, exists only on the embedded database)")
-	case len(c.JWTSecret) < minSecretLength:
+	case c.JWTSecret == "" && len(c.JWTJWKSURLs) == 0:
+		bad("JWT_SECRET", "or JWT_JWKS_URLS is required with PostgreSQL (development mode, without a key, exists only on the embedded database)")
+	case c.JWTSecret != "" && len(c.JWTSecret) < minSecretLength:
 		bad("JWT_SECRET", "must be at least %d bytes long for HS256", minSecretLength)
+	}
+	c.JWTAlgorithms = splitList(get("JWT_ALGORITHMS", ""))
+	if len(c.JWTAlgorithms) == 0 {
+		c.JWTAlgorithms = auth.DefaultAlgorithms(c.JWTSecret != "" || c.DevMode, len(c.JWTJWKSURLs) > 0)
+	}
+	for _, alg := range c.JWTAlgorithms {
+		switch {
+		case !auth.KnownAlgorithm(alg):
+			bad("JWT_ALGORITHMS", "%q is not one of HS256, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA (never none)", alg)
+		case alg == "HS256" && c.JWTSecret == "" && !c.DevMode:
+			bad("JWT_ALGORITHMS", "HS256 needs JWT_SECRET")
+		case alg != "HS256" && len(c.JWTJWKSURLs) == 0:
+			bad("JWT_ALGORITHMS", "%s needs JWT_JWKS_URLS", alg)
+		}
+	}
+	c.JWTRoleMap = map[string][]string{}
+	for _, pair := range splitList(get("JWT_ROLE_MAP", "")) {
+		from, to, ok := strings.Cut(pair, ":")
+		from, to = strings.TrimSpace(from), strings.TrimSpace(to)
+		if !ok || from == "" || (to != auth.RoleService && to != auth.RoleAdmin) {
+			bad("JWT_ROLE_MAP", "%q is not product-role:service or product-role:admin", pair)
+			continue
+		}
+		c.JWTRoleMap[from] = append(c.JWTRoleMap[from], to)
 	}
 
 	c.StripeWebhookSecret = get("STRIPE_WEBHOOK_SECRET", "")
@@ -288,4 +331,25 @@ func parseDuration(v, name string, bad func(string, string, ...any)) time.Durati
 		bad(name, "%q is not a positive duration like 30s", v)
 	}
 	return d
+}
+
+// splitList splits a comma-separated value, trimming spaces and dropping
+// empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// loopbackHost reports whether host is localhost or a loopback address.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -56,6 +56,7 @@ func rangeError(err error) error {
 //	@Success		200			{object}	referralapi.TimeSeries
 //	@Failure		400			{object}	referralapi.Problem	"Bad date, interval or range (code invalid_request)"
 //	@Failure		401			{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
+//	@Failure		403			{object}	referralapi.Problem	"An API key acts for no user: /v1/me needs a user's token (code forbidden)"
 //	@Failure		500			{object}	referralapi.Problem	"Unexpected error (code internal_error)"
 //	@Failure		503			{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
 //	@Header			503			{string}	Retry-After			"Seconds to wait before retrying"
@@ -71,7 +72,7 @@ func (h *handlers) getMyTimeSeries(c echo.Context) error {
 	if interval == "" {
 		interval = referral.IntervalDay
 	}
-	buckets, err := h.svc.TimeSeries(c.Request().Context(), principal(c).UserID, from, to, interval)
+	buckets, err := h.svc.TimeSeries(c.Request().Context(), principal(c).Subject, from, to, interval)
 	if err != nil {
 		return rangeError(err)
 	}

@@ -1,12 +1,13 @@
 package httpapi_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/refhub/referral-service/internal/auth"
 )
 
 func signed(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
@@ -89,14 +90,18 @@ func TestAuthentication(t *testing.T) {
 
 func TestCustomRolesClaim(t *testing.T) {
 	// Roles may come from a namespaced claim; the default "roles" claim is then ignored.
-	auth := newAuthenticatorWithClaim("https://example.com/roles")
-	tok := signed(t, jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{
-		"sub": "b", "exp": time.Now().Add(time.Hour).Unix(),
-		"https://example.com/roles": []string{"service"}, "roles": []string{},
+	eachBackend(t, serverOpts{auth: auth.Config{RolesClaim: "https://example.com/roles"}}, func(t *testing.T, s *server) {
+		tok := signed(t, jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{
+			"sub": "b", "exp": time.Now().Add(time.Hour).Unix(),
+			"https://example.com/roles": []string{"service"}, "roles": []string{},
+		})
+		res := attributeWith(t, s, tok, "x", "ABCDEFGH")
+		res.problem(t, http.StatusNotFound, "code_not_found") // past the role check
 	})
-	p, err := auth.Verify(tok)
-	if err != nil || !p.Has("service") {
-		b, _ := json.Marshal(p)
-		t.Fatalf("principal = %s, %v", b, err)
-	}
+}
+
+// attributeWith posts an attribution with a given bearer token.
+func attributeWith(t *testing.T, s *server, token, referred, code string) response {
+	t.Helper()
+	return s.do(t, request{method: "POST", path: "/v1/referrals", token: token, body: jsonBody(t, map[string]any{"referredUserId": referred, "code": code})})
 }

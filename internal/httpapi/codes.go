@@ -41,6 +41,7 @@ func (h *handlers) codeResponse(code referral.Code) referralapi.ReferralCode {
 //	@Success		200		{object}	referralapi.ReferralCode
 //	@Failure		400		{object}	referralapi.Problem	"Malformed body (code invalid_request)"
 //	@Failure		401		{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
+//	@Failure		403		{object}	referralapi.Problem	"An API key acts for no user: /v1/me needs a user's token (code forbidden)"
 //	@Failure		409		{object}	referralapi.Problem	"Someone else has or had this code (code code_taken)"
 //	@Failure		413		{object}	referralapi.Problem	"Body over 64 KiB (code payload_too_large)"
 //	@Failure		415		{object}	referralapi.Problem	"Body is not application/json (code unsupported_media_type)"
@@ -61,7 +62,7 @@ func (h *handlers) putMyReferralCode(c echo.Context) error {
 	if err := fe.err(); err != nil {
 		return err
 	}
-	code, err := h.svc.SetVanityCode(c.Request().Context(), principal(c).UserID, req.Code)
+	code, err := h.svc.SetVanityCode(c.Request().Context(), principal(c).Subject, req.Code)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/refhub/referral-service/internal/auth"
 	"github.com/refhub/referral-service/internal/clicks"
 	"github.com/refhub/referral-service/internal/httpapi"
 	"github.com/refhub/referral-service/internal/referral"
@@ -63,7 +64,7 @@ type server struct {
 	url   string
 	store *store.Store
 	svc   *referral.Service
-	auth  *httpapi.Authenticator
+	auth  *auth.Authenticator
 }
 
 type serverOpts struct {
@@ -77,6 +78,11 @@ type serverOpts struct {
 	window        time.Duration
 	// requestTimeout bounds each request (0: the default).
 	requestTimeout time.Duration
+	// auth adds to the authentication (JWKS, algorithms, roles claim, role
+	// map); the test secret, issuer, audience and API keys are always set,
+	// the secret unless noSecret.
+	auth     auth.Config
+	noSecret bool
 }
 
 func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
@@ -87,7 +93,16 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 	if o.webhookSecret == "" && !o.noWebhookSecret {
 		o.webhookSecret = testWebhookSecret
 	}
-	auth := httpapi.NewAuthenticator(httpapi.AuthConfig{Secret: []byte(testSecret), Issuer: o.issuer, Audience: o.audience, RolesClaim: "roles"})
+	acfg := o.auth
+	acfg.Secret, acfg.Issuer, acfg.Audience, acfg.Keys = []byte(testSecret), o.issuer, o.audience, st
+	acfg.NewID = referral.NewIDGenerator(nil).New
+	if o.noSecret {
+		acfg.Secret = nil
+	}
+	authn, err := auth.New(context.Background(), acfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent(o.percent)}, AttributionWindow: o.window}
 	if o.stripeCredits {
 		url, err := teststripe.URL()
@@ -107,7 +122,7 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 		}
 	})
 	router := httpapi.New(httpapi.Deps{
-		Service: svc, Auth: auth, AppURL: testAppURL, Log: log,
+		Service: svc, Auth: authn, AppURL: testAppURL, Log: log,
 		Ready:               func(r *http.Request) error { return st.Ping(r.Context()) },
 		StripeWebhookSecret: o.webhookSecret, StripeTolerance: 5 * time.Minute,
 		Links: httpapi.LinkConfig{
@@ -118,7 +133,7 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 	})
 	ts := httptest.NewServer(router)
 	t.Cleanup(ts.Close)
-	return &server{t: t, url: ts.URL, store: st, svc: svc, auth: auth}
+	return &server{t: t, url: ts.URL, store: st, svc: svc, auth: authn}
 }
 
 // eachBackend runs fn against a server on PostgreSQL and one on SQLite.
@@ -255,10 +270,6 @@ func jsonBody(t testing.TB, v any) string {
 		t.Fatal(err)
 	}
 	return buf.String()
-}
-
-func newAuthenticatorWithClaim(claim string) *httpapi.Authenticator {
-	return httpapi.NewAuthenticator(httpapi.AuthConfig{Secret: []byte(testSecret), RolesClaim: claim})
 }
 
 func mustMarshal(t testing.TB, v any) []byte {

@@ -29,6 +29,7 @@ const (
 //	@Produce		application/problem+json
 //	@Success		200	{object}	referralapi.ReferralCode
 //	@Failure		401	{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
+//	@Failure		403	{object}	referralapi.Problem	"An API key acts for no user: /v1/me needs a user's token (code forbidden)"
 //	@Failure		500	{object}	referralapi.Problem	"Unexpected error (code internal_error)"
 //	@Failure		503	{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
 //	@Header			503	{string}	Retry-After			"Seconds to wait before retrying"
@@ -36,7 +37,7 @@ const (
 //	@Security		BearerAuth
 //	@Router			/v1/me/referral-code [get]
 func (h *handlers) getMyReferralCode(c echo.Context) error {
-	code, err := h.svc.GetOrCreateCode(c.Request().Context(), principal(c).UserID)
+	code, err := h.svc.GetOrCreateCode(c.Request().Context(), principal(c).Subject)
 	if err != nil {
 		return err
 	}
@@ -55,6 +56,7 @@ func (h *handlers) referralURL(code string) string { return h.appURL + "/?ref=" 
 //	@Produce		application/problem+json
 //	@Success		200	{object}	referralapi.ReferralStats
 //	@Failure		401	{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
+//	@Failure		403	{object}	referralapi.Problem	"An API key acts for no user: /v1/me needs a user's token (code forbidden)"
 //	@Failure		500	{object}	referralapi.Problem	"Unexpected error (code internal_error)"
 //	@Failure		503	{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
 //	@Header			503	{string}	Retry-After			"Seconds to wait before retrying"
@@ -62,7 +64,7 @@ func (h *handlers) referralURL(code string) string { return h.appURL + "/?ref=" 
 //	@Security		BearerAuth
 //	@Router			/v1/me/referrals/stats [get]
 func (h *handlers) getMyReferralStats(c echo.Context) error {
-	st, err := h.svc.Stats(c.Request().Context(), principal(c).UserID)
+	st, err := h.svc.Stats(c.Request().Context(), principal(c).Subject)
 	if err != nil {
 		return err
 	}
@@ -99,6 +101,7 @@ func (h *handlers) getMyReferralStats(c echo.Context) error {
 //	@Success		200		{object}	referralapi.ReferralPage
 //	@Failure		400		{object}	referralapi.Problem	"Bad status, limit or cursor (code invalid_request or invalid_cursor)"
 //	@Failure		401		{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
+//	@Failure		403		{object}	referralapi.Problem	"An API key acts for no user: /v1/me needs a user's token (code forbidden)"
 //	@Failure		500		{object}	referralapi.Problem	"Unexpected error (code internal_error)"
 //	@Failure		503		{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
 //	@Header			503		{string}	Retry-After			"Seconds to wait before retrying"
@@ -106,7 +109,7 @@ func (h *handlers) getMyReferralStats(c echo.Context) error {
 //	@Security		BearerAuth
 //	@Router			/v1/me/referrals [get]
 func (h *handlers) listMyReferrals(c echo.Context) error {
-	f := referral.ReferralFilter{ReferrerID: principal(c).UserID}
+	f := referral.ReferralFilter{ReferrerID: principal(c).Subject}
 	var err error
 	if f.Limit, err = parseLimit(c); err != nil {
 		return err
@@ -178,6 +181,7 @@ func parseCursor(c echo.Context, prefix string) (string, error) {
 //	@Produce		application/problem+json
 //	@Success		200	{object}	referralapi.Balances
 //	@Failure		401	{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
+//	@Failure		403	{object}	referralapi.Problem	"An API key acts for no user: /v1/me needs a user's token (code forbidden)"
 //	@Failure		500	{object}	referralapi.Problem	"Unexpected error (code internal_error)"
 //	@Failure		503	{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
 //	@Header			503	{string}	Retry-After			"Seconds to wait before retrying"
@@ -185,7 +189,7 @@ func parseCursor(c echo.Context, prefix string) (string, error) {
 //	@Security		BearerAuth
 //	@Router			/v1/me/balance [get]
 func (h *handlers) getMyBalance(c echo.Context) error {
-	return h.writeBalances(c, principal(c).UserID)
+	return h.writeBalances(c, principal(c).Subject)
 }
 
 func (h *handlers) writeBalances(c echo.Context, userID string) error {
@@ -214,6 +218,7 @@ func (h *handlers) writeBalances(c echo.Context, userID string) error {
 //	@Success		200			{object}	referralapi.LedgerPage
 //	@Failure		400			{object}	referralapi.Problem	"Bad currency, limit or cursor (code invalid_request or invalid_cursor)"
 //	@Failure		401			{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
+//	@Failure		403			{object}	referralapi.Problem	"An API key acts for no user: /v1/me needs a user's token (code forbidden)"
 //	@Failure		500			{object}	referralapi.Problem	"Unexpected error (code internal_error)"
 //	@Failure		503			{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
 //	@Header			503			{string}	Retry-After			"Seconds to wait before retrying"
@@ -221,7 +226,7 @@ func (h *handlers) writeBalances(c echo.Context, userID string) error {
 //	@Security		BearerAuth
 //	@Router			/v1/me/balance/transactions [get]
 func (h *handlers) listMyTransactions(c echo.Context) error {
-	return h.writeLedger(c, principal(c).UserID)
+	return h.writeLedger(c, principal(c).Subject)
 }
 
 func (h *handlers) writeLedger(c echo.Context, userID string) error {

@@ -25,6 +25,7 @@ import (
 	// The generated OpenAPI document, served at /swagger/doc.json.
 	_ "github.com/refhub/referral-service/docs"
 
+	"github.com/refhub/referral-service/internal/auth"
 	"github.com/refhub/referral-service/internal/referral"
 )
 
@@ -33,7 +34,7 @@ type Deps struct {
 	Service *referral.Service
 	// Ready is the readiness check: the database answers.
 	Ready               func(r *http.Request) error
-	Auth                *Authenticator
+	Auth                *auth.Authenticator
 	AppURL              string
 	StripeWebhookSecret string
 	StripeTolerance     time.Duration
@@ -72,7 +73,7 @@ func New(d Deps) http.Handler {
 	if d.Links.AppURL == "" {
 		d.Links.AppURL = d.AppURL
 	}
-	h := &handlers{svc: d.Service, appURL: d.AppURL, ready: d.Ready,
+	h := &handlers{svc: d.Service, auth: d.Auth, appURL: d.AppURL, ready: d.Ready,
 		stripeSecret: d.StripeWebhookSecret, stripeTolerance: d.StripeTolerance, log: d.Log,
 		links: d.Links, clicks: d.Clicks, visitorKey: d.VisitorKey, clientIP: e.IPExtractor}
 	h.home = d.Links.AppURL + "/"
@@ -87,16 +88,16 @@ func New(d Deps) http.Handler {
 
 	// Middleware is attached per route, not per group: an Echo group with
 	// middleware catches unknown paths too, which would answer 401, not 404.
-	user := d.Auth.middleware()
+	user := authenticate(d.Auth)
 	backend := requireRole(RoleService)
 	e.POST("/v1/webhooks/stripe", h.stripeWebhook)
-	e.GET("/v1/me/referral-code", h.getMyReferralCode, user)
-	e.PUT("/v1/me/referral-code", h.putMyReferralCode, user)
-	e.GET("/v1/me/referrals/stats", h.getMyReferralStats, user)
-	e.GET("/v1/me/referrals/timeseries", h.getMyTimeSeries, user)
-	e.GET("/v1/me/referrals", h.listMyReferrals, user)
-	e.GET("/v1/me/balance", h.getMyBalance, user)
-	e.GET("/v1/me/balance/transactions", h.listMyTransactions, user)
+	e.GET("/v1/me/referral-code", h.getMyReferralCode, user, requireUser)
+	e.PUT("/v1/me/referral-code", h.putMyReferralCode, user, requireUser)
+	e.GET("/v1/me/referrals/stats", h.getMyReferralStats, user, requireUser)
+	e.GET("/v1/me/referrals/timeseries", h.getMyTimeSeries, user, requireUser)
+	e.GET("/v1/me/referrals", h.listMyReferrals, user, requireUser)
+	e.GET("/v1/me/balance", h.getMyBalance, user, requireUser)
+	e.GET("/v1/me/balance/transactions", h.listMyTransactions, user, requireUser)
 	e.POST("/v1/referrals", h.createReferral, user, backend)
 	e.POST("/v1/payments", h.reportPayment, user, backend)
 	e.POST("/v1/refunds", h.reportRefund, user, backend)
@@ -112,6 +113,9 @@ func New(d Deps) http.Handler {
 	e.POST("/v1/admin/payouts", h.adminCreatePayout, user, admin)
 	e.GET("/v1/admin/payouts", h.adminListPayouts, user, admin)
 	e.GET("/v1/admin/payouts/:id", h.adminGetPayout, user, admin)
+	e.POST("/v1/admin/api-keys", h.adminCreateAPIKey, user, admin)
+	e.GET("/v1/admin/api-keys", h.adminListAPIKeys, user, admin)
+	e.DELETE("/v1/admin/api-keys/:id", h.adminRevokeAPIKey, user, admin)
 	return &router{echo: e, h: h}
 }
 
@@ -136,6 +140,7 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // handlers holds what the route handlers share.
 type handlers struct {
 	svc             *referral.Service
+	auth            *auth.Authenticator
 	appURL          string
 	ready           func(r *http.Request) error
 	stripeSecret    string

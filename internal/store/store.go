@@ -207,6 +207,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx referral.Store) error) erro
 	return s.retry(ctx, func() error { return s.inTx(ctx, fn) })
 }
 
+// tx is InTx for the store's own methods: fn gets the *Store bound to the
+// transaction.
+func (s *Store) tx(ctx context.Context, fn func(tx *Store) error) error {
+	return s.InTx(ctx, func(t referral.Store) error { return fn(t.(*Store)) })
+}
+
 func (s *Store) inTx(ctx context.Context, fn func(tx referral.Store) error) error {
 	if s.conn != nil { // a nested transaction: a savepoint
 		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

@@ -353,3 +353,38 @@ type Leader struct {
 	Qualified int64            `json:"qualified" validate:"required" example:"9"`
 	Rewards   map[string]int64 `json:"rewards" validate:"required"`
 }
+
+// APIKeyRequest creates an API key.
+type APIKeyRequest struct {
+	// Name says what the key is for.
+	Name string `json:"name" validate:"required" minLength:"1" maxLength:"200" example:"billing backend"`
+	// Role is service (product backends) or admin (operators).
+	Role string `json:"role" validate:"required" enums:"service,admin" example:"service"`
+}
+
+// APIKey is an API key, without its secret.
+type APIKey struct {
+	ID         string     `json:"id" validate:"required" example:"key_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
+	Name       string     `json:"name" validate:"required" example:"billing backend"`
+	Role       string     `json:"role" validate:"required" enums:"service,admin" example:"service"`
+	CreatedAt  time.Time  `json:"createdAt" validate:"required" format:"date-time"`
+	LastUsedAt *time.Time `json:"lastUsedAt" validate:"required" extensions:"x-nullable" format:"date-time"`
+}
+
+// CreatedAPIKey is a new API key with its secret, shown only in this response.
+type CreatedAPIKey struct {
+	ID   string `json:"id" validate:"required" example:"key_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
+	Name string `json:"name" validate:"required" example:"billing backend"`
+	Role string `json:"role" validate:"required" enums:"service,admin" example:"service"`
+	// Key is the secret, sent as "Authorization: Bearer rk_…". It is not stored and cannot be shown again.
+	Key        string     `json:"key" validate:"required" example:"rk_3q2-7wEzQxV0aLkT9mB4sYcN1uJ6dR8h"`
+	CreatedAt  time.Time  `json:"createdAt" validate:"required" format:"date-time"`
+	LastUsedAt *time.Time `json:"lastUsedAt" validate:"required" extensions:"x-nullable" format:"date-time"`
+}
+
+// APIKeyPage is one page of API keys, newest first.
+type APIKeyPage struct {
+	Items []APIKey `json:"items" validate:"required"`
+	// NextCursor fetches the next page; null on the last page.
+	NextCursor *string `json:"nextCursor" validate:"required" extensions:"x-nullable"`
+}

@@ -41,6 +41,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/refhub/referral-service/internal/auth"
 	"github.com/refhub/referral-service/internal/clicks"
 	"github.com/refhub/referral-service/internal/httpapi"
 	"github.com/refhub/referral-service/internal/referral"
@@ -148,9 +149,12 @@ func run(duration time.Duration, workers, rounds int) error {
 	saver := &countingSaver{svc: svc}
 	recorder := clicks.NewRecorder(saver, log, clicks.Options{})
 	counting := &countingRecorder{next: recorder}
-	auth := httpapi.NewAuthenticator(httpapi.AuthConfig{Secret: []byte("bench-secret-bench-secret-bench-secret")})
+	authn, err := auth.New(ctx, auth.Config{Secret: []byte("bench-secret-bench-secret-bench-secret")})
+	if err != nil {
+		return err
+	}
 	router := httpapi.New(httpapi.Deps{
-		Service: svc, Auth: auth, AppURL: appURL, Log: log,
+		Service: svc, Auth: authn, AppURL: appURL, Log: log,
 		Ready:  func(*http.Request) error { return nil },
 		Links:  httpapi.LinkConfig{AppURL: appURL, PublicURL: "https://refer.example.com", CookieDays: 30},
 		Clicks: counting, VisitorKey: []byte("bench"),
@@ -230,7 +234,7 @@ func run(duration time.Duration, workers, rounds int) error {
 	if serveOnly {
 		return nil
 	}
-	return statsLatency(ctx, st, svc, auth, log)
+	return statsLatency(ctx, st, svc, authn, log)
 }
 
 // compare loads both servers in turn and prints the ratio.
@@ -367,7 +371,7 @@ func readResponse(br *bufio.Reader) (clicked, ok bool) {
 // statsLatency seeds referrers of three sizes directly in SQL (the largest
 // with 100,000 referrals and 1,000,000 clicks over a year, and the daily
 // counters the service would have kept) and times the dashboard endpoints.
-func statsLatency(ctx context.Context, st *store.Store, svc *referral.Service, auth *httpapi.Authenticator, log *slog.Logger) error {
+func statsLatency(ctx context.Context, st *store.Store, svc *referral.Service, authn *auth.Authenticator, log *slog.Logger) error {
 	db, err := st.SQLDB()
 	if err != nil {
 		return err
@@ -410,13 +414,13 @@ func statsLatency(ctx context.Context, st *store.Store, svc *referral.Service, a
 			}
 		}
 		seeded := time.Since(t0)
-		router := httpapi.New(httpapi.Deps{Service: svc, Auth: auth, AppURL: appURL, Log: log,
+		router := httpapi.New(httpapi.Deps{Service: svc, Auth: authn, AppURL: appURL, Log: log,
 			Ready: func(*http.Request) error { return nil }, Clicks: nopRecorder{}})
 		srv, base, err := serve(router)
 		if err != nil {
 			return err
 		}
-		tok, err := auth.Mint(sz.user, nil, time.Hour, time.Now())
+		tok, err := authn.Mint(sz.user, nil, time.Hour, time.Now())
 		if err != nil {
 			return err
 		}
