@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/refhub/referral-service/internal/auth"
@@ -20,6 +21,7 @@ import (
 	"github.com/refhub/referral-service/internal/config"
 	"github.com/refhub/referral-service/internal/httpapi"
 	"github.com/refhub/referral-service/internal/referral"
+	"github.com/refhub/referral-service/internal/schedule"
 	"github.com/refhub/referral-service/internal/store"
 	"github.com/refhub/referral-service/internal/stripeapi"
 )
@@ -127,14 +129,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	svc := newService(cfg, st, log)
-	if cfg.PayoutSchedule > 0 {
-		go svc.RunPayoutSchedule(ctx, cfg.PayoutSchedule, cfg.PayoutMinAmount)
-	}
+	sched := newScheduler(cfg, st, svc, log)
+	sched.Start()
+	var draining atomic.Bool
 	recorder := clicks.NewRecorder(svc, log, clicks.Options{})
 	visitorKey := sha256.Sum256(append([]byte("referral-service visitor hash\x00"), secret...))
 	router := httpapi.New(httpapi.Deps{
 		Service: svc, Auth: authn, AppURL: cfg.AppURL, Log: log,
-		Ready:               func(r *http.Request) error { return ready(r.Context(), st) },
+		Ready: func(r *http.Request) error {
+			if draining.Load() {
+				return errDraining
+			}
+			return ready(r.Context(), st)
+		},
 		StripeWebhookSecret: cfg.StripeWebhookSecret, StripeTolerance: cfg.StripeWebhookTolerance,
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins, RequestTimeout: cfg.RequestTimeout,
 		Links: httpapi.LinkConfig{
@@ -173,9 +180,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("serve HTTP: %w", err)
 	case <-ctx.Done():
 	}
+	// Drain: readiness fails at once, so load balancers stop sending, while
+	// the server keeps answering whatever still arrives.
+	draining.Store(true)
+	log.Info("draining", "for", cfg.ShutdownDrain)
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve HTTP: %w", err)
+	case <-time.After(cfg.ShutdownDrain):
+	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	if err := sched.Stop(shutdownCtx); err != nil {
+		log.Warn("scheduled jobs still running at shutdown", "error", err)
+	}
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
@@ -239,6 +258,39 @@ func apiKeys(ctx context.Context, cfg config.Config, log *slog.Logger, args []st
 	return nil
 }
 
+// errDraining is readiness during the drain after SIGTERM.
+var errDraining = errors.New("shutting down")
+
+// The scheduled jobs, and the names of their locks (shared by the CLI).
+const (
+	payoutsJob   = "schedule:payouts"
+	reconcileJob = "schedule:reconcile"
+)
+
+// reconcileWindow is how far back a scheduled reconciliation looks.
+const reconcileWindow = 72 * time.Hour
+
+// newScheduler schedules the configured jobs, each run by one replica at a
+// time.
+func newScheduler(cfg config.Config, st *store.Store, svc *referral.Service, log *slog.Logger) *schedule.Scheduler {
+	sched := schedule.New(st, log)
+	if cfg.PayoutSchedule != nil {
+		sched.Add(schedule.Job{Name: strings.TrimPrefix(payoutsJob, "schedule:"), Schedule: cfg.PayoutSchedule, Run: func(ctx context.Context) error {
+			rep, err := svc.RunPayouts(ctx, cfg.PayoutMinAmount)
+			log.InfoContext(ctx, "scheduled payout run", "paid", rep.Paid, "pending", rep.Pending, "failed", rep.Failed, "skipped", rep.Skipped, "amounts", rep.Amounts)
+			return err
+		}})
+	}
+	if cfg.ReconcileSchedule != nil {
+		sched.Add(schedule.Job{Name: strings.TrimPrefix(reconcileJob, "schedule:"), Schedule: cfg.ReconcileSchedule, Run: func(ctx context.Context) error {
+			rep, err := reconcileEvents(ctx, cfg, svc, log, reconcileWindow)
+			log.InfoContext(ctx, "scheduled reconciliation", "result", rep.String())
+			return err
+		}})
+	}
+	return sched
+}
+
 // connectTimeout bounds connecting to the database at start.
 const connectTimeout = 30 * time.Second
 
@@ -285,12 +337,17 @@ func runPayouts(ctx context.Context, cfg config.Config, log *slog.Logger, stdout
 		return err
 	}
 	defer st.Close()
-	rep, err := newService(cfg, st, log).RunPayouts(ctx, cfg.PayoutMinAmount)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "paid %d, pending %d, failed %d, skipped %d, amounts %v\n", rep.Paid, rep.Pending, rep.Failed, rep.Skipped, rep.Amounts)
-	return nil
+	svc := newService(cfg, st, log)
+	// One payout run at a time, shared with the in-server schedule, so
+	// Stripe sees one credit call per payout.
+	return st.Exclusive(ctx, payoutsJob, func(ctx context.Context) error {
+		rep, err := svc.RunPayouts(ctx, cfg.PayoutMinAmount)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "paid %d, pending %d, failed %d, skipped %d, amounts %v\n", rep.Paid, rep.Pending, rep.Failed, rep.Skipped, rep.Amounts)
+		return nil
+	})
 }
 
 // ready reports whether the database answers and its schema is current.

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v76/webhook"
+
 	"github.com/refhub/referral-service/internal/testdb"
 	"github.com/refhub/referral-service/internal/teststripe"
 )
@@ -99,7 +101,8 @@ func startServer(t testing.TB, dir string, env []string) *process {
 	addr := freeAddr(t)
 	cmd := exec.Command(binary(t), "serve")
 	cmd.Dir = dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "HTTP_ADDR=" + addr}, env...)
+	// No drain after SIGTERM unless a test asks for one: stops stay quick.
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "HTTP_ADDR=" + addr, "SHUTDOWN_DRAIN=0s"}, env...)
 	p := &process{cmd: cmd, base: "http://" + addr, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
@@ -121,6 +124,7 @@ func startServer(t testing.TB, dir string, env []string) *process {
 		}
 		select {
 		case err := <-p.done:
+			p.done <- err // for the cleanup, which waits for the exit
 			t.Fatalf("server exited early: %v\n%s", err, p.stderr.String())
 		default:
 		}
@@ -376,4 +380,25 @@ func TestAPIKeyCommand(t *testing.T) {
 		t.Fatal("a key with an unknown role was created")
 	}
 	p.stop(t)
+}
+
+// deliverSigned sends a Stripe event of the current API around obj, signed
+// with secret as Stripe signs, and fails unless it is accepted.
+func deliverSigned(t testing.TB, base, secret, id, typ string, obj teststripe.Object) {
+	t.Helper()
+	payload, err := teststripe.VCurrent.Event(id, typ, obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: time.Now()})
+	req, _ := http.NewRequest("POST", base+"/v1/webhooks/stripe", bytes.NewReader(payload))
+	req.Header.Set("Stripe-Signature", signed.Header)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: %d", typ, id, res.StatusCode)
+	}
 }

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stripe/stripe-go/v76/webhook"
-
 	"github.com/refhub/referral-service/internal/testdb"
 	"github.com/refhub/referral-service/internal/teststripe"
 )
@@ -26,10 +24,15 @@ import (
 type creditLog struct {
 	mu      sync.Mutex
 	credits map[string]string // idempotency key → request body
+	perKey  map[string]int
 	calls   int
 }
 
-func newCreditLog(t *testing.T) (*creditLog, string) {
+func newCreditLog(t *testing.T) (*creditLog, string) { return newSlowCreditLog(t, 0) }
+
+// newSlowCreditLog is newCreditLog with Stripe taking delay per credit,
+// which widens the time a payout stays pending.
+func newSlowCreditLog(t *testing.T, delay time.Duration) (*creditLog, string) {
 	t.Helper()
 	mock, err := teststripe.URL()
 	if err != nil {
@@ -37,7 +40,7 @@ func newCreditLog(t *testing.T) (*creditLog, string) {
 	}
 	target, _ := url.Parse(mock)
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	cl := &creditLog{credits: map[string]string{}}
+	cl := &creditLog{credits: map[string]string{}, perKey: map[string]int{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/balance_transactions") {
 			body, _ := io.ReadAll(r.Body)
@@ -45,16 +48,24 @@ func newCreditLog(t *testing.T) (*creditLog, string) {
 			key := r.Header.Get("Idempotency-Key")
 			cl.mu.Lock()
 			cl.calls++
+			cl.perKey[key]++
 			if prev, ok := cl.credits[key]; ok && prev != r.URL.Path+"?"+string(body) {
 				t.Errorf("idempotency key %s reused for a different credit: %s vs %s", key, prev, body)
 			}
 			cl.credits[key] = r.URL.Path + "?" + string(body)
 			cl.mu.Unlock()
+			time.Sleep(delay)
 		}
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	return cl, srv.URL
+}
+
+func (cl *creditLog) total() int {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.calls
 }
 
 func (cl *creditLog) distinct() int {
@@ -91,18 +102,7 @@ func concurrentPayoutRuns(t *testing.T, databaseURL string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		payload, err := teststripe.VCurrent.Event(fmt.Sprintf("evt_cus_%d", u), "customer.created", cus)
-		if err != nil {
-			t.Fatal(err)
-		}
-		signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: "whsec_test", Timestamp: time.Now()})
-		req, _ := http.NewRequest("POST", p.base+"/v1/webhooks/stripe", bytes.NewReader(payload))
-		req.Header.Set("Stripe-Signature", signed.Header)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil || res.StatusCode != http.StatusOK {
-			t.Fatalf("customer event: %v %v", res, err)
-		}
-		res.Body.Close()
+		deliverSigned(t, p.base, "whsec_test", fmt.Sprintf("evt_cus_%d", u), "customer.created", cus)
 	}
 	earned := int64(0)
 	for round := range rounds {

@@ -38,32 +38,57 @@ func reconcile(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	}
 	defer st.Close()
 	svc := newService(cfg, st, log)
-	events, err := stripeapi.New(cfg.StripeSecretKey, cfg.StripeAPIURL).Events(ctx, time.Now().Add(-*since), stripehook.HandledTypes())
+	// One reconciliation at a time, shared with the in-server schedule.
+	return st.Exclusive(ctx, reconcileJob, func(ctx context.Context) error {
+		rep, err := reconcileEvents(ctx, cfg, svc, log, *since)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, rep)
+		return nil
+	})
+}
+
+// reconcileReport counts what a reconciliation did.
+type reconcileReport struct {
+	listed int
+	counts map[string]int
+}
+
+func (r reconcileReport) String() string {
+	return fmt.Sprintf("listed %d, processed %d, duplicate %d, ignored %d, invalid %d",
+		r.listed, r.counts["processed"], r.counts["duplicate"], r.counts["ignored"], r.counts["invalid"])
+}
+
+// reconcileEvents lists the Stripe events of the handled types created in
+// the last since and feeds them through the webhook's path: each takes
+// effect once, so events the webhook already saw are duplicates.
+func reconcileEvents(ctx context.Context, cfg config.Config, svc *referral.Service, log *slog.Logger, since time.Duration) (reconcileReport, error) {
+	rep := reconcileReport{counts: map[string]int{}}
+	events, err := stripeapi.New(cfg.StripeSecretKey, cfg.StripeAPIURL).Events(ctx, time.Now().Add(-since), stripehook.HandledTypes())
 	if err != nil {
-		return err
+		return rep, err
 	}
-	counts := map[string]int{}
+	rep.listed = len(events)
 	for _, le := range events {
 		ev, err := stripehook.ParseObject(le.ID, le.Type, le.APIVersion, le.Object)
 		if err != nil {
-			counts["invalid"]++
+			rep.counts["invalid"]++
 			log.WarnContext(ctx, "unreadable Stripe event skipped", "event_id", le.ID, "type", le.Type, "error", err)
 			continue
 		}
 		if !ev.Handled {
-			counts["ignored"]++
+			rep.counts["ignored"]++
 			continue
 		}
 		outcome, err := svc.HandleStripeEvent(ctx, referral.StripeEvent{ID: ev.ID, Type: ev.Type}, ev.Effects())
 		if err != nil {
-			return fmt.Errorf("event %s: %w", ev.ID, err)
+			return rep, fmt.Errorf("event %s: %w", ev.ID, err)
 		}
-		counts[string(outcome)]++
+		rep.counts[string(outcome)]++
 		if outcome == referral.StripeProcessed {
 			log.InfoContext(ctx, "missed Stripe event processed", "event_id", ev.ID, "type", ev.Type)
 		}
 	}
-	fmt.Fprintf(stdout, "listed %d, processed %d, duplicate %d, ignored %d, invalid %d\n",
-		len(events), counts["processed"], counts["duplicate"], counts["ignored"], counts["invalid"])
-	return nil
+	return rep, nil
 }

@@ -11,8 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/refhub/referral-service/internal/auth"
 	"github.com/refhub/referral-service/internal/referral"
+	"github.com/refhub/referral-service/internal/schedule"
 	"github.com/refhub/referral-service/internal/store"
 )
 
@@ -62,8 +65,13 @@ type Config struct {
 
 	// PayoutMinAmount is the smallest available balance a payout run pays.
 	PayoutMinAmount int64
-	// PayoutSchedule runs payouts in the server every interval; 0: never.
-	PayoutSchedule time.Duration
+	// PayoutSchedule runs payouts in the server (one replica at a time);
+	// nil: never. PayoutScheduleSpec is the expression it came from.
+	PayoutSchedule     cron.Schedule
+	PayoutScheduleSpec string
+	// ReconcileSchedule runs reconciliation in the server likewise.
+	ReconcileSchedule     cron.Schedule
+	ReconcileScheduleSpec string
 
 	RewardPercent referral.Percent
 	// RewardFixed is added to each reward (REWARD_FIXED_AMOUNT, minor units).
@@ -87,6 +95,9 @@ type Config struct {
 	TrustedProxies      []*net.IPNet
 	CORSAllowedOrigins  []string
 	ShutdownTimeout     time.Duration
+	// ShutdownDrain is how long, after SIGTERM, /readyz answers 503 while
+	// the server still serves, so load balancers stop sending first.
+	ShutdownDrain time.Duration
 	// RequestTimeout bounds each API request, and so every database call it
 	// makes; past it the request answers 503. It stays below the server's
 	// write timeout, so a client always learns what became of its request.
@@ -203,11 +214,22 @@ func Load(getenv func(string) string) (Config, error) {
 	} else {
 		c.PayoutMinAmount = n
 	}
-	if sched := get("PAYOUT_SCHEDULE", ""); sched != "" {
-		c.PayoutSchedule = parseDuration(sched, "PAYOUT_SCHEDULE", bad)
-		if c.PayoutSchedule > 0 && c.PayoutSchedule < time.Minute {
-			bad("PAYOUT_SCHEDULE", "%q is shorter than a minute", sched)
+	for _, sc := range []struct {
+		name  string
+		sched *cron.Schedule
+		spec  *string
+	}{{"PAYOUT_SCHEDULE", &c.PayoutSchedule, &c.PayoutScheduleSpec}, {"RECONCILE_SCHEDULE", &c.ReconcileSchedule, &c.ReconcileScheduleSpec}} {
+		if spec := get(sc.name, ""); spec != "" && spec != "off" {
+			parsed, err := schedule.Parse(spec)
+			if err != nil {
+				bad(sc.name, "%v", err)
+				continue
+			}
+			*sc.sched, *sc.spec = parsed, spec
 		}
+	}
+	if c.ReconcileSchedule != nil && c.StripeSecretKey == "" {
+		bad("RECONCILE_SCHEDULE", "needs STRIPE_SECRET_KEY: reconciliation lists events through the Stripe API")
 	}
 
 	pct, err := referral.ParsePercent(get("REWARD_PERCENT", "20"))
@@ -297,6 +319,12 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.ShutdownTimeout = parseDuration(get("SHUTDOWN_TIMEOUT", "15s"), "SHUTDOWN_TIMEOUT", bad)
+	drain := get("SHUTDOWN_DRAIN", "5s")
+	if d, err := time.ParseDuration(drain); err != nil || d < 0 || d > 10*time.Minute {
+		bad("SHUTDOWN_DRAIN", "%q is not a duration between 0s and 10m", drain)
+	} else {
+		c.ShutdownDrain = d
+	}
 	c.RequestTimeout = parseDuration(get("REQUEST_TIMEOUT", "10s"), "REQUEST_TIMEOUT", bad)
 	if c.RequestTimeout < 100*time.Millisecond || c.RequestTimeout > MaxRequestTimeout {
 		bad("REQUEST_TIMEOUT", "%s is not between 100ms and %s (the server's write timeout is %s)", c.RequestTimeout, MaxRequestTimeout, WriteTimeout)

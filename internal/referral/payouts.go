@@ -387,29 +387,5 @@ func (s *Service) RunPayouts(ctx context.Context, minAmount int64) (RunReport, e
 	return rep, nil
 }
 
-// RunPayoutSchedule runs payouts every interval until ctx ends, logging each
-// run; errors are logged and the next run tries again.
-func (s *Service) RunPayoutSchedule(ctx context.Context, interval time.Duration, minAmount int64) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			// A run ends by the next one at the latest: a database that stopped
-			// answering cannot hold it forever.
-			runCtx, cancel := context.WithTimeout(ctx, interval)
-			rep, err := s.RunPayouts(runCtx, minAmount)
-			cancel()
-			if err != nil {
-				s.log.ErrorContext(ctx, "scheduled payout run failed", "error", err)
-				continue
-			}
-			s.log.InfoContext(ctx, "scheduled payout run", "paid", rep.Paid, "pending", rep.Pending, "failed", rep.Failed, "skipped", rep.Skipped, "amounts", rep.Amounts)
-		}
-	}
-}
-
 // discardLogger is used when no logger is given.
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

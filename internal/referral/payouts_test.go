@@ -318,38 +318,3 @@ func TestPayoutRacingRefund(t *testing.T) {
 		}
 	})
 }
-
-// TestPayoutSchedule: the in-server schedule pays without anyone asking.
-func TestPayoutSchedule(t *testing.T) {
-	st := testdb.Postgres(t)
-	c := newClock()
-	svc := payoutService(st, c, stripeMock(t))
-	setupReferral(t, svc, "r", "f")
-	mustPay(t, svc, "p", "f", 10000)
-	if _, err := svc.HandleStripeEvent(context.Background(), referral.StripeEvent{ID: "evt_c", Type: "customer.created"}, referral.StripeEffects{CustomerID: "cus_r", UserID: "r"}); err != nil {
-		t.Fatal(err)
-	}
-	c.Advance(hold + time.Minute)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { svc.RunPayoutSchedule(ctx, 20*time.Millisecond, 0); close(done) }()
-	// Wait for the outcome, not the reservation: the balance drops when the
-	// payout is reserved, before the Stripe credit is recorded.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ps, _, _ := svc.ListPayouts(context.Background(), referral.PayoutFilter{Status: referral.PayoutPaid, Limit: 1})
-		if len(ps) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the schedule paid nothing")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	<-done
-	ps, _, _ := svc.ListPayouts(context.Background(), referral.PayoutFilter{Limit: 10})
-	if len(ps) != 1 || ps[0].Status != referral.PayoutPaid || ps[0].Amount != 2000 || balanceOf(t, svc, "r", "usd") != 0 {
-		t.Fatalf("payouts: %+v", ps)
-	}
-}

@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"database/sql/driver"
 	"encoding/binary"
 	"slices"
+	"time"
 )
 
 // accountLockKey is the PostgreSQL advisory lock key of a user's account:
@@ -36,4 +38,64 @@ func (s *Store) LockAccounts(ctx context.Context, userIDs ...string) error {
 		}
 	}
 	return nil
+}
+
+// jobLockKey is the advisory lock key of a named job.
+func jobLockKey(name string) int64 {
+	sum := sha256.Sum256([]byte("referral-service job\x00" + name))
+	return int64(binary.BigEndian.Uint64(sum[:8]))
+}
+
+// TryExclusive runs fn holding the lock named name, on PostgreSQL a
+// session advisory lock on a connection of its own, so that of several
+// replicas one runs a scheduled job and the others skip it (ran false).
+// The lock ends with fn, or with the connection if the process dies. On
+// SQLite, one process's database, fn just runs.
+func (s *Store) TryExclusive(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error) {
+	return s.exclusive(ctx, name, false, fn)
+}
+
+// Exclusive is TryExclusive that waits for the lock instead of skipping.
+func (s *Store) Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) error {
+	_, err := s.exclusive(ctx, name, true, fn)
+	return err
+}
+
+func (s *Store) exclusive(ctx context.Context, name string, wait bool, fn func(ctx context.Context) error) (bool, error) {
+	if s.dialect != Postgres {
+		return true, fn(ctx)
+	}
+	sqlDB, err := s.txdb.DB()
+	if err != nil {
+		return false, err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return false, unavailable(err)
+	}
+	defer conn.Close()
+	key := jobLockKey(name)
+	if wait {
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
+			return false, unavailable(err)
+		}
+	} else {
+		var got bool
+		if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
+			return false, unavailable(err)
+		}
+		if !got {
+			return false, nil
+		}
+	}
+	defer func() {
+		// A fresh context: the job's may have ended. If the unlock fails the
+		// connection is closed, which releases the lock too.
+		unlockCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(unlockCtx, "SELECT pg_advisory_unlock($1)", key); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	return true, fn(ctx)
 }

@@ -424,3 +424,51 @@ func TestPaymentKeysMigration(t *testing.T) {
 		}
 	})
 }
+
+// TestExclusiveJobs: of two holders of one job lock, the second skips
+// (TryExclusive) or waits (Exclusive) until the first is done.
+func TestExclusiveJobs(t *testing.T) {
+	st := testdb.Postgres(t)
+	ctx := context.Background()
+	holding, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := st.TryExclusive(ctx, "job", func(context.Context) error {
+			close(holding)
+			<-release
+			return nil
+		})
+		done <- err
+	}()
+	<-holding
+	ran, err := st.TryExclusive(ctx, "job", func(context.Context) error { return nil })
+	if err != nil || ran {
+		t.Fatalf("second holder ran = %v (%v) while the lock was held", ran, err)
+	}
+	if ran, err := st.TryExclusive(ctx, "another job", func(context.Context) error { return nil }); err != nil || !ran {
+		t.Fatalf("another job: %v %v", ran, err)
+	}
+	waited := make(chan time.Time, 1)
+	exclusiveDone := make(chan error, 1)
+	go func() {
+		exclusiveDone <- st.Exclusive(ctx, "job", func(context.Context) error {
+			waited <- time.Now()
+			return nil
+		})
+	}()
+	time.Sleep(200 * time.Millisecond)
+	released := time.Now()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if at := <-waited; at.Before(released) {
+		t.Fatal("Exclusive ran while the lock was held")
+	}
+	if err := <-exclusiveDone; err != nil {
+		t.Fatal(err)
+	}
+	if ran, err := st.TryExclusive(ctx, "job", func(context.Context) error { return nil }); err != nil || !ran {
+		t.Fatalf("after release: %v %v", ran, err)
+	}
+}
