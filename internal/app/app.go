@@ -1,5 +1,5 @@
 // Package app wires the service together and runs its subcommands: serve
-// (the default), migrate and token.
+// (the default), migrate, token, payouts run, reconcile and healthcheck.
 package app
 
 import (
@@ -41,6 +41,8 @@ Usage:
   referral-api api-keys create -name NAME [-role service|admin]
                                 create an API key (the first admin key, say) and print
                                 it; it is shown only once
+  referral-api healthcheck      GET /healthz on 127.0.0.1 at the port of HTTP_ADDR (or PORT)
+                                within 3s; exit 0 on 200, else 1 (container health checks)
   referral-api help             show this text
 
 Configuration comes from environment variables; see configs/referral-api.env.
@@ -57,6 +59,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "healthcheck":
+		// Only the listen address: a probe must not depend on (or fail
+		// over) the rest of the configuration.
+		return healthcheck(ctx, getenv, args)
 	case "serve", "migrate", "token", "payouts", "reconcile", "api-keys":
 	default:
 		fmt.Fprint(stderr, usage)

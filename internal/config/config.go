@@ -106,6 +106,23 @@ type Config struct {
 	LogFormat      string
 }
 
+// HTTPAddr is the listen address: HTTP_ADDR, else ":$PORT" when PORT is
+// set, else ":8080". Load uses it, and so does the healthcheck command, which
+// needs the port without the rest of the configuration.
+func HTTPAddr(getenv func(string) string) (string, error) {
+	if addr := strings.TrimSpace(getenv("HTTP_ADDR")); addr != "" {
+		return addr, nil
+	}
+	port := strings.TrimSpace(getenv("PORT"))
+	if port == "" {
+		return ":8080", nil
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return ":" + port, fmt.Errorf("PORT: %q is not a TCP port", port)
+	}
+	return ":" + port, nil
+}
+
 // Load reads the configuration through getenv (os.Getenv in production).
 func Load(getenv func(string) string) (Config, error) {
 	var errs []error
@@ -120,16 +137,11 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	c := Config{}
-	c.HTTPAddr = get("HTTP_ADDR", "")
-	if c.HTTPAddr == "" {
-		c.HTTPAddr = ":8080"
-		if port := get("PORT", ""); port != "" {
-			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-				bad("PORT", "%q is not a TCP port", port)
-			}
-			c.HTTPAddr = ":" + port
-		}
+	addr, err := HTTPAddr(getenv)
+	if err != nil {
+		errs = append(errs, err)
 	}
+	c.HTTPAddr = addr
 
 	dialect, dsn, err := store.ParseDatabaseURL(get("DATABASE_URL", ""), DefaultSQLitePath)
 	if err != nil {
