@@ -24,6 +24,7 @@ import (
 	"github.com/refhub/referral-service/internal/schedule"
 	"github.com/refhub/referral-service/internal/store"
 	"github.com/refhub/referral-service/internal/stripeapi"
+	"github.com/refhub/referral-service/internal/telemetry"
 )
 
 const usage = `referral-api: the referral service.
@@ -97,10 +98,11 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(telemetry.LogHandler(h))
 }
 
 func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
@@ -134,11 +136,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	svc := newService(cfg, st, log)
+	metrics := telemetry.New()
+	for name, pool := range st.Pools() {
+		metrics.WatchDB(name, pool)
+	}
+	svc := newService(cfg, st, log, metrics)
 	sched := newScheduler(cfg, st, svc, log)
 	sched.Start()
 	var draining atomic.Bool
 	recorder := clicks.NewRecorder(svc, log, clicks.Options{})
+	metrics.WatchClicks(func() telemetry.ClickStats {
+		st := recorder.Stats()
+		return telemetry.ClickStats{Batches: st.Batches, Written: st.Written, Lost: st.Lost, Failures: st.Failures, Backlog: st.Backlog}
+	})
 	visitorKey := sha256.Sum256(append([]byte("referral-service visitor hash\x00"), secret...))
 	router := httpapi.New(httpapi.Deps{
 		Service: svc, Auth: authn, AppURL: cfg.AppURL, Log: log,
@@ -155,6 +165,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			IOSTemplate: cfg.LinkTemplateIOS, AndroidTemplate: cfg.LinkTemplateAndroid,
 		},
 		Clicks: recorder, VisitorKey: visitorKey[:], TrustedProxies: cfg.TrustedProxies,
+		Metrics: metrics, ServeMetrics: cfg.MetricsAddr == "",
 	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -181,6 +192,18 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if cfg.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics.Handler())
+		msrv := &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("METRICS_ADDR: listen on %s: %w", cfg.MetricsAddr, err)
+		}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("serve HTTP: %w", err)
@@ -320,8 +343,9 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 	return st, nil
 }
 
-// newService builds the referral service from the configuration.
-func newService(cfg config.Config, st *store.Store, log *slog.Logger) *referral.Service {
+// newService builds the referral service from the configuration; observer
+// (may be nil) counts its outcomes.
+func newService(cfg config.Config, st *store.Store, log *slog.Logger, observer referral.Observer) *referral.Service {
 	opts := referral.Options{
 		Rule:       referral.RewardRule{Percent: cfg.RewardPercent, Fixed: cfg.RewardFixed, Cap: cfg.RewardCap},
 		MinPayment: cfg.RewardMinPayment, Payments: cfg.RewardPayments, Hold: cfg.RewardHold, Log: log,
@@ -330,6 +354,7 @@ func newService(cfg config.Config, st *store.Store, log *slog.Logger) *referral.
 	if cfg.StripeSecretKey != "" {
 		opts.Credits = stripeapi.New(cfg.StripeSecretKey, cfg.StripeAPIURL)
 	}
+	opts.Observer = observer
 	return referral.NewService(st, opts)
 }
 
@@ -343,7 +368,7 @@ func runPayouts(ctx context.Context, cfg config.Config, log *slog.Logger, stdout
 		return err
 	}
 	defer st.Close()
-	svc := newService(cfg, st, log)
+	svc := newService(cfg, st, log, nil)
 	// One payout run at a time, shared with the in-server schedule, so
 	// Stripe sees one credit call per payout.
 	return st.Exclusive(ctx, payoutsJob, func(ctx context.Context) error {

@@ -37,7 +37,7 @@ func reconcile(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 		return err
 	}
 	defer st.Close()
-	svc := newService(cfg, st, log)
+	svc := newService(cfg, st, log, nil)
 	// One reconciliation at a time, shared with the in-server schedule.
 	return st.Exclusive(ctx, reconcileJob, func(ctx context.Context) error {
 		rep, err := reconcileEvents(ctx, cfg, svc, log, *since)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/refhub/referral-service/internal/referral"
@@ -56,6 +57,24 @@ type Recorder struct {
 	stop     chan struct{} // closed to give up retrying at the Close deadline
 	stopOnce sync.Once
 	lost     int
+
+	// Counters for metrics.
+	batches, written, lostTotal, failures atomic.Uint64
+}
+
+// Stats are the writer's counters: batches and clicks stored, clicks lost
+// at a shutdown deadline, failed writes (retried), and clicks waiting.
+type Stats struct {
+	Batches, Written, Lost, Failures uint64
+	Backlog                          int
+}
+
+// Stats returns the writer's counters now.
+func (r *Recorder) Stats() Stats {
+	r.mu.Lock()
+	backlog := r.waiting
+	r.mu.Unlock()
+	return Stats{Batches: r.batches.Load(), Written: r.written.Load(), Lost: r.lostTotal.Load(), Failures: r.failures.Load(), Backlog: backlog}
 }
 
 // NewRecorder starts a recorder writing through saver.
@@ -196,12 +215,16 @@ func (r *Recorder) flush(b []referral.Click) {
 		err := r.saver.SaveClicks(ctx, b)
 		cancel()
 		if err == nil {
+			r.batches.Add(1)
+			r.written.Add(uint64(len(b)))
 			return
 		}
+		r.failures.Add(1)
 		r.log.Error("writing clicks failed; retrying", "clicks", len(b), "error", err)
 		select {
 		case <-r.stop:
 			r.lost += len(b)
+			r.lostTotal.Add(uint64(len(b)))
 			return
 		case <-time.After(backoff):
 		}

@@ -95,6 +95,9 @@ type Config struct {
 	TrustedProxies      []*net.IPNet
 	CORSAllowedOrigins  []string
 	ShutdownTimeout     time.Duration
+	// MetricsAddr moves GET /metrics to a listener of its own; empty: the
+	// main listener serves it.
+	MetricsAddr string
 	// ShutdownDrain is how long, after SIGTERM, /readyz answers 503 while
 	// the server still serves, so load balancers stop sending first.
 	ShutdownDrain time.Duration
@@ -328,6 +331,12 @@ func Load(getenv func(string) string) (Config, error) {
 				continue
 			}
 			c.CORSAllowedOrigins = append(c.CORSAllowedOrigins, o)
+		}
+	}
+	c.MetricsAddr = get("METRICS_ADDR", "")
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("METRICS_ADDR", "%q is not a listen address like :9090", c.MetricsAddr)
 		}
 	}
 	c.ShutdownTimeout = parseDuration(get("SHUTDOWN_TIMEOUT", "15s"), "SHUTDOWN_TIMEOUT", bad)

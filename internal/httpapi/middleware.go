@@ -14,6 +14,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/refhub/referral-service/internal/telemetry"
 )
 
 const (
@@ -33,6 +35,8 @@ func withRequestID() echo.MiddlewareFunc {
 			}
 			c.Set(requestIDKey, id)
 			c.Response().Header().Set(headerRequestID, id)
+			// Every line the request logs, the service's own included, names it.
+			c.SetRequest(c.Request().WithContext(telemetry.WithRequestID(c.Request().Context(), id)))
 			return next(c)
 		}
 	}
@@ -125,6 +129,26 @@ func deadline(d time.Duration) echo.MiddlewareFunc {
 			defer cancel()
 			c.SetRequest(c.Request().WithContext(ctx))
 			return next(c)
+		}
+	}
+}
+
+// observe counts each request by its route template (never its raw path),
+// method and status, after the error handler wrote the answer.
+func observe(m *telemetry.Metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			route := c.Path()
+			if route == "" || c.Response().Status == http.StatusNotFound && route == "/*" {
+				route = "unmatched"
+			}
+			m.ObserveRequest(route, c.Request().Method, c.Response().Status, time.Since(start))
+			return nil
 		}
 	}
 }

@@ -94,7 +94,7 @@ func (h *handlers) serveShortLink(w http.ResponseWriter, r *http.Request) {
 	}
 	debug := h.log.Enabled(r.Context(), slog.LevelDebug)
 	var start time.Time
-	if debug {
+	if debug || h.shortLinkMetrics != nil {
 		start = time.Now()
 	}
 	defer func() {
@@ -108,6 +108,9 @@ func (h *handlers) serveShortLink(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	h.shortLink(w, r, r.URL.Path[len("/r/"):], id)
+	if h.shortLinkMetrics != nil {
+		h.shortLinkMetrics.Observe(http.StatusFound, time.Since(start))
+	}
 	if debug {
 		h.log.DebugContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", "/r/:code",
 			"status", http.StatusFound, "bytes", 0, "duration", time.Since(start))

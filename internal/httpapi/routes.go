@@ -27,6 +27,7 @@ import (
 
 	"github.com/refhub/referral-service/internal/auth"
 	"github.com/refhub/referral-service/internal/referral"
+	"github.com/refhub/referral-service/internal/telemetry"
 )
 
 // Deps is what the HTTP layer needs.
@@ -50,6 +51,10 @@ type Deps struct {
 	TrustedProxies []*net.IPNet
 	// RequestTimeout bounds each request's work (0: 10s).
 	RequestTimeout time.Duration
+	// Metrics counts requests and Stripe events; nil: none. ServeMetrics
+	// adds GET /metrics to this router (else another listener serves it).
+	Metrics      *telemetry.Metrics
+	ServeMetrics bool
 }
 
 // New returns the router with every route of the service.
@@ -68,7 +73,11 @@ func New(d Deps) http.Handler {
 	if d.RequestTimeout <= 0 {
 		d.RequestTimeout = 10 * time.Second
 	}
-	e.Use(withRequestID(), accessLog(d.Log), recoverPanics(d.Log), deadline(d.RequestTimeout), securityHeaders(), cors(d.CORSAllowedOrigins))
+	mws := []echo.MiddlewareFunc{withRequestID(), accessLog(d.Log)}
+	if d.Metrics != nil {
+		mws = append(mws, observe(d.Metrics))
+	}
+	e.Use(append(mws, recoverPanics(d.Log), deadline(d.RequestTimeout), securityHeaders(), cors(d.CORSAllowedOrigins))...)
 
 	if d.Links.AppURL == "" {
 		d.Links.AppURL = d.AppURL
@@ -78,7 +87,14 @@ func New(d Deps) http.Handler {
 		links: d.Links, clicks: d.Clicks, visitorKey: d.VisitorKey, clientIP: e.IPExtractor}
 	h.home = d.Links.AppURL + "/"
 	h.codes = newCodeCache(d.Service.ResolveCode, h.buildTarget, min(d.RequestTimeout, 2*time.Second))
+	if d.Metrics != nil {
+		h.metrics = d.Metrics
+		h.shortLinkMetrics = d.Metrics.Route("/r/:code", http.MethodGet, http.StatusFound)
+	}
 
+	if d.Metrics != nil && d.ServeMetrics {
+		e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
+	}
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 	e.GET("/swagger/*", echoSwagger.WrapHandler)
@@ -153,4 +169,7 @@ type handlers struct {
 	codes           *codeCache
 	clientIP        echo.IPExtractor
 	home            string // APP_URL/, where unknown codes go
+	// metrics, when set, counts Stripe events; shortLinkMetrics the fast path.
+	metrics          *telemetry.Metrics
+	shortLinkMetrics *telemetry.Route
 }

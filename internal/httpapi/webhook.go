@@ -49,22 +49,33 @@ func (h *handlers) stripeWebhook(c echo.Context) error {
 	ev, err := stripehook.Verify(payload, c.Request().Header.Get("Stripe-Signature"), h.stripeSecret, h.stripeTolerance)
 	switch {
 	case errors.Is(err, stripehook.ErrSignature):
+		h.countStripe("", "bad_signature")
 		return newError(http.StatusBadRequest, "invalid_signature", "Invalid signature", "the Stripe-Signature header does not verify against the configured secret, or its timestamp is too old")
 	case errors.Is(err, stripehook.ErrPayload):
+		h.countStripe("", "invalid")
 		return newError(http.StatusBadRequest, "invalid_payload", "Invalid event", err.Error())
 	case err != nil:
 		return err
 	}
 	ctx := c.Request().Context()
 	if !ev.Handled {
-		h.log.DebugContext(ctx, "stripe event ignored", "request_id", requestID(c), "event_id", ev.ID, "type", ev.Type)
+		h.countStripe(ev.Type, "ignored")
+		h.log.DebugContext(ctx, "stripe event ignored", "event_id", ev.ID, "type", ev.Type)
 		return c.JSON(http.StatusOK, referralapi.WebhookResult{Received: true, Outcome: "ignored"})
 	}
 	outcome, err := h.svc.HandleStripeEvent(ctx, referral.StripeEvent{ID: ev.ID, Type: ev.Type}, ev.Effects())
 	if err != nil {
+		h.countStripe(ev.Type, "failed")
 		return err
 	}
-	h.log.InfoContext(ctx, "stripe event", "request_id", requestID(c), "event_id", ev.ID, "type", ev.Type,
-		"api_version", ev.APIVersion, "outcome", outcome)
+	h.countStripe(ev.Type, string(outcome))
+	h.log.InfoContext(ctx, "stripe event", "event_id", ev.ID, "type", ev.Type, "api_version", ev.APIVersion, "outcome", outcome)
 	return c.JSON(http.StatusOK, referralapi.WebhookResult{Received: true, Outcome: string(outcome)})
+}
+
+// countStripe counts a Stripe event's outcome when metrics are on.
+func (h *handlers) countStripe(typ, outcome string) {
+	if h.metrics != nil {
+		h.metrics.StripeEvent(typ, outcome)
+	}
 }

@@ -198,6 +198,9 @@ func (s *Service) requestPayout(ctx context.Context, req PayoutRequest) (p Payou
 	if err != nil {
 		return Payout{}, false, false, err
 	}
+	if finished {
+		s.observed(p)
+	}
 	if p.Status == PayoutPending {
 		// Also on a repeat: a retry completes a payout an earlier attempt left pending.
 		p, finished, err = s.complete(ctx, p.ID)
@@ -273,7 +276,17 @@ func (s *Service) complete(ctx context.Context, id string) (p Payout, finished b
 		}
 		return s.finishPaid(ctx, tx, &p, txn)
 	})
+	if finished && err2 == nil {
+		s.observed(p)
+	}
 	return p, finished && err2 == nil, err2
+}
+
+// observed tells the observer of a payout's recorded outcome.
+func (s *Service) observed(p Payout) {
+	if s.observer != nil {
+		s.observer.PayoutFinished(string(p.Method), string(p.Status))
+	}
 }
 
 // finishPaid marks a pending payout paid and its rewards' referrals REWARDED.

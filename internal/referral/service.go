@@ -38,21 +38,31 @@ type Options struct {
 	Credits CreditIssuer
 	// Log receives what happens outside requests (payout retries, runs).
 	Log *slog.Logger
+	// Observer is told of outcomes worth counting; nil: nobody.
+	Observer Observer
+}
+
+// Observer is told what the service did, for metrics. Calls come after the
+// transaction that recorded it committed.
+type Observer interface {
+	// PayoutFinished reports a payout's recorded outcome (paid or failed).
+	PayoutFinished(method, status string)
 }
 
 // Service applies the referral program's rules on top of a Store.
 type Service struct {
-	store   Store
-	rule    RewardRule
-	minPay  int64
-	payN    int
-	hold    time.Duration
-	window  time.Duration
-	now     func() time.Time
-	newCode func() (string, error)
-	ids     *IDGenerator
-	credits CreditIssuer
-	log     *slog.Logger
+	store    Store
+	rule     RewardRule
+	minPay   int64
+	payN     int
+	hold     time.Duration
+	window   time.Duration
+	now      func() time.Time
+	newCode  func() (string, error)
+	ids      *IDGenerator
+	credits  CreditIssuer
+	log      *slog.Logger
+	observer Observer
 	// clickBatches counts stored click batches, to prune their marks now and then.
 	clickBatches atomic.Uint64
 	// visitorsPrunedAt is when recent visitors were last pruned (Unix
@@ -62,7 +72,7 @@ type Service struct {
 
 // NewService returns a Service using store and opts.
 func NewService(store Store, opts Options) *Service {
-	s := &Service{store: store, rule: opts.Rule, minPay: opts.MinPayment, payN: max(opts.Payments, 1), hold: opts.Hold, window: opts.AttributionWindow, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs, credits: opts.Credits, log: opts.Log}
+	s := &Service{store: store, rule: opts.Rule, minPay: opts.MinPayment, payN: max(opts.Payments, 1), hold: opts.Hold, window: opts.AttributionWindow, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs, credits: opts.Credits, log: opts.Log, observer: opts.Observer}
 	if s.log == nil {
 		s.log = discardLogger()
 	}

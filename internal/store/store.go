@@ -166,6 +166,21 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // SQLDB exposes the connection pool, for migrations and health checks.
 func (s *Store) SQLDB() (*sql.DB, error) { return s.db.DB() }
 
+// Pools returns the connection pools by name (reads, transactions; one
+// pool, reads, on SQLite), for metrics.
+func (s *Store) Pools() map[string]*sql.DB {
+	pools := map[string]*sql.DB{}
+	if db, err := s.db.DB(); err == nil {
+		pools["reads"] = db
+	}
+	if s.txdb != s.db {
+		if db, err := s.txdb.DB(); err == nil {
+			pools["transactions"] = db
+		}
+	}
+	return pools
+}
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()
