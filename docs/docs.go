@@ -45,6 +45,9 @@ const docTemplate = `{
         "/r/{code}": {
             "get": {
                 "description": "The shareable link PUBLIC_URL/r/CODE. Answers 302 to APP_URL/?ref=CODE plus the click id (click) and the utm_source, utm_medium, utm_campaign, utm_term and utm_content parameters it was given; the destination never comes from the request. Records the click (time, code, a keyed hash of IP and user agent — never the IP —, referer, utm_*): repeated clicks of one visitor within an hour count once as unique; link unfurlers, crawlers, prefetches and HEAD requests are not counted. Sets the first-touch cookie referral_code (HttpOnly, SameSite=Lax, Secure on https, Max-Age REFERRAL_COOKIE_DAYS, Domain COOKIE_DOMAIN) unless one is already set. An unknown or malformed code redirects to APP_URL without cookie.",
+                "produces": [
+                    "application/problem+json"
+                ],
                 "tags": [
                     "links"
                 ],
@@ -106,11 +109,42 @@ const docTemplate = `{
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
                             }
                         }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
                     }
                 }
             },
             "head": {
                 "description": "The same redirect as GET, for clients that check a link first; it is not counted as a click and sets no cookie.",
+                "produces": [
+                    "application/problem+json"
+                ],
                 "tags": [
                     "links"
                 ],
@@ -132,6 +166,34 @@ const docTemplate = `{
                             "Location": {
                                 "type": "string",
                                 "description": "APP_URL/?ref=CODE (and utm_*), or APP_URL/ for unknown codes"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
                             },
                             "X-Request-Id": {
                                 "type": "string",
@@ -257,6 +319,34 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -396,6 +486,34 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Unexpected error (code internal_error)",
                         "schema": {
@@ -492,6 +610,34 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -612,6 +758,34 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -742,6 +916,34 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -923,6 +1125,34 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Unexpected error (code internal_error)",
                         "schema": {
@@ -1023,6 +1253,34 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -1172,6 +1430,34 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Unexpected error (code internal_error)",
                         "schema": {
@@ -1272,6 +1558,34 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -1432,6 +1746,34 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Unexpected error (code internal_error)",
                         "schema": {
@@ -1543,6 +1885,34 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Unexpected error (code internal_error)",
                         "schema": {
@@ -1643,6 +2013,34 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -1775,6 +2173,34 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Unexpected error (code internal_error)",
                         "schema": {
@@ -1846,6 +2272,34 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -1931,6 +2385,34 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -2056,6 +2538,34 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Unexpected error (code internal_error)",
                         "schema": {
@@ -2135,6 +2645,34 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -2298,6 +2836,34 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Unexpected error (code internal_error)",
                         "schema": {
@@ -2423,6 +2989,34 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Unexpected error (code internal_error)",
                         "schema": {
@@ -2502,6 +3096,34 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -2625,6 +3247,34 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -2772,6 +3422,34 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"
@@ -2961,6 +3639,34 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Unexpected error (code internal_error)",
                         "schema": {
@@ -3102,6 +3808,34 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.Problem"
                         },
                         "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "Request id: the caller's valid X-Request-Id, else a new one"

@@ -166,6 +166,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		},
 		Clicks: recorder, VisitorKey: visitorKey[:], TrustedProxies: cfg.TrustedProxies,
 		Metrics: metrics, ServeMetrics: cfg.MetricsAddr == "",
+		PublicRateLimit: cfg.RateLimitPublic, UserRateLimit: cfg.RateLimitUser,
 	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)

@@ -19,7 +19,8 @@ import (
 func TestClicksSurviveGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
 	dbURL := testdb.PostgresURL(t)
-	env := []string{"DATABASE_URL=" + dbURL, "JWT_SECRET=" + testJWTSecret}
+	// 480 hits from one address: more than the default per-address limit.
+	env := []string{"DATABASE_URL=" + dbURL, "JWT_SECRET=" + testJWTSecret, "RATE_LIMIT_PUBLIC=off"}
 	p := startServer(t, dir, env)
 	user, _, _ := runCmd(t, dir, env, "token", "-sub", "u1")
 	_, code := call(t, "GET", p.base+"/v1/me/referral-code", strings.TrimSpace(user), "")

@@ -14,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/refhub/referral-service/internal/auth"
+	"github.com/refhub/referral-service/internal/ratelimit"
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/schedule"
 	"github.com/refhub/referral-service/internal/store"
@@ -95,6 +96,10 @@ type Config struct {
 	TrustedProxies      []*net.IPNet
 	CORSAllowedOrigins  []string
 	ShutdownTimeout     time.Duration
+	// RateLimitPublic limits public routes per client address;
+	// RateLimitUser authenticated routes per subject or API key.
+	RateLimitPublic ratelimit.Rate
+	RateLimitUser   ratelimit.Rate
 	// MetricsAddr moves GET /metrics to a listener of its own; empty: the
 	// main listener serves it.
 	MetricsAddr string
@@ -332,6 +337,16 @@ func Load(getenv func(string) string) (Config, error) {
 			}
 			c.CORSAllowedOrigins = append(c.CORSAllowedOrigins, o)
 		}
+	}
+	for _, rl := range []struct {
+		name, def string
+		rate      *ratelimit.Rate
+	}{{"RATE_LIMIT_PUBLIC", "100/s", &c.RateLimitPublic}, {"RATE_LIMIT_USER", "1000/s", &c.RateLimitUser}} {
+		r, err := ratelimit.Parse(get(rl.name, rl.def))
+		if err != nil {
+			bad(rl.name, "%v", err)
+		}
+		*rl.rate = r
 	}
 	c.MetricsAddr = get("METRICS_ADDR", "")
 	if c.MetricsAddr != "" {

@@ -3,28 +3,47 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/refhub/referral-service/internal/referral"
 )
 
-// codeCache keeps code lookups of the short-link path off the database:
-// found codes for a few minutes, unknown ones briefly (so a new code works
-// within seconds). Aliases never change owner, so a stale entry still
-// resolves to the right user. It holds at most max entries.
+// codeCache keeps code lookups of the short-link path off the database.
+// Known codes live in one LRU set, unknown ones in another, smaller one, so
+// a flood of random codes can evict only other unknown codes, never the
+// codes people share. A known code is looked up again after ttl; if the
+// database does not answer then, the entry is served as it was (aliases
+// never change owner, so it is still right). Concurrent misses of one code
+// make one database lookup. The sets are sharded by code, so the hot path
+// takes one small lock.
 type codeCache struct {
 	resolve func(ctx context.Context, code string) (referral.Code, error)
 	build   func(referral.Code) *linkTarget
 	ttl     time.Duration
 	negTTL  time.Duration
-	max     int
 	// timeout bounds a lookup in the database: a link whose code cannot be
 	// read in time still redirects, to the app's home.
 	timeout time.Duration
+	seed    maphash.Seed
+	shards  [cacheShards]cacheShard
+	lookups singleflight.Group
+}
 
-	mu sync.RWMutex
-	m  map[string]cacheEntry
+const (
+	cacheShards     = 32
+	knownPerShard   = 4096 // 131,072 known codes
+	unknownPerShard = 512  // 16,384 unknown codes
+)
+
+type cacheShard struct {
+	mu      sync.Mutex
+	known   *simplelru.LRU[string, cacheEntry]
+	unknown *simplelru.LRU[string, time.Time] // code → when to ask again
 }
 
 // linkTarget is what a short link of a known code answers with, built once
@@ -39,39 +58,57 @@ type linkTarget struct {
 }
 
 type cacheEntry struct {
-	target  *linkTarget // nil: no such code
+	target  *linkTarget
 	expires time.Time
 }
 
 func newCodeCache(resolve func(ctx context.Context, code string) (referral.Code, error), build func(referral.Code) *linkTarget, timeout time.Duration) *codeCache {
-	return &codeCache{resolve: resolve, build: build, ttl: 5 * time.Minute, negTTL: 10 * time.Second, max: 100_000, timeout: timeout, m: map[string]cacheEntry{}}
+	cc := &codeCache{resolve: resolve, build: build, ttl: 5 * time.Minute, negTTL: 10 * time.Second, timeout: timeout, seed: maphash.MakeSeed()}
+	for i := range cc.shards {
+		cc.shards[i].known, _ = simplelru.NewLRU[string, cacheEntry](knownPerShard, nil)
+		cc.shards[i].unknown, _ = simplelru.NewLRU[string, time.Time](unknownPerShard, nil)
+	}
+	return cc
 }
 
 // lookup returns the target a link's code resolves to, nil when the code
 // does not exist.
 func (cc *codeCache) lookup(ctx context.Context, code string, now time.Time) (*linkTarget, error) {
-	cc.mu.RLock()
-	e, ok := cc.m[code]
-	cc.mu.RUnlock()
-	if ok && now.Before(e.expires) {
+	s := &cc.shards[maphash.String(cc.seed, code)%cacheShards]
+	s.mu.Lock()
+	e, known := s.known.Get(code)
+	if known && now.Before(e.expires) {
+		s.mu.Unlock()
 		return e.target, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, cc.timeout)
-	found, err := cc.resolve(ctx, code)
-	cancel()
-	switch {
-	case errors.Is(err, referral.ErrCodeNotFound):
-		e = cacheEntry{expires: now.Add(cc.negTTL)}
-	case err != nil:
+	if until, ok := s.unknown.Get(code); ok && now.Before(until) {
+		s.mu.Unlock()
+		return nil, nil
+	}
+	s.mu.Unlock()
+	v, err, _ := cc.lookups.Do(code, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cc.timeout)
+		defer cancel()
+		found, err := cc.resolve(ctx, code)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch {
+		case errors.Is(err, referral.ErrCodeNotFound):
+			s.unknown.Add(code, now.Add(cc.negTTL))
+			return (*linkTarget)(nil), nil
+		case err != nil:
+			return nil, err
+		}
+		t := cc.build(found)
+		s.known.Add(code, cacheEntry{target: t, expires: now.Add(cc.ttl)})
+		s.unknown.Remove(code)
+		return t, nil
+	})
+	if err != nil {
+		if known {
+			return e.target, nil // the database is down: the code is still the user's
+		}
 		return nil, err
-	default:
-		e = cacheEntry{target: cc.build(found), expires: now.Add(cc.ttl)}
 	}
-	cc.mu.Lock()
-	if len(cc.m) >= cc.max {
-		clear(cc.m) // crude but bounded: refills from the database
-	}
-	cc.m[code] = e
-	cc.mu.Unlock()
-	return e.target, nil
+	return v.(*linkTarget), nil
 }

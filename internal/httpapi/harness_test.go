@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/refhub/referral-service/internal/auth"
 	"github.com/refhub/referral-service/internal/clicks"
 	"github.com/refhub/referral-service/internal/httpapi"
+	"github.com/refhub/referral-service/internal/ratelimit"
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/store"
 	"github.com/refhub/referral-service/internal/stripeapi"
@@ -83,6 +85,10 @@ type serverOpts struct {
 	// the secret unless noSecret.
 	auth     auth.Config
 	noSecret bool
+	// publicRate and userRate are the rate limits (zero: none).
+	publicRate, userRate ratelimit.Rate
+	// trustedProxies may set X-Forwarded-For.
+	trustedProxies []*net.IPNet
 }
 
 func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
@@ -130,6 +136,7 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 			IOSTemplate: "myapp://invite?ref={code}", AndroidTemplate: "https://app.example.com/android?ref={code}",
 		},
 		Clicks: recorder, VisitorKey: []byte("test visitor key"), RequestTimeout: o.requestTimeout,
+		PublicRateLimit: o.publicRate, UserRateLimit: o.userRate, TrustedProxies: o.trustedProxies,
 	})
 	ts := httptest.NewServer(router)
 	t.Cleanup(ts.Close)

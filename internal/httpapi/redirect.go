@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,7 +18,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/refhub/referral-service/internal/ratelimit"
 	"github.com/refhub/referral-service/internal/referral"
+	"github.com/refhub/referral-service/pkg/referralapi"
 )
 
 // cookieName is the first-touch cookie the short link sets.
@@ -43,6 +46,7 @@ type ClickRecorder interface {
 //	@Summary		Short referral link
 //	@Description	The shareable link PUBLIC_URL/r/CODE. Answers 302 to APP_URL/?ref=CODE plus the click id (click) and the utm_source, utm_medium, utm_campaign, utm_term and utm_content parameters it was given; the destination never comes from the request. Records the click (time, code, a keyed hash of IP and user agent — never the IP —, referer, utm_*): repeated clicks of one visitor within an hour count once as unique; link unfurlers, crawlers, prefetches and HEAD requests are not counted. Sets the first-touch cookie referral_code (HttpOnly, SameSite=Lax, Secure on https, Max-Age REFERRAL_COOKIE_DAYS, Domain COOKIE_DOMAIN) unless one is already set. An unknown or malformed code redirects to APP_URL without cookie.
 //	@ID				followShortLink
+//	@Produce		application/problem+json
 //	@Tags			links
 //	@Param			code			path	string	true	"A current or earlier referral code"
 //	@Param			utm_source		query	string	false	"Passed on to the destination"
@@ -51,9 +55,14 @@ type ClickRecorder interface {
 //	@Param			utm_term		query	string	false	"Passed on to the destination"
 //	@Param			utm_content		query	string	false	"Passed on to the destination"
 //	@Success		302				"Redirect to the app"
-//	@Header			302				{string}	Location		"APP_URL/?ref=CODE&click=ID (and utm_*), or APP_URL/ for unknown codes"
-//	@Header			302				{string}	Set-Cookie		"referral_code=CODE on the first visit"
-//	@Header			all				{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Header			302				{string}	Location			"APP_URL/?ref=CODE&click=ID (and utm_*), or APP_URL/ for unknown codes"
+//	@Header			302				{string}	Set-Cookie			"referral_code=CODE on the first visit"
+//	@Failure		429				{object}	referralapi.Problem	"Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds"
+//	@Header			429				{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			429				{string}	RateLimit-Limit		"Requests allowed in a burst"
+//	@Header			429				{string}	RateLimit-Remaining	"Requests left now (0)"
+//	@Header			429				{string}	RateLimit-Reset		"Seconds until the limit is whole again"
+//	@Header			all				{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Router			/r/{code} [get]
 func (h *handlers) redirect(c echo.Context) error {
 	h.shortLink(c.Response(), c.Request(), c.Param("code"), requestID(c))
@@ -65,11 +74,17 @@ func (h *handlers) redirect(c echo.Context) error {
 //	@Summary		Short referral link (HEAD)
 //	@Description	The same redirect as GET, for clients that check a link first; it is not counted as a click and sets no cookie.
 //	@ID				headShortLink
+//	@Produce		application/problem+json
 //	@Tags			links
 //	@Param			code	path	string	true	"A current or earlier referral code"
 //	@Success		302		"Redirect to the app"
-//	@Header			302		{string}	Location		"APP_URL/?ref=CODE (and utm_*), or APP_URL/ for unknown codes"
-//	@Header			all		{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Header			302		{string}	Location			"APP_URL/?ref=CODE (and utm_*), or APP_URL/ for unknown codes"
+//	@Failure		429		{object}	referralapi.Problem	"Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds"
+//	@Header			429		{string}	Retry-After			"Seconds to wait before retrying"
+//	@Header			429		{string}	RateLimit-Limit		"Requests allowed in a burst"
+//	@Header			429		{string}	RateLimit-Remaining	"Requests left now (0)"
+//	@Header			429		{string}	RateLimit-Reset		"Seconds until the limit is whole again"
+//	@Header			all		{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
 //	@Router			/r/{code} [head]
 func (h *handlers) redirectHead(c echo.Context) error { return h.redirect(c) }
 
@@ -138,6 +153,14 @@ func (h *handlers) shortLink(w http.ResponseWriter, r *http.Request, raw, reqID 
 		w.WriteHeader(http.StatusFound)
 	}
 	home := h.home
+	var ip string
+	if h.publicLimit != nil {
+		ip = h.clientIP(r)
+		if d := h.publicLimit.Allow(ip, time.Now()); !d.Allowed {
+			h.shortLinkLimited(w, reqID, d)
+			return
+		}
+	}
 	code := referral.NormalizeCode(raw)
 	if !referral.ValidCodeSyntax(code) {
 		redirectTo(w, home)
@@ -176,7 +199,7 @@ func (h *handlers) shortLink(w http.ResponseWriter, r *http.Request, raw, reqID 
 			dest = append(dest, "&click="...)
 			dest = append(dest, id...)
 			h.clicks.Record(referral.Click{
-				ID: id, Code: code, ReferrerID: t.code.UserID, VisitorHash: h.visitorHash(h.clientIP(r), r.UserAgent()),
+				ID: id, Code: code, ReferrerID: t.code.UserID, VisitorHash: h.visitorHash(cmp.Or(ip, h.clientIP(r)), r.UserAgent()),
 				Referer: cleanParam(r.Referer()), UTM: utm, CreatedAt: now,
 			})
 		}
@@ -402,4 +425,16 @@ func counted(r *http.Request) bool {
 	}
 	ua := r.UserAgent()
 	return ua != "" && !hasMarker(ua)
+}
+
+// shortLinkLimited answers a short link over its client's rate limit: the
+// same 429 problem the other routes answer.
+func (h *handlers) shortLinkLimited(w http.ResponseWriter, reqID string, d ratelimit.Decision) {
+	hdr := w.Header()
+	rateHeaders(hdr, d)
+	ae := tooMany(hdr, d)
+	hdr.Set(echo.HeaderContentType, problemContentType)
+	w.WriteHeader(ae.Status)
+	_, _ = w.Write(mustJSON(referralapi.Problem{Type: problemTypePrefix + ae.Code, Title: ae.Title, Status: ae.Status,
+		Detail: ae.Detail, Code: ae.Code, RequestID: reqID}))
 }

@@ -26,6 +26,7 @@ import (
 	_ "github.com/refhub/referral-service/docs"
 
 	"github.com/refhub/referral-service/internal/auth"
+	"github.com/refhub/referral-service/internal/ratelimit"
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/telemetry"
 )
@@ -51,6 +52,11 @@ type Deps struct {
 	TrustedProxies []*net.IPNet
 	// RequestTimeout bounds each request's work (0: 10s).
 	RequestTimeout time.Duration
+	// PublicRateLimit limits public routes (the short link, code checks)
+	// per client address; UserRateLimit authenticated routes per subject or
+	// API key. Zero: no limit.
+	PublicRateLimit ratelimit.Rate
+	UserRateLimit   ratelimit.Rate
 	// Metrics counts requests and Stripe events; nil: none. ServeMetrics
 	// adds GET /metrics to this router (else another listener serves it).
 	Metrics      *telemetry.Metrics
@@ -87,6 +93,12 @@ func New(d Deps) http.Handler {
 		links: d.Links, clicks: d.Clicks, visitorKey: d.VisitorKey, clientIP: e.IPExtractor}
 	h.home = d.Links.AppURL + "/"
 	h.codes = newCodeCache(d.Service.ResolveCode, h.buildTarget, min(d.RequestTimeout, 2*time.Second))
+	if d.PublicRateLimit.Enabled() {
+		h.publicLimit, _ = ratelimit.New(d.PublicRateLimit)
+	}
+	if d.UserRateLimit.Enabled() {
+		h.userLimit, _ = ratelimit.New(d.UserRateLimit)
+	}
 	if d.Metrics != nil {
 		h.metrics = d.Metrics
 		h.shortLinkMetrics = d.Metrics.Route("/r/:code", http.MethodGet, http.StatusFound)
@@ -98,13 +110,14 @@ func New(d Deps) http.Handler {
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 	e.GET("/swagger/*", echoSwagger.WrapHandler)
-	e.GET("/r/:code", h.redirect)
-	e.HEAD("/r/:code", h.redirectHead)
-	e.GET("/v1/codes/:code", h.checkCode)
+	e.GET("/r/:code", h.redirect, h.limitByAddress)
+	e.HEAD("/r/:code", h.redirectHead, h.limitByAddress)
+	e.GET("/v1/codes/:code", h.checkCode, h.limitByAddress)
 
 	// Middleware is attached per route, not per group: an Echo group with
 	// middleware catches unknown paths too, which would answer 401, not 404.
-	user := authenticate(d.Auth)
+	authn := authenticate(d.Auth)
+	user := func(next echo.HandlerFunc) echo.HandlerFunc { return authn(h.limitByCaller(next)) }
 	backend := requireRole(RoleService)
 	e.POST("/v1/webhooks/stripe", h.stripeWebhook)
 	e.GET("/v1/me/referral-code", h.getMyReferralCode, user, requireUser)
@@ -172,4 +185,6 @@ type handlers struct {
 	// metrics, when set, counts Stripe events; shortLinkMetrics the fast path.
 	metrics          *telemetry.Metrics
 	shortLinkMetrics *telemetry.Route
+	// publicLimit and userLimit are the rate limits; nil: none.
+	publicLimit, userLimit *ratelimit.Limiter
 }

@@ -43,9 +43,11 @@ import (
 
 	"github.com/refhub/referral-service/internal/auth"
 	"github.com/refhub/referral-service/internal/clicks"
+	"github.com/refhub/referral-service/internal/ratelimit"
 	"github.com/refhub/referral-service/internal/httpapi"
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/store"
+	"github.com/refhub/referral-service/internal/telemetry"
 	"github.com/refhub/referral-service/internal/testdb"
 )
 
@@ -158,6 +160,10 @@ func run(duration time.Duration, workers, rounds int) error {
 		Ready:  func(*http.Request) error { return nil },
 		Links:  httpapi.LinkConfig{AppURL: appURL, PublicURL: "https://refer.example.com", CookieDays: 30},
 		Clicks: counting, VisitorKey: []byte("bench"),
+		// As in production: metrics on, and a per-address limit, here one
+		// the load generator's single address never reaches, so its cost
+		// is measured without refusing anything.
+		Metrics: telemetry.New(), PublicRateLimit: ratelimit.Rate{N: 1_000_000_000, Period: time.Second},
 	})
 	service, serviceURL, err := serve(router)
 	if err != nil {
