@@ -43,8 +43,8 @@ import (
 
 	"github.com/refhub/referral-service/internal/auth"
 	"github.com/refhub/referral-service/internal/clicks"
-	"github.com/refhub/referral-service/internal/ratelimit"
 	"github.com/refhub/referral-service/internal/httpapi"
+	"github.com/refhub/referral-service/internal/ratelimit"
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/store"
 	"github.com/refhub/referral-service/internal/telemetry"
