@@ -245,11 +245,6 @@ const docTemplate = `{
         },
         "/v1/admin/api-keys": {
             "get": {
-                "security": [
-                    {
-                        "BearerAuth": []
-                    }
-                ],
                 "description": "The keys not revoked, newest first, without their secrets; lastUsedAt is updated within 15 seconds of a use.",
                 "produces": [
                     "application/json",
@@ -381,14 +376,14 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            },
-            "post": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            },
+            "post": {
                 "description": "Creates a key for a product backend (role service) or an operator's tool (role admin), sent as \"Authorization: Bearer rk_…\". The secret appears only in this response: only its SHA-256 is stored.",
                 "consumes": [
                     "application/json"
@@ -542,16 +537,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/admin/api-keys/{id}": {
-            "delete": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/admin/api-keys/{id}": {
+            "delete": {
                 "description": "The key stops working at once on this replica and within a second on the others.",
                 "produces": [
                     "application/problem+json"
@@ -672,16 +667,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/admin/leaderboard": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/admin/leaderboard": {
+            "get": {
                 "description": "Referrers ranked by qualified referrals, then signups, over the last week, month (30 days), year or all time.",
                 "produces": [
                     "application/json",
@@ -820,16 +815,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/admin/payouts": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/admin/payouts": {
+            "get": {
                 "description": "Payouts, newest first, filtered by user and status.",
                 "produces": [
                     "application/json",
@@ -978,14 +973,14 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            },
-            "post": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            },
+            "post": {
                 "description": "Pays the user's available balance in a currency (rewards past their hold, net of clawbacks): stripe_credit credits the referrer's Stripe customer balance (the customer learned for the user, or stripeCustomerId), manual records a payment made elsewhere under a reference. The amount is reserved in the ledger with the payout record; the Stripe credit runs afterwards under an idempotency key derived from the payout, so no crash or retry pays twice. Paid referrals become REWARDED. Send an Idempotency-Key header to make the call safe to repeat: a repeat answers 200 with the same payout (and completes it if an earlier attempt left it pending).",
                 "consumes": [
                     "application/json"
@@ -1181,16 +1176,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/admin/payouts/{id}": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/admin/payouts/{id}": {
+            "get": {
                 "description": "A payout with its state.",
                 "produces": [
                     "application/json",
@@ -1315,16 +1310,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/admin/referrals": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/admin/referrals": {
+            "get": {
                 "description": "Every referral, newest first, filtered by status, referrer, referred user or code.",
                 "produces": [
                     "application/json",
@@ -1486,16 +1481,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/admin/referrals/{id}": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/admin/referrals/{id}": {
+            "get": {
                 "description": "A referral with its current status and reward.",
                 "produces": [
                     "application/json",
@@ -1620,16 +1615,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/admin/referrals/{id}/cancel": {
-            "post": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/admin/referrals/{id}/cancel": {
+            "post": {
                 "description": "Cancels a referral with a reason, e.g. for fraud. A pending referral can no longer qualify; a qualified one has its reward reversed in the referrer's ledger, or clawed back when already paid out (the balance may go negative; the next payouts net it off). Cancelling again answers the referral unchanged.",
                 "consumes": [
                     "application/json"
@@ -1802,16 +1797,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/admin/stats": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/admin/stats": {
+            "get": {
                 "description": "Clicks → signups → qualified → rewarded (paid out) for the whole program between from and to (inclusive, UTC dates; by default the last 30 days), the rates between the steps, and rewards earned per currency.",
                 "produces": [
                     "application/json",
@@ -1941,16 +1936,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/admin/users/{userId}/balance": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/admin/users/{userId}/balance": {
+            "get": {
                 "description": "The same view as GET /v1/me/balance, for any user.",
                 "produces": [
                     "application/json",
@@ -2075,16 +2070,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/admin/users/{userId}/transactions": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/admin/users/{userId}/transactions": {
+            "get": {
                 "description": "The same view as GET /v1/me/balance/transactions, for any user: every entry that explains the balance.",
                 "produces": [
                     "application/json",
@@ -2229,7 +2224,12 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
             }
         },
         "/v1/codes/{code}": {
@@ -2339,11 +2339,6 @@ const docTemplate = `{
         },
         "/v1/me/balance": {
             "get": {
-                "security": [
-                    {
-                        "BearerAuth": []
-                    }
-                ],
                 "description": "The caller's reward balance per currency, in minor units (the seed's UserBalance): amount = pending (rewards still inside the hold period) + available (payable). It may be negative after a clawback.",
                 "produces": [
                     "application/json",
@@ -2447,16 +2442,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/me/balance/transactions": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/me/balance/transactions": {
+            "get": {
                 "description": "Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments. Entries are never edited or deleted.",
                 "produces": [
                     "application/json",
@@ -2594,16 +2589,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/me/referral-code": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/me/referral-code": {
+            "get": {
                 "description": "Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.",
                 "produces": [
                     "application/json",
@@ -2707,14 +2702,14 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            },
-            "put": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            },
+            "put": {
                 "description": "Makes a memorable code (4–20 letters, digits, '-' or '_'; stored upper case; reserved words refused) the caller's code. Links already shared with earlier codes keep working: every code a user has had resolves to them. Claiming one's current code again answers it unchanged.",
                 "consumes": [
                     "application/json"
@@ -2892,16 +2887,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/me/referrals": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/me/referrals": {
+            "get": {
                 "description": "Referrals made with the caller's code, newest first, in cursor pages. Referred users appear only as masked labels.",
                 "produces": [
                     "application/json",
@@ -3045,16 +3040,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/me/referrals/stats": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/me/referrals/stats": {
+            "get": {
                 "description": "Count and reward sums per referral status, the reward sums per currency in minor units. All four statuses are always present. A user without a code yet gets code null and zero counts.",
                 "produces": [
                     "application/json",
@@ -3158,16 +3153,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/me/referrals/timeseries": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/me/referrals/timeseries": {
+            "get": {
                 "description": "Per day, ISO week (starting Monday) or month between from and to (inclusive, UTC dates; by default the last 30 days): clicks, unique clicks, signups, qualified referrals and rewards earned per currency. Every bucket is present, empty ones with zeros. At most 400 buckets.",
                 "produces": [
                     "application/json",
@@ -3309,16 +3304,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/payments": {
-            "post": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/payments": {
+            "post": {
                 "description": "For product backends that do not use Stripe (same effect as a Stripe payment event). The referred user's first successful payment with amount \u003e 0 moves a PENDING referral to QUALIFIED, sets rewardAmount = floor(amount × REWARD_PERCENT / 100) in the payment's currency and credits the referrer, in one transaction. Idempotent by paymentId: a repeat returns qualified false and the original referral; reusing a paymentId for a different payment is 409.",
                 "consumes": [
                     "application/json"
@@ -3484,16 +3479,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/referrals": {
-            "post": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/referrals": {
+            "post": {
                 "description": "Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired.",
                 "consumes": [
                     "application/json"
@@ -3695,16 +3690,16 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
-            }
-        },
-        "/v1/refunds": {
-            "post": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/refunds": {
+            "post": {
                 "description": "A refund of (part of) a payment. After refunds totalling R of a qualifying payment P, the reward kept is floor((P − R) × percent / 100) and the difference is reversed in the referrer's ledger (clawed back if already paid out); a full refund cancels the referral. Each refundId takes effect once; a repeat answers duplicate true, and reusing a refundId for another refund is 409. A refund that arrives before its payment is kept and applied when the payment arrives, with the same result.",
                 "consumes": [
                     "application/json"
@@ -3870,7 +3865,12 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
             }
         },
         "/v1/webhooks/stripe": {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -90,7 +91,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return runPayouts(ctx, cfg, log, stdout)
 	default:
-		return serve(ctx, cfg, log)
+		return serve(ctx, cfg, getenv, log)
 	}
 }
 
@@ -122,7 +123,7 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 // serve runs the HTTP API until ctx is cancelled, then shuts down gracefully:
 // it stops accepting connections and lets in-flight requests finish within
 // SHUTDOWN_TIMEOUT.
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+func serve(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger) error {
 	secret, err := signingKey(cfg)
 	if err != nil {
 		return err
@@ -136,12 +137,29 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	tracing, err := telemetry.NewTracing(ctx, getenv, version())
+	if err != nil {
+		return err
+	}
+	if tracing != nil {
+		defer func() {
+			flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tracing.Shutdown(flushCtx); err != nil {
+				log.Warn("traces not all sent at shutdown", "error", err)
+			}
+		}()
+		if err := st.Trace(tracing.Provider()); err != nil {
+			return err
+		}
+		log.Info("tracing on: OpenTelemetry spans are exported as the OTEL_* variables say")
+	}
 	metrics := telemetry.New()
 	for name, pool := range st.Pools() {
 		metrics.WatchDB(name, pool)
 	}
-	svc := newService(cfg, st, log, metrics)
-	sched := newScheduler(cfg, st, svc, log)
+	svc := newService(cfg, st, log, metrics, tracing)
+	sched := newScheduler(cfg, st, svc, log, tracing)
 	sched.Start()
 	var draining atomic.Bool
 	recorder := clicks.NewRecorder(svc, log, clicks.Options{})
@@ -173,8 +191,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
 	}
+	var handler http.Handler = router
+	if tracing != nil {
+		handler = tracing.Handler(router)
+	}
 	srv := &http.Server{
-		Handler:           router,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      config.WriteTimeout,
@@ -302,21 +324,23 @@ const reconcileWindow = 72 * time.Hour
 
 // newScheduler schedules the configured jobs, each run by one replica at a
 // time.
-func newScheduler(cfg config.Config, st *store.Store, svc *referral.Service, log *slog.Logger) *schedule.Scheduler {
+func newScheduler(cfg config.Config, st *store.Store, svc *referral.Service, log *slog.Logger, tracing *telemetry.Tracing) *schedule.Scheduler {
 	sched := schedule.New(st, log)
 	if cfg.PayoutSchedule != nil {
-		sched.Add(schedule.Job{Name: strings.TrimPrefix(payoutsJob, "schedule:"), Schedule: cfg.PayoutSchedule, Run: func(ctx context.Context) error {
+		name := strings.TrimPrefix(payoutsJob, "schedule:")
+		sched.Add(schedule.Job{Name: name, Schedule: cfg.PayoutSchedule, Run: tracing.Job(name, func(ctx context.Context) error {
 			rep, err := svc.RunPayouts(ctx, cfg.PayoutMinAmount)
 			log.InfoContext(ctx, "scheduled payout run", "paid", rep.Paid, "pending", rep.Pending, "failed", rep.Failed, "skipped", rep.Skipped, "amounts", rep.Amounts)
 			return err
-		}})
+		})})
 	}
 	if cfg.ReconcileSchedule != nil {
-		sched.Add(schedule.Job{Name: strings.TrimPrefix(reconcileJob, "schedule:"), Schedule: cfg.ReconcileSchedule, Run: func(ctx context.Context) error {
-			rep, err := reconcileEvents(ctx, cfg, svc, log, reconcileWindow)
+		name := strings.TrimPrefix(reconcileJob, "schedule:")
+		sched.Add(schedule.Job{Name: name, Schedule: cfg.ReconcileSchedule, Run: tracing.Job(name, func(ctx context.Context) error {
+			rep, err := reconcileEvents(ctx, cfg, svc, log, reconcileWindow, tracing)
 			log.InfoContext(ctx, "scheduled reconciliation", "result", rep.String())
 			return err
-		}})
+		})})
 	}
 	return sched
 }
@@ -346,14 +370,14 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 
 // newService builds the referral service from the configuration; observer
 // (may be nil) counts its outcomes.
-func newService(cfg config.Config, st *store.Store, log *slog.Logger, observer referral.Observer) *referral.Service {
+func newService(cfg config.Config, st *store.Store, log *slog.Logger, observer referral.Observer, tracing *telemetry.Tracing) *referral.Service {
 	opts := referral.Options{
 		Rule:       referral.RewardRule{Percent: cfg.RewardPercent, Fixed: cfg.RewardFixed, Cap: cfg.RewardCap},
 		MinPayment: cfg.RewardMinPayment, Payments: cfg.RewardPayments, Hold: cfg.RewardHold, Log: log,
 		AttributionWindow: cfg.AttributionWindow,
 	}
 	if cfg.StripeSecretKey != "" {
-		opts.Credits = stripeapi.New(cfg.StripeSecretKey, cfg.StripeAPIURL)
+		opts.Credits = stripeapi.NewWithTransport(cfg.StripeSecretKey, cfg.StripeAPIURL, tracing.Transport(nil))
 	}
 	opts.Observer = observer
 	return referral.NewService(st, opts)
@@ -369,7 +393,7 @@ func runPayouts(ctx context.Context, cfg config.Config, log *slog.Logger, stdout
 		return err
 	}
 	defer st.Close()
-	svc := newService(cfg, st, log, nil)
+	svc := newService(cfg, st, log, nil, nil)
 	// One payout run at a time, shared with the in-server schedule, so
 	// Stripe sees one credit call per payout.
 	return st.Exclusive(ctx, payoutsJob, func(ctx context.Context) error {
@@ -443,4 +467,13 @@ func token(cfg config.Config, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, tok)
 	return nil
+}
+
+// version is the module version the binary was built from, as Go recorded
+// it ("(devel)" for a local build).
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
 }

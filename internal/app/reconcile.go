@@ -13,6 +13,7 @@ import (
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/stripeapi"
 	"github.com/refhub/referral-service/internal/stripehook"
+	"github.com/refhub/referral-service/internal/telemetry"
 )
 
 // reconcile is `referral-api reconcile`: it lists the Stripe events of the
@@ -37,10 +38,10 @@ func reconcile(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 		return err
 	}
 	defer st.Close()
-	svc := newService(cfg, st, log, nil)
+	svc := newService(cfg, st, log, nil, nil)
 	// One reconciliation at a time, shared with the in-server schedule.
 	return st.Exclusive(ctx, reconcileJob, func(ctx context.Context) error {
-		rep, err := reconcileEvents(ctx, cfg, svc, log, *since)
+		rep, err := reconcileEvents(ctx, cfg, svc, log, *since, nil)
 		if err != nil {
 			return err
 		}
@@ -63,9 +64,9 @@ func (r reconcileReport) String() string {
 // reconcileEvents lists the Stripe events of the handled types created in
 // the last since and feeds them through the webhook's path: each takes
 // effect once, so events the webhook already saw are duplicates.
-func reconcileEvents(ctx context.Context, cfg config.Config, svc *referral.Service, log *slog.Logger, since time.Duration) (reconcileReport, error) {
+func reconcileEvents(ctx context.Context, cfg config.Config, svc *referral.Service, log *slog.Logger, since time.Duration, tracing *telemetry.Tracing) (reconcileReport, error) {
 	rep := reconcileReport{counts: map[string]int{}}
-	events, err := stripeapi.New(cfg.StripeSecretKey, cfg.StripeAPIURL).Events(ctx, time.Now().Add(-since), stripehook.HandledTypes())
+	events, err := stripeapi.NewWithTransport(cfg.StripeSecretKey, cfg.StripeAPIURL, tracing.Transport(nil)).Events(ctx, time.Now().Add(-since), stripehook.HandledTypes())
 	if err != nil {
 		return rep, err
 	}

@@ -37,6 +37,7 @@ func withRequestID() echo.MiddlewareFunc {
 			c.Response().Header().Set(headerRequestID, id)
 			// Every line the request logs, the service's own included, names it.
 			c.SetRequest(c.Request().WithContext(telemetry.WithRequestID(c.Request().Context(), id)))
+			telemetry.NameServerSpan(c.Request().Context(), c.Request().Method, routeLabel(c), id)
 			return next(c)
 		}
 	}
@@ -143,14 +144,20 @@ func observe(m *telemetry.Metrics) echo.MiddlewareFunc {
 			if err != nil {
 				c.Error(err)
 			}
-			route := c.Path()
-			if route == "" || c.Response().Status == http.StatusNotFound && route == "/*" {
-				route = "unmatched"
-			}
-			m.ObserveRequest(route, c.Request().Method, c.Response().Status, time.Since(start))
+			m.ObserveRequest(routeLabel(c), c.Request().Method, c.Response().Status, time.Since(start))
 			return nil
 		}
 	}
+}
+
+// routeLabel is the request's route template, "unmatched" when no route
+// matched: what metrics and traces name a request by, never its raw path.
+func routeLabel(c echo.Context) string {
+	route := c.Path()
+	if route == "" || route == "/*" { // no "/*" route exists: Echo's not-found path
+		return "unmatched"
+	}
+	return route
 }
 
 // securityHeaders sets headers every API response should carry.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/refhub/referral-service/internal/ratelimit"
 	"github.com/refhub/referral-service/internal/referral"
+	"github.com/refhub/referral-service/internal/telemetry"
 	"github.com/refhub/referral-service/pkg/referralapi"
 )
 
@@ -122,6 +123,7 @@ func (h *handlers) serveShortLink(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusFound)
 		}
 	}()
+	telemetry.NameServerSpan(r.Context(), r.Method, "/r/:code", id)
 	h.shortLink(w, r, r.URL.Path[len("/r/"):], id)
 	if h.shortLinkMetrics != nil {
 		h.shortLinkMetrics.Observe(http.StatusFound, time.Since(start))

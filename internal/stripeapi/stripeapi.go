@@ -24,9 +24,13 @@ type Client struct {
 }
 
 // New returns a client using secretKey, against apiURL when not empty.
-func New(secretKey, apiURL string) *Client {
+func New(secretKey, apiURL string) *Client { return NewWithTransport(secretKey, apiURL, nil) }
+
+// NewWithTransport is New with the HTTP transport its calls go through
+// (nil: Go's default), e.g. one that traces them.
+func NewWithTransport(secretKey, apiURL string, rt http.RoundTripper) *Client {
 	cfg := &stripe.BackendConfig{
-		HTTPClient:    &http.Client{Timeout: 30 * time.Second},
+		HTTPClient:    &http.Client{Timeout: 30 * time.Second, Transport: rt},
 		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
 	}
 	if apiURL != "" {

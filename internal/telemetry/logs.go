@@ -3,6 +3,8 @@ package telemetry
 import (
 	"context"
 	"log/slog"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 type requestIDKey struct{}
@@ -21,12 +23,16 @@ func RequestID(ctx context.Context) string {
 
 // LogHandler adds request_id to every record logged with a context that
 // carries one (and that does not name it already), so the service's own
-// lines of a request, deep in the domain, can be found by its id.
+// lines of a request, deep in the domain, can be found by its id; and,
+// when the request is traced, its trace_id and span_id.
 func LogHandler(h slog.Handler) slog.Handler { return requestIDHandler{h} }
 
 type requestIDHandler struct{ slog.Handler }
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+	}
 	if id := RequestID(ctx); id != "" {
 		named := false
 		r.Attrs(func(a slog.Attr) bool {
