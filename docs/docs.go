@@ -10,6 +10,10 @@ const docTemplate = `{
         "description": "{{escape .Description}}",
         "title": "{{.Title}}",
         "contact": {},
+        "license": {
+            "name": "MIT",
+            "url": "https://opensource.org/licenses/MIT"
+        },
         "version": "{{.Version}}"
     },
     "host": "{{.Host}}",
@@ -39,7 +43,8 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
+                },
+                "security": []
             }
         },
         "/r/{code}": {
@@ -138,7 +143,8 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
+                },
+                "security": []
             },
             "head": {
                 "description": "The same redirect as GET, for clients that check a link first; it is not counted as a click and sets no cookie.",
@@ -201,7 +207,8 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
+                },
+                "security": []
             }
         },
         "/readyz": {
@@ -240,7 +247,8 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
+                },
+                "security": []
             }
         },
         "/v1/admin/api-keys": {
@@ -2334,7 +2342,8 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
+                },
+                "security": []
             }
         },
         "/v1/me/balance": {
@@ -3971,7 +3980,8 @@ const docTemplate = `{
                             }
                         }
                     }
-                }
+                },
+                "security": []
             }
         }
     },
@@ -5267,12 +5277,38 @@ const docTemplate = `{
     },
     "securityDefinitions": {
         "BearerAuth": {
-            "description": "A JWT from the product's auth system, sent as \"Bearer \u003ctoken\u003e\". HS256, exp required; roles in the roles claim (service for product backends, admin for operators).",
+            "description": "\"Bearer \u003ccredential\u003e\": a JWT from the product's identity provider (HS256 with JWT_SECRET, or RS256/ES256/EdDSA verified against its JWKS; exp required; roles from JWT_ROLES_CLAIM: service for product backends, admin for operators), or an API key (rk_...) created by an operator. Public operations declare no security.",
             "type": "apiKey",
             "name": "Authorization",
             "in": "header"
         }
-    }
+    },
+    "tags": [
+        {
+            "description": "The caller's own code, links, dashboard, history and balance (a user's token).",
+            "name": "me"
+        },
+        {
+            "description": "Product backends: attribution at registration, payments and refunds (role service).",
+            "name": "service"
+        },
+        {
+            "description": "Operators: referrals, balances, payouts, program stats and API keys (role admin).",
+            "name": "admin"
+        },
+        {
+            "description": "Public: the short referral link and code checks.",
+            "name": "links"
+        },
+        {
+            "description": "Stripe's signed webhook events.",
+            "name": "stripe"
+        },
+        {
+            "description": "Public: liveness and readiness probes.",
+            "name": "ops"
+        }
+    ]
 }`
 
 // SwaggerInfo holds exported Swagger Info so clients can modify it

@@ -94,6 +94,7 @@ func (h *handlers) putMyReferralCode(c echo.Context) error {
 //	@Failure		503		{object}	referralapi.Problem	"The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds"
 //	@Header			503		{string}	Retry-After			"Seconds to wait before retrying"
 //	@Header			all		{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Security
 //	@Router			/v1/codes/{code} [get]
 func (h *handlers) checkCode(c echo.Context) error {
 	code := referral.NormalizeCode(c.Param("code"))

@@ -17,6 +17,7 @@ import (
 //	@Produce		json
 //	@Success		200	{object}	referralapi.Health
 //	@Header			all	{string}	X-Request-Id	"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Security
 //	@Router			/healthz [get]
 func (h *handlers) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, referralapi.Health{Status: "ok"})
@@ -32,6 +33,7 @@ func (h *handlers) healthz(c echo.Context) error {
 //	@Success		200	{object}	referralapi.Health
 //	@Failure		503	{object}	referralapi.Health	"Database unreachable or schema behind"
 //	@Header			all	{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Security
 //	@Router			/readyz [get]
 func (h *handlers) readyz(c echo.Context) error {
 	if err := h.ready(c.Request()); err != nil {

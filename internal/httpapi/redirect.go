@@ -64,6 +64,7 @@ type ClickRecorder interface {
 //	@Header			429				{string}	RateLimit-Remaining	"Requests left now (0)"
 //	@Header			429				{string}	RateLimit-Reset		"Seconds until the limit is whole again"
 //	@Header			all				{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Security
 //	@Router			/r/{code} [get]
 func (h *handlers) redirect(c echo.Context) error {
 	h.shortLink(c.Response(), c.Request(), c.Param("code"), requestID(c))
@@ -86,6 +87,7 @@ func (h *handlers) redirect(c echo.Context) error {
 //	@Header			429		{string}	RateLimit-Remaining	"Requests left now (0)"
 //	@Header			429		{string}	RateLimit-Reset		"Seconds until the limit is whole again"
 //	@Header			all		{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Security
 //	@Router			/r/{code} [head]
 func (h *handlers) redirectHead(c echo.Context) error { return h.redirect(c) }
 

@@ -5,11 +5,25 @@
 //	@version					1.0
 //	@description				Headless referral program service: referral codes and links, attribution at registration, payment qualification (product backends and Stripe webhooks), rewards, stats and history.
 //	@description				Errors are RFC 9457 problem details (application/problem+json) with a stable `code`. Every response carries X-Request-Id.
+//	@license.name				MIT
+//	@license.url				https://opensource.org/licenses/MIT
 //	@BasePath					/
+//	@tag.name					me
+//	@tag.description			The caller's own code, links, dashboard, history and balance (a user's token).
+//	@tag.name					service
+//	@tag.description			Product backends: attribution at registration, payments and refunds (role service).
+//	@tag.name					admin
+//	@tag.description			Operators: referrals, balances, payouts, program stats and API keys (role admin).
+//	@tag.name					links
+//	@tag.description			Public: the short referral link and code checks.
+//	@tag.name					stripe
+//	@tag.description			Stripe's signed webhook events.
+//	@tag.name					ops
+//	@tag.description			Public: liveness and readiness probes.
 //	@securityDefinitions.apikey	BearerAuth
 //	@in							header
 //	@name						Authorization
-//	@description				A JWT from the product's auth system, sent as "Bearer <token>". HS256, exp required; roles in the roles claim (service for product backends, admin for operators).
+//	@description				"Bearer <credential>": a JWT from the product's identity provider (HS256 with JWT_SECRET, or RS256/ES256/EdDSA verified against its JWKS; exp required; roles from JWT_ROLES_CLAIM: service for product backends, admin for operators), or an API key (rk_...) created by an operator. Public operations declare no security.
 package httpapi
 
 import (

@@ -33,6 +33,7 @@ const maxWebhookBody = 512 << 10
 //	@Failure		503					{object}	referralapi.Problem	"STRIPE_WEBHOOK_SECRET is not configured (code stripe_not_configured); or the database did not answer in time (code database_unavailable, with Retry-After)"
 //	@Header			503					{string}	Retry-After			"Seconds to wait before retrying"
 //	@Header			all					{string}	X-Request-Id		"Request id: the caller's valid X-Request-Id, else a new one"
+//	@Security
 //	@Router			/v1/webhooks/stripe [post]
 func (h *handlers) stripeWebhook(c echo.Context) error {
 	if h.stripeSecret == "" {
