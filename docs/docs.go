@@ -4164,6 +4164,7 @@ const docTemplate = `{
                 },
                 "start": {
                     "type": "string",
+                    "format": "date",
                     "example": "2026-11-24"
                 },
                 "uniqueClicks": {
@@ -4280,6 +4281,7 @@ const docTemplate = `{
                 "clickedAt": {
                     "description": "ClickedAt is when the user followed the referral link, when no clickId is known (RFC 3339).",
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-20T18:30:00Z"
                 },
                 "code": {
@@ -4450,6 +4452,7 @@ const docTemplate = `{
             "properties": {
                 "from": {
                     "type": "string",
+                    "format": "date",
                     "example": "2026-10-26"
                 },
                 "items": {
@@ -4488,7 +4491,8 @@ const docTemplate = `{
                     "example": 2000
                 },
                 "createdAt": {
-                    "type": "string"
+                    "type": "string",
+                    "format": "date-time"
                 },
                 "currency": {
                     "type": "string",
@@ -4628,7 +4632,8 @@ const docTemplate = `{
                     "example": 4000
                 },
                 "createdAt": {
-                    "type": "string"
+                    "type": "string",
+                    "format": "date-time"
                 },
                 "currency": {
                     "type": "string",
@@ -4652,6 +4657,7 @@ const docTemplate = `{
                 },
                 "paidAt": {
                     "type": "string",
+                    "format": "date-time",
                     "x-nullable": true
                 },
                 "reference": {
@@ -4811,6 +4817,7 @@ const docTemplate = `{
                 },
                 "from": {
                     "type": "string",
+                    "format": "date",
                     "example": "2026-11-01"
                 },
                 "qualified": {
@@ -4835,6 +4842,7 @@ const docTemplate = `{
                 },
                 "to": {
                     "type": "string",
+                    "format": "date",
                     "example": "2026-11-24"
                 }
             }
@@ -4865,7 +4873,8 @@ const docTemplate = `{
                     "example": "K7M2QX9P"
                 },
                 "createdAt": {
-                    "type": "string"
+                    "type": "string",
+                    "format": "date-time"
                 },
                 "id": {
                     "type": "string",
@@ -4873,6 +4882,7 @@ const docTemplate = `{
                 },
                 "qualifiedAt": {
                     "type": "string",
+                    "format": "date-time",
                     "x-nullable": true
                 },
                 "referredUserId": {
@@ -4895,6 +4905,7 @@ const docTemplate = `{
                 },
                 "rewardPaidAt": {
                     "type": "string",
+                    "format": "date-time",
                     "x-nullable": true
                 },
                 "status": {
@@ -4925,6 +4936,7 @@ const docTemplate = `{
                 },
                 "createdAt": {
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-24T10:00:00Z"
                 },
                 "links": {
@@ -4956,7 +4968,8 @@ const docTemplate = `{
             ],
             "properties": {
                 "createdAt": {
-                    "type": "string"
+                    "type": "string",
+                    "format": "date-time"
                 },
                 "id": {
                     "type": "string",
@@ -4964,6 +4977,7 @@ const docTemplate = `{
                 },
                 "qualifiedAt": {
                     "type": "string",
+                    "format": "date-time",
                     "x-nullable": true
                 },
                 "referredUser": {
@@ -4983,6 +4997,7 @@ const docTemplate = `{
                 },
                 "rewardPaidAt": {
                     "type": "string",
+                    "format": "date-time",
                     "x-nullable": true
                 },
                 "status": {
@@ -5219,6 +5234,7 @@ const docTemplate = `{
                 },
                 "from": {
                     "type": "string",
+                    "format": "date",
                     "example": "2026-11-01"
                 },
                 "interval": {
@@ -5232,6 +5248,7 @@ const docTemplate = `{
                 },
                 "to": {
                     "type": "string",
+                    "format": "date",
                     "example": "2026-11-24"
                 }
             }

@@ -10,7 +10,7 @@ type ReferralCode struct {
 	Code string `json:"code" validate:"required" example:"K7M2QX9P"`
 	// URL is APP_URL + "/?ref=" + code.
 	URL       string    `json:"url" validate:"required" example:"https://app.example.com/?ref=K7M2QX9P"`
-	CreatedAt time.Time `json:"createdAt" validate:"required" example:"2026-11-24T10:00:00Z"`
+	CreatedAt time.Time `json:"createdAt" validate:"required" example:"2026-11-24T10:00:00Z" format:"date-time"`
 	// Links are the code's links for every surface; entries without a configured template are omitted.
 	Links CodeLinks `json:"links" validate:"required"`
 }
@@ -45,9 +45,9 @@ type Referral struct {
 	Status         string     `json:"status" validate:"required" enums:"PENDING,QUALIFIED,REWARDED,CANCELLED" example:"PENDING"`
 	RewardAmount   *int64     `json:"rewardAmount" validate:"required" extensions:"x-nullable" example:"2000"`
 	RewardCurrency *string    `json:"rewardCurrency" validate:"required" extensions:"x-nullable" example:"usd"`
-	QualifiedAt    *time.Time `json:"qualifiedAt" validate:"required" extensions:"x-nullable"`
-	RewardPaidAt   *time.Time `json:"rewardPaidAt" validate:"required" extensions:"x-nullable"`
-	CreatedAt      time.Time  `json:"createdAt" validate:"required"`
+	QualifiedAt    *time.Time `json:"qualifiedAt" validate:"required" extensions:"x-nullable" format:"date-time"`
+	RewardPaidAt   *time.Time `json:"rewardPaidAt" validate:"required" extensions:"x-nullable" format:"date-time"`
+	CreatedAt      time.Time  `json:"createdAt" validate:"required" format:"date-time"`
 	// CancelReason is the operator's reason when an operator cancelled the referral.
 	CancelReason *string `json:"cancelReason,omitempty" extensions:"x-nullable" example:"fraud: same card as referrer"`
 }
@@ -72,9 +72,9 @@ type ReferralHistoryItem struct {
 	Status         string     `json:"status" validate:"required" enums:"PENDING,QUALIFIED,REWARDED,CANCELLED" example:"QUALIFIED"`
 	RewardAmount   *int64     `json:"rewardAmount" validate:"required" extensions:"x-nullable" example:"2000"`
 	RewardCurrency *string    `json:"rewardCurrency" validate:"required" extensions:"x-nullable" example:"usd"`
-	QualifiedAt    *time.Time `json:"qualifiedAt" validate:"required" extensions:"x-nullable"`
-	RewardPaidAt   *time.Time `json:"rewardPaidAt" validate:"required" extensions:"x-nullable"`
-	CreatedAt      time.Time  `json:"createdAt" validate:"required"`
+	QualifiedAt    *time.Time `json:"qualifiedAt" validate:"required" extensions:"x-nullable" format:"date-time"`
+	RewardPaidAt   *time.Time `json:"rewardPaidAt" validate:"required" extensions:"x-nullable" format:"date-time"`
+	CreatedAt      time.Time  `json:"createdAt" validate:"required" format:"date-time"`
 	// ReferredUser is a masked label such as "j***@example.com" or "u***42".
 	ReferredUser string `json:"referredUser" validate:"required" example:"j***@example.com"`
 }
@@ -148,7 +148,7 @@ type LedgerEntry struct {
 	Currency    string    `json:"currency" validate:"required" example:"usd"`
 	ReferralID  *string   `json:"referralId" validate:"required" extensions:"x-nullable" example:"ref_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
 	Description string    `json:"description" validate:"required" example:"reward for payment pay_123 by a referred user"`
-	CreatedAt   time.Time `json:"createdAt" validate:"required"`
+	CreatedAt   time.Time `json:"createdAt" validate:"required" format:"date-time"`
 }
 
 // LedgerPage is one page of a ledger, newest first.
@@ -178,7 +178,7 @@ type CreateReferralRequest struct {
 	// ClickID is the click parameter the short link passed to the app; it dates the visit.
 	ClickID string `json:"clickId,omitempty" maxLength:"64" example:"clk_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
 	// ClickedAt is when the user followed the referral link, when no clickId is known (RFC 3339).
-	ClickedAt *time.Time `json:"clickedAt,omitempty" example:"2026-11-20T18:30:00Z"`
+	ClickedAt *time.Time `json:"clickedAt,omitempty" example:"2026-11-20T18:30:00Z" format:"date-time"`
 }
 
 // PaymentRequest reports a successful payment by a user.
@@ -284,8 +284,8 @@ type Payout struct {
 	StripeCustomerID    *string    `json:"stripeCustomerId" validate:"required" extensions:"x-nullable" example:"cus_Q1w2e3"`
 	StripeTransactionID *string    `json:"stripeTransactionId" validate:"required" extensions:"x-nullable" example:"cbtxn_1Q2w3e"`
 	FailureReason       *string    `json:"failureReason" validate:"required" extensions:"x-nullable"`
-	CreatedAt           time.Time  `json:"createdAt" validate:"required"`
-	PaidAt              *time.Time `json:"paidAt" validate:"required" extensions:"x-nullable"`
+	CreatedAt           time.Time  `json:"createdAt" validate:"required" format:"date-time"`
+	PaidAt              *time.Time `json:"paidAt" validate:"required" extensions:"x-nullable" format:"date-time"`
 }
 
 // PayoutPage is one page of payouts, newest first.
@@ -298,14 +298,14 @@ type PayoutPage struct {
 // TimeSeries is a referrer's activity per interval.
 type TimeSeries struct {
 	Interval string   `json:"interval" validate:"required" enums:"day,week,month" example:"day"`
-	From     string   `json:"from" validate:"required" example:"2026-11-01"`
-	To       string   `json:"to" validate:"required" example:"2026-11-24"`
+	From     string   `json:"from" validate:"required" example:"2026-11-01" format:"date"`
+	To       string   `json:"to" validate:"required" example:"2026-11-24" format:"date"`
 	Buckets  []Bucket `json:"buckets" validate:"required"`
 }
 
 // Bucket is one interval, from its start date until the next bucket's.
 type Bucket struct {
-	Start        string `json:"start" validate:"required" example:"2026-11-24"`
+	Start        string `json:"start" validate:"required" example:"2026-11-24" format:"date"`
 	Clicks       int64  `json:"clicks" validate:"required" example:"12"`
 	UniqueClicks int64  `json:"uniqueClicks" validate:"required" example:"9"`
 	Signups      int64  `json:"signups" validate:"required" example:"2"`
@@ -316,8 +316,8 @@ type Bucket struct {
 
 // ProgramStats is the program funnel over a period.
 type ProgramStats struct {
-	From       string      `json:"from" validate:"required" example:"2026-11-01"`
-	To         string      `json:"to" validate:"required" example:"2026-11-24"`
+	From       string      `json:"from" validate:"required" example:"2026-11-01" format:"date"`
+	To         string      `json:"to" validate:"required" example:"2026-11-24" format:"date"`
 	Clicks     ClickCounts `json:"clicks" validate:"required"`
 	Signups    int64       `json:"signups" validate:"required" example:"40"`
 	Qualified  int64       `json:"qualified" validate:"required" example:"12"`
@@ -340,7 +340,7 @@ type Funnel struct {
 // Leaderboard ranks referrers in a period.
 type Leaderboard struct {
 	Period string   `json:"period" validate:"required" enums:"week,month,year,all" example:"month"`
-	From   string   `json:"from" validate:"required" example:"2026-10-26"`
+	From   string   `json:"from" validate:"required" example:"2026-10-26" format:"date"`
 	Items  []Leader `json:"items" validate:"required"`
 }
 
