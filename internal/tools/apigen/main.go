@@ -2,6 +2,13 @@
 // swag generated, checks it, and writes it and its OpenAPI 3 conversion (made
 // with kin-openapi) into the api directory.
 //
+// The OpenAPI 3 document is then finished where Swagger 2.0 cannot say what
+// the service does (see finish in contract.go): bearer authentication as an
+// HTTP bearer scheme, problem+json only on error responses, schema names
+// without the Go package prefix. It is checked against the contract's rules
+// (see lint) before anything is written, so a document that breaks them is
+// never published.
+//
 //	go run ./internal/tools/apigen -in docs/swagger.json -out api
 package main
 
@@ -13,9 +20,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi2"
 	"github.com/getkin/kin-openapi/openapi2conv"
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 func main() {
@@ -33,18 +42,7 @@ func run(in, out string) error {
 	if err != nil {
 		return err
 	}
-	var doc2 openapi2.T
-	if err := json.Unmarshal(raw, &doc2); err != nil {
-		return fmt.Errorf("parse %s: %w", in, err)
-	}
-	doc3, err := openapi2conv.ToV3(&doc2)
-	if err != nil {
-		return fmt.Errorf("convert to OpenAPI 3: %w", err)
-	}
-	if err := doc3.Validate(context.Background()); err != nil {
-		return fmt.Errorf("the OpenAPI 3 document is invalid: %w", err)
-	}
-	v3, err := json.Marshal(doc3)
+	v3, err := convert(raw)
 	if err != nil {
 		return err
 	}
@@ -55,6 +53,40 @@ func run(in, out string) error {
 		return err
 	}
 	return write(filepath.Join(out, "openapi.json"), v3)
+}
+
+// convert turns swag's Swagger 2.0 document into the published OpenAPI 3
+// document: converted, finished, validated and linted.
+func convert(raw []byte) ([]byte, error) {
+	var doc2 openapi2.T
+	if err := json.Unmarshal(raw, &doc2); err != nil {
+		return nil, fmt.Errorf("parse Swagger 2.0 document: %w", err)
+	}
+	converted, err := openapi2conv.ToV3(&doc2)
+	if err != nil {
+		return nil, fmt.Errorf("convert to OpenAPI 3: %w", err)
+	}
+	b, err := json.Marshal(converted)
+	if err != nil {
+		return nil, err
+	}
+	if b, err = renameSchemas(b, schemaPrefix); err != nil {
+		return nil, err
+	}
+	doc3, err := openapi3.NewLoader().LoadFromData(b)
+	if err != nil {
+		return nil, fmt.Errorf("load the OpenAPI 3 document: %w", err)
+	}
+	if err := finish(doc3); err != nil {
+		return nil, err
+	}
+	if err := doc3.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("the OpenAPI 3 document is invalid: %w", err)
+	}
+	if problems := lint(doc3); len(problems) > 0 {
+		return nil, fmt.Errorf("the OpenAPI 3 document breaks the contract's rules:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return json.Marshal(doc3)
 }
 
 // write stores indented JSON with a final newline, so diffs stay readable.
