@@ -4099,11 +4099,13 @@ const docTemplate = `{
             "properties": {
                 "amount": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 4000
                 },
                 "available": {
                     "description": "Available is the part that can be paid out.",
                     "type": "integer",
+                    "format": "int64",
                     "example": 3000
                 },
                 "currency": {
@@ -4113,6 +4115,7 @@ const docTemplate = `{
                 "pending": {
                     "description": "Pending is the part still inside the hold period (REWARD_HOLD_DAYS).",
                     "type": "integer",
+                    "format": "int64",
                     "example": 1000
                 }
             }
@@ -4144,10 +4147,12 @@ const docTemplate = `{
             "properties": {
                 "clicks": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 12
                 },
                 "qualified": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 1
                 },
                 "rewards": {
@@ -4160,6 +4165,7 @@ const docTemplate = `{
                 },
                 "signups": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 2
                 },
                 "start": {
@@ -4169,6 +4175,7 @@ const docTemplate = `{
                 },
                 "uniqueClicks": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 9
                 }
             }
@@ -4197,10 +4204,12 @@ const docTemplate = `{
             "properties": {
                 "total": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 120
                 },
                 "unique": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 80
                 }
             }
@@ -4415,10 +4424,12 @@ const docTemplate = `{
             "properties": {
                 "clicks": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 300
                 },
                 "qualified": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 9
                 },
                 "rank": {
@@ -4434,6 +4445,7 @@ const docTemplate = `{
                 },
                 "signups": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 25
                 },
                 "userId": {
@@ -4488,6 +4500,7 @@ const docTemplate = `{
                 "amount": {
                     "description": "Amount is signed, in minor units.",
                     "type": "integer",
+                    "format": "int64",
                     "example": 2000
                 },
                 "createdAt": {
@@ -4556,6 +4569,7 @@ const docTemplate = `{
                 "amount": {
                     "description": "Amount paid in minor units.",
                     "type": "integer",
+                    "format": "int64",
                     "maximum": 100000000000000,
                     "minimum": 0,
                     "example": 10000
@@ -4629,6 +4643,7 @@ const docTemplate = `{
             "properties": {
                 "amount": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 4000
                 },
                 "createdAt": {
@@ -4822,10 +4837,12 @@ const docTemplate = `{
                 },
                 "qualified": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 12
                 },
                 "rewarded": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 8
                 },
                 "rewards": {
@@ -4838,6 +4855,7 @@ const docTemplate = `{
                 },
                 "signups": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 40
                 },
                 "to": {
@@ -4895,6 +4913,7 @@ const docTemplate = `{
                 },
                 "rewardAmount": {
                     "type": "integer",
+                    "format": "int64",
                     "x-nullable": true,
                     "example": 2000
                 },
@@ -4987,6 +5006,7 @@ const docTemplate = `{
                 },
                 "rewardAmount": {
                     "type": "integer",
+                    "format": "int64",
                     "x-nullable": true,
                     "example": 2000
                 },
@@ -5070,6 +5090,7 @@ const docTemplate = `{
                 },
                 "total": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 4
                 }
             }
@@ -5085,6 +5106,7 @@ const docTemplate = `{
                 "amount": {
                     "description": "Amount refunded by this refund, in minor units.",
                     "type": "integer",
+                    "format": "int64",
                     "maximum": 100000000000000,
                     "minimum": 1,
                     "example": 500
@@ -5117,6 +5139,7 @@ const docTemplate = `{
             "properties": {
                 "amount": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 500
                 },
                 "duplicate": {
@@ -5175,6 +5198,7 @@ const docTemplate = `{
             "properties": {
                 "count": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 2
                 },
                 "rewardAmount": {

@@ -43,7 +43,7 @@ type Referral struct {
 	ReferrerID     string     `json:"referrerId" validate:"required" example:"u1"`
 	ReferredUserID string     `json:"referredUserId" validate:"required" example:"u2"`
 	Status         string     `json:"status" validate:"required" enums:"PENDING,QUALIFIED,REWARDED,CANCELLED" example:"PENDING"`
-	RewardAmount   *int64     `json:"rewardAmount" validate:"required" extensions:"x-nullable" example:"2000"`
+	RewardAmount   *int64     `json:"rewardAmount" validate:"required" extensions:"x-nullable" example:"2000" format:"int64"`
 	RewardCurrency *string    `json:"rewardCurrency" validate:"required" extensions:"x-nullable" example:"usd"`
 	QualifiedAt    *time.Time `json:"qualifiedAt" validate:"required" extensions:"x-nullable" format:"date-time"`
 	RewardPaidAt   *time.Time `json:"rewardPaidAt" validate:"required" extensions:"x-nullable" format:"date-time"`
@@ -70,7 +70,7 @@ type CancelRequest struct {
 type ReferralHistoryItem struct {
 	ID             string     `json:"id" validate:"required" example:"ref_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
 	Status         string     `json:"status" validate:"required" enums:"PENDING,QUALIFIED,REWARDED,CANCELLED" example:"QUALIFIED"`
-	RewardAmount   *int64     `json:"rewardAmount" validate:"required" extensions:"x-nullable" example:"2000"`
+	RewardAmount   *int64     `json:"rewardAmount" validate:"required" extensions:"x-nullable" example:"2000" format:"int64"`
 	RewardCurrency *string    `json:"rewardCurrency" validate:"required" extensions:"x-nullable" example:"usd"`
 	QualifiedAt    *time.Time `json:"qualifiedAt" validate:"required" extensions:"x-nullable" format:"date-time"`
 	RewardPaidAt   *time.Time `json:"rewardPaidAt" validate:"required" extensions:"x-nullable" format:"date-time"`
@@ -88,7 +88,7 @@ type ReferralPage struct {
 
 // StatusStats is the count and reward sums of one referral status.
 type StatusStats struct {
-	Count int64 `json:"count" validate:"required" example:"2"`
+	Count int64 `json:"count" validate:"required" example:"2" format:"int64"`
 	// RewardAmount maps currency → sum of rewards, in minor units.
 	RewardAmount map[string]int64 `json:"rewardAmount" validate:"required"`
 }
@@ -105,7 +105,7 @@ type StatsByStatus struct {
 type ReferralStats struct {
 	// Code is null until the user has a code.
 	Code     *string       `json:"code" validate:"required" extensions:"x-nullable" example:"K7M2QX9P"`
-	Total    int64         `json:"total" validate:"required" example:"4"`
+	Total    int64         `json:"total" validate:"required" example:"4" format:"int64"`
 	ByStatus StatsByStatus `json:"byStatus" validate:"required"`
 	// Clicks on the caller's short links (bots and prefetches excluded).
 	Clicks ClickCounts `json:"clicks" validate:"required"`
@@ -115,8 +115,8 @@ type ReferralStats struct {
 
 // ClickCounts counts short-link clicks; a visitor counts once per hour as unique.
 type ClickCounts struct {
-	Total  int64 `json:"total" validate:"required" example:"120"`
-	Unique int64 `json:"unique" validate:"required" example:"80"`
+	Total  int64 `json:"total" validate:"required" example:"120" format:"int64"`
+	Unique int64 `json:"unique" validate:"required" example:"80" format:"int64"`
 }
 
 // Conversion rates, between 0 and 1 (rounded to 4 decimals; 0 when undefined).
@@ -131,11 +131,11 @@ type Conversion struct {
 // amount = pending + available. It may be negative after a clawback.
 type Balance struct {
 	Currency string `json:"currency" validate:"required" example:"usd"`
-	Amount   int64  `json:"amount" validate:"required" example:"4000"`
+	Amount   int64  `json:"amount" validate:"required" example:"4000" format:"int64"`
 	// Pending is the part still inside the hold period (REWARD_HOLD_DAYS).
-	Pending int64 `json:"pending" validate:"required" example:"1000"`
+	Pending int64 `json:"pending" validate:"required" example:"1000" format:"int64"`
 	// Available is the part that can be paid out.
-	Available int64 `json:"available" validate:"required" example:"3000"`
+	Available int64 `json:"available" validate:"required" example:"3000" format:"int64"`
 }
 
 // LedgerEntry is one append-only change of a balance. Entries are never
@@ -144,7 +144,7 @@ type LedgerEntry struct {
 	ID   string `json:"id" validate:"required" example:"le_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
 	Type string `json:"type" validate:"required" enums:"reward,reward_reversal,payout,clawback,adjustment" example:"reward"`
 	// Amount is signed, in minor units.
-	Amount      int64     `json:"amount" validate:"required" example:"2000"`
+	Amount      int64     `json:"amount" validate:"required" example:"2000" format:"int64"`
 	Currency    string    `json:"currency" validate:"required" example:"usd"`
 	ReferralID  *string   `json:"referralId" validate:"required" extensions:"x-nullable" example:"ref_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
 	Description string    `json:"description" validate:"required" example:"reward for payment pay_123 by a referred user"`
@@ -187,7 +187,7 @@ type PaymentRequest struct {
 	PaymentID string `json:"paymentId" validate:"required" minLength:"1" maxLength:"255" example:"pay_123"`
 	UserID    string `json:"userId" validate:"required" minLength:"1" maxLength:"128" example:"u2"`
 	// Amount paid in minor units.
-	Amount int64 `json:"amount" validate:"required" minimum:"0" maximum:"100000000000000" example:"10000"`
+	Amount int64 `json:"amount" validate:"required" minimum:"0" maximum:"100000000000000" example:"10000" format:"int64"`
 	// Currency is a three-letter ISO 4217 code, lower case.
 	Currency string `json:"currency" validate:"required" minLength:"3" maxLength:"3" example:"usd"`
 }
@@ -243,14 +243,14 @@ type RefundRequest struct {
 	// PaymentID is the refunded payment, as reported to POST /v1/payments (or its Stripe payment intent).
 	PaymentID string `json:"paymentId" validate:"required" minLength:"1" maxLength:"255" example:"pay_123"`
 	// Amount refunded by this refund, in minor units.
-	Amount int64 `json:"amount" validate:"required" minimum:"1" maximum:"100000000000000" example:"500"`
+	Amount int64 `json:"amount" validate:"required" minimum:"1" maximum:"100000000000000" example:"500" format:"int64"`
 }
 
 // RefundResult says what a refund did.
 type RefundResult struct {
 	RefundID  string `json:"refundId" validate:"required" example:"re_1"`
 	PaymentID string `json:"paymentId" validate:"required" example:"pay_123"`
-	Amount    int64  `json:"amount" validate:"required" example:"500"`
+	Amount    int64  `json:"amount" validate:"required" example:"500" format:"int64"`
 	// Duplicate is true when this refund was already recorded; it changed nothing now.
 	Duplicate bool `json:"duplicate" validate:"required" example:"false"`
 	// Referral is the referral whose reward the refund reduced, else null
@@ -276,7 +276,7 @@ type Payout struct {
 	ID       string `json:"id" validate:"required" example:"po_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
 	UserID   string `json:"userId" validate:"required" example:"u1"`
 	Currency string `json:"currency" validate:"required" example:"usd"`
-	Amount   int64  `json:"amount" validate:"required" example:"4000"`
+	Amount   int64  `json:"amount" validate:"required" example:"4000" format:"int64"`
 	Method   string `json:"method" validate:"required" enums:"stripe_credit,manual" example:"stripe_credit"`
 	// Status is pending until the credit is confirmed; failed payouts return their amount to the balance.
 	Status              string     `json:"status" validate:"required" enums:"pending,paid,failed" example:"paid"`
@@ -306,10 +306,10 @@ type TimeSeries struct {
 // Bucket is one interval, from its start date until the next bucket's.
 type Bucket struct {
 	Start        string `json:"start" validate:"required" example:"2026-11-24" format:"date"`
-	Clicks       int64  `json:"clicks" validate:"required" example:"12"`
-	UniqueClicks int64  `json:"uniqueClicks" validate:"required" example:"9"`
-	Signups      int64  `json:"signups" validate:"required" example:"2"`
-	Qualified    int64  `json:"qualified" validate:"required" example:"1"`
+	Clicks       int64  `json:"clicks" validate:"required" example:"12" format:"int64"`
+	UniqueClicks int64  `json:"uniqueClicks" validate:"required" example:"9" format:"int64"`
+	Signups      int64  `json:"signups" validate:"required" example:"2" format:"int64"`
+	Qualified    int64  `json:"qualified" validate:"required" example:"1" format:"int64"`
 	// Rewards maps currency → rewards earned in the bucket (before later refunds).
 	Rewards map[string]int64 `json:"rewards" validate:"required"`
 }
@@ -319,9 +319,9 @@ type ProgramStats struct {
 	From       string      `json:"from" validate:"required" example:"2026-11-01" format:"date"`
 	To         string      `json:"to" validate:"required" example:"2026-11-24" format:"date"`
 	Clicks     ClickCounts `json:"clicks" validate:"required"`
-	Signups    int64       `json:"signups" validate:"required" example:"40"`
-	Qualified  int64       `json:"qualified" validate:"required" example:"12"`
-	Rewarded   int64       `json:"rewarded" validate:"required" example:"8"`
+	Signups    int64       `json:"signups" validate:"required" example:"40" format:"int64"`
+	Qualified  int64       `json:"qualified" validate:"required" example:"12" format:"int64"`
+	Rewarded   int64       `json:"rewarded" validate:"required" example:"8" format:"int64"`
 	Conversion Funnel      `json:"conversion" validate:"required"`
 	// Rewards maps currency → rewards earned in the period (before later refunds).
 	Rewards map[string]int64 `json:"rewards" validate:"required"`
@@ -348,9 +348,9 @@ type Leaderboard struct {
 type Leader struct {
 	Rank      int              `json:"rank" validate:"required" example:"1"`
 	UserID    string           `json:"userId" validate:"required" example:"u1"`
-	Clicks    int64            `json:"clicks" validate:"required" example:"300"`
-	Signups   int64            `json:"signups" validate:"required" example:"25"`
-	Qualified int64            `json:"qualified" validate:"required" example:"9"`
+	Clicks    int64            `json:"clicks" validate:"required" example:"300" format:"int64"`
+	Signups   int64            `json:"signups" validate:"required" example:"25" format:"int64"`
+	Qualified int64            `json:"qualified" validate:"required" example:"9" format:"int64"`
 	Rewards   map[string]int64 `json:"rewards" validate:"required"`
 }
 
