@@ -1,5 +1,7 @@
-// Package referralapi holds the referral service's wire types and a typed
-// client for Go programs. JSON field names are the API contract.
+// Package referralapi holds the referral service's wire types, which the
+// server encodes and the OpenAPI documents are generated from. JSON field
+// names are the API contract. Go programs calling the service use the
+// client generated from that contract, pkg/referralclient.
 package referralapi
 
 import "time"
