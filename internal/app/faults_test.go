@@ -137,6 +137,13 @@ func TestDatabaseFaultsUnderLoad(t *testing.T) {
 	for code, n := range lc.statuses {
 		if code >= 500 {
 			t.Errorf("%d answers of %d:\n%s", n, code, strings.Join(lc.bodies[:min(len(lc.bodies), 10)], "\n"))
+			shown := 0
+			for _, line := range strings.Split(p.stderr.String(), "\n") {
+				if (strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN")) && shown < 20 {
+					t.Logf("server: %s", line)
+					shown++
+				}
+			}
 		}
 	}
 	if paid.Load() != friends {

@@ -16,7 +16,7 @@ func (s *Store) DailyRange(ctx context.Context, referrerID, fromDay, toDay strin
 		q = q.Where("referrer_id = ?", referrerID)
 	}
 	var out []referral.Daily
-	err := q.Group("day").Order("day").Scan(&out).Error
+	err := q.Group("day").Order("day").Find(&out).Error
 	return out, err
 }
 
@@ -28,7 +28,7 @@ func (s *Store) DailyRewardRange(ctx context.Context, referrerID, fromDay, toDay
 		q = q.Where("referrer_id = ?", referrerID)
 	}
 	var out []referral.DailyReward
-	err := q.Group("day, currency").Order("day, currency").Scan(&out).Error
+	err := q.Group("day, currency").Order("day, currency").Find(&out).Error
 	return out, err
 }
 
@@ -49,7 +49,7 @@ func (s *Store) TopReferrers(ctx context.Context, fromDay string, limit int) ([]
 		Select("referrer_id, SUM(clicks) AS clicks, SUM(signups) AS signups, SUM(qualified) AS qualified").
 		Where("day >= ?", fromDay).Group("referrer_id").
 		Having("SUM(signups) > 0 OR SUM(qualified) > 0").
-		Order("qualified DESC, signups DESC, referrer_id").Limit(limit).Scan(&rows).Error
+		Order("qualified DESC, signups DESC, referrer_id").Limit(limit).Find(&rows).Error
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func (s *Store) RewardsOf(ctx context.Context, userIDs []string, fromDay string)
 		Amount               int64
 	}
 	err := s.with(ctx).Model(&ReferrerDailyReward{}).Select("referrer_id, currency, SUM(amount) AS amount").
-		Where("referrer_id IN ? AND day >= ?", userIDs, fromDay).Group("referrer_id, currency").Scan(&rows).Error
+		Where("referrer_id IN ? AND day >= ?", userIDs, fromDay).Group("referrer_id, currency").Find(&rows).Error
 	if err != nil {
 		return nil, err
 	}

@@ -328,7 +328,7 @@ func (s *Store) DailyTotals(ctx context.Context, referrerID string) (referral.Da
 	var d referral.Daily
 	err := s.with(ctx).Model(&ReferrerDaily{}).
 		Select("COALESCE(SUM(clicks), 0) AS clicks, COALESCE(SUM(unique_clicks), 0) AS unique_clicks, COALESCE(SUM(signups), 0) AS signups, COALESCE(SUM(qualified), 0) AS qualified").
-		Where("referrer_id = ?", referrerID).Scan(&d).Error
+		Where("referrer_id = ?", referrerID).Find(&d).Error
 	return d, err
 }
 

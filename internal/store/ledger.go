@@ -52,7 +52,7 @@ func (s *Store) BalanceViews(ctx context.Context, userID string, now time.Time) 
 		Amount   int64
 	}
 	err := s.with(ctx).Model(&RewardRow{}).Select("currency, COALESCE(SUM(kept_amount), 0) AS amount").
-		Where("referrer_id = ? AND payout_id IS NULL AND available_at > ?", userID, now).Group("currency").Scan(&pending).Error
+		Where("referrer_id = ? AND payout_id IS NULL AND available_at > ?", userID, now).Group("currency").Find(&pending).Error
 	if err != nil {
 		return nil, err
 	}

@@ -139,7 +139,7 @@ func (s *Store) ReferralStats(ctx context.Context, referrerID string) ([]referra
 	err := s.with(ctx).Table("referrer_status_totals").
 		Select("status, currency, count, reward").
 		Where("referrer_id = ? AND (count <> 0 OR reward <> 0)", referrerID).
-		Scan(&rows).Error
+		Find(&rows).Error
 	if err != nil {
 		return nil, err
 	}

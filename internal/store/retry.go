@@ -164,10 +164,11 @@ func (s *Store) retryReads(db *gorm.DB) error {
 				if wantRows {
 					db.Statement.Settings.Store("rows", rows)
 				}
+				// A lost connection is retried even when some rows came
+				// first (or all, and the connection died before the end of
+				// the answer): GORM's query callback scans into a fresh
+				// destination each run, so nothing is read twice.
 				orig(db)
-				if db.RowsAffected > 0 {
-					return nil // rows were read: never read them twice
-				}
 				return db.Error
 			})
 			db.Error = unavailable(db.Error)

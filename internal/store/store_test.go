@@ -472,3 +472,43 @@ func TestExclusiveJobs(t *testing.T) {
 		t.Fatalf("after release: %v %v", ran, err)
 	}
 }
+
+// TestReadsAreReadWhole: every read outside a transaction reads its rows
+// inside the callback that retries a lost connection (GORM's query
+// callback), not after it (Scan, Rows): a connection the database ends
+// while the rows stream in is retried like one lost before, instead of
+// failing the request with a 500. Under TestDatabaseFaultsUnderLoad a
+// stats read through Scan did exactly that.
+func TestReadsAreReadWhole(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		var streamed []string
+		store.OnStreamedRead(st, func(sql string) { streamed = append(streamed, sql) })
+		now := time.Now().UTC()
+		day := now.Format(time.DateOnly)
+		if _, err := st.ReferralStats(ctx, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.DailyRange(ctx, "u1", day, day); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.DailyRewardRange(ctx, "u1", day, day); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.TopReferrers(ctx, day, 10); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.RewardsOf(ctx, []string{"u1"}, day); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.DailyTotals(ctx, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.BalanceViews(ctx, "u1", now); err != nil {
+			t.Fatal(err)
+		}
+		if len(streamed) > 0 {
+			t.Fatalf("reads streamed after their retry:\n%s", strings.Join(streamed, "\n"))
+		}
+	})
+}
