@@ -135,6 +135,21 @@ func startServer(t testing.TB, dir string, env []string) *process {
 	}
 }
 
+// waitLog waits up to 5s for the server's log to contain want, and returns
+// the log. The log arrives through a pipe copied by another goroutine: a
+// line the server wrote before it answered may still be on its way.
+func (p *process) waitLog(t testing.TB, want string) (string, bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		log := p.stderr.String()
+		if strings.Contains(log, want) || time.Now().After(deadline) {
+			return log, strings.Contains(log, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // stop sends SIGTERM and waits for a clean exit.
 func (p *process) stop(t testing.TB) {
 	t.Helper()
@@ -210,7 +225,7 @@ func walkFlow(t *testing.T, base, userToken, backendToken string) {
 func TestZeroSetupRun(t *testing.T) {
 	dir := t.TempDir()
 	p := startServer(t, dir, nil)
-	if !strings.Contains(p.stderr.String(), "DEVELOPMENT MODE") || !strings.Contains(p.stderr.String(), "token") {
+	if log, ok := p.waitLog(t, "DEVELOPMENT MODE"); !ok || !strings.Contains(log, "token") {
 		t.Fatalf("startup does not explain how to get a token:\n%s", p.stderr.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data", "referrals.db")); err != nil {

@@ -96,10 +96,11 @@ func TestMetrics(t *testing.T) {
 		res.Body.Close()
 	}
 	deliverSigned(t, p.base, "whsec_test", "evt_cus2", "customer.updated", cus)
-	if !strings.Contains(p.stderr.String(), `msg="stripe event" event_id=evt_cus2`) {
-		t.Fatalf("no stripe event line:\n%s", p.stderr.String())
+	log, ok := p.waitLog(t, `msg="stripe event" event_id=evt_cus2`)
+	if !ok {
+		t.Fatalf("no stripe event line:\n%s", log)
 	}
-	for _, line := range strings.Split(p.stderr.String(), "\n") {
+	for _, line := range strings.Split(log, "\n") {
 		if strings.Contains(line, `msg="stripe event"`) && !strings.Contains(line, "request_id=") {
 			t.Fatalf("a request's own log line has no request_id: %s", line)
 		}

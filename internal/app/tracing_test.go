@@ -237,14 +237,15 @@ func TestTracing(t *testing.T) {
 		}
 	}
 	// The request's log line names its trace.
+	log, _ := p.waitLog(t, "request_id="+requestID)
 	found := false
-	for _, line := range strings.Split(p.stderr.String(), "\n") {
+	for _, line := range strings.Split(log, "\n") {
 		if strings.Contains(line, "request_id="+requestID) && strings.Contains(line, "trace_id="+traceA) {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("no log line with request_id=%s and trace_id=%s:\n%s", requestID, traceA, p.stderr.String())
+		t.Errorf("no log line with request_id=%s and trace_id=%s:\n%s", requestID, traceA, log)
 	}
 
 	// The public short link: its own trace, linked to the visitor's.

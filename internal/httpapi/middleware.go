@@ -94,7 +94,7 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				return nil
 			}
 			log.Log(c.Request().Context(), level, "request",
-				"request_id", requestID(c), "method", c.Request().Method, "path", c.Path(),
+				"request_id", requestID(c), "method", c.Request().Method, "path", routeLabel(c),
 				"status", c.Response().Status, "bytes", c.Response().Size, "duration", time.Since(start))
 			return nil
 		}
