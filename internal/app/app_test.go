@@ -150,21 +150,27 @@ func (p *process) waitLog(t testing.TB, want string) (string, bool) {
 	}
 }
 
+// waitExit waits up to 30s for the server to exit, which must be cleanly.
+func (p *process) waitExit(t testing.TB) {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			t.Fatalf("server exited with %v\n%s", err, p.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server did not exit\n%s", p.stderr.String())
+	}
+}
+
 // stop sends SIGTERM and waits for a clean exit.
 func (p *process) stop(t testing.TB) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-p.done:
-		p.done <- err
-		if err != nil {
-			t.Fatalf("server exited with %v after SIGTERM\n%s", err, p.stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server did not stop after SIGTERM\n%s", p.stderr.String())
-	}
+	p.waitExit(t)
 	if !strings.Contains(p.stderr.String(), "msg=stopped") {
 		t.Fatalf("no clean stop logged:\n%s", p.stderr.String())
 	}

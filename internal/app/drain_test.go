@@ -130,15 +130,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-p.done:
-		p.done <- err
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("no exit after SIGTERM")
-	}
+	p.waitExit(t)
 	time.Sleep(100 * time.Millisecond)
 	stop.Store(true)
 	wg.Wait()

@@ -36,15 +36,7 @@ func TestDrainOnSIGTERM(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	select {
-	case err := <-p.done:
-		p.done <- err
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, p.stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("no exit after the drain")
-	}
+	p.waitExit(t)
 	if took := time.Since(signalled); took < 2*time.Second {
 		t.Fatalf("stopped after %s, before the 2s drain", took)
 	}
