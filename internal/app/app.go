@@ -25,6 +25,7 @@ import (
 	"github.com/refhub/referral-service/internal/schedule"
 	"github.com/refhub/referral-service/internal/store"
 	"github.com/refhub/referral-service/internal/stripeapi"
+	"github.com/refhub/referral-service/internal/stripehook"
 	"github.com/refhub/referral-service/internal/telemetry"
 )
 
@@ -158,6 +159,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	for name, pool := range st.Pools() {
 		metrics.WatchDB(name, pool)
 	}
+	metrics.Expect(expectedSeries())
 	svc := newService(cfg, st, log, metrics, tracing)
 	sched := newScheduler(cfg, st, svc, log, tracing)
 	sched.Start()
@@ -467,6 +469,24 @@ func token(cfg config.Config, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, tok)
 	return nil
+}
+
+// expectedSeries are the Stripe event and payout series /metrics shows at
+// zero from the start: each handled event type by the outcomes it can
+// have, the two rejections, and each payout method by status.
+func expectedSeries() (stripe, payouts [][2]string) {
+	for _, typ := range stripehook.HandledTypes() {
+		for _, outcome := range []string{string(referral.StripeProcessed), string(referral.StripeDuplicate), "failed"} {
+			stripe = append(stripe, [2]string{typ, outcome})
+		}
+	}
+	stripe = append(stripe, [2]string{"", "bad_signature"}, [2]string{"", "invalid"})
+	for _, method := range []referral.PayoutMethod{referral.PayoutManual, referral.PayoutStripeCredit} {
+		for _, status := range []referral.PayoutStatus{referral.PayoutPaid, referral.PayoutFailed} {
+			payouts = append(payouts, [2]string{string(method), string(status)})
+		}
+	}
+	return stripe, payouts
 }
 
 // version is the module version the binary was built from, as Go recorded

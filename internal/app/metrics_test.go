@@ -30,19 +30,23 @@ func scrape(t *testing.T, url string) (int, string) {
 func TestMetrics(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"DATABASE_URL=" + testdb.PostgresURL(t), "JWT_SECRET=" + testJWTSecret, "REWARD_HOLD_DAYS=0",
-		"STRIPE_WEBHOOK_SECRET=whsec_test", "PUBLIC_URL=https://refer.example.com"}
+		"STRIPE_WEBHOOK_SECRET=whsec_test", "PUBLIC_URL=https://refer.example.com", "RATE_LIMIT_PUBLIC=5/m"}
 	p := startServer(t, dir, env)
 	tok := minter(t, dir, env)
 	user, backend, admin := tok("-sub", "u1"), tok("-sub", "backend", "-roles", "service"), tok("-sub", "ops", "-roles", "admin")
 	_, code := call(t, "GET", p.base+"/v1/me/referral-code", user, "")
-	for range 3 {
-		req, _ := http.NewRequest("GET", p.base+"/r/"+code["code"].(string), nil)
+	// Three clicks, a HEAD, a fourth click, then one over the limit (5/m).
+	for i, method := range []string{"GET", "GET", "GET", "HEAD", "GET", "GET"} {
+		req, _ := http.NewRequest(method, p.base+"/r/"+code["code"].(string), nil)
 		req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
 		res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		res.Body.Close()
+		if want := map[bool]int{true: http.StatusTooManyRequests, false: http.StatusFound}[i == 5]; res.StatusCode != want {
+			t.Fatalf("short link %d: %d, want %d", i, res.StatusCode, want)
+		}
 	}
 	call(t, "POST", p.base+"/v1/referrals", backend, fmt.Sprintf(`{"referredUserId":"u2","code":%q}`, code["code"]))
 	call(t, "POST", p.base+"/v1/payments", backend, `{"paymentId":"p1","userId":"u2","amount":10000,"currency":"usd"}`)
@@ -62,20 +66,26 @@ func TestMetrics(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("/metrics: %d", status)
 		}
-		if strings.Contains(body, "referral_clicks_written_total 3") || time.Now().After(deadline) {
+		if strings.Contains(body, "referral_clicks_written_total 4") || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	for _, want := range []string{
-		`referral_http_requests_total{method="GET",route="/r/:code",status="302"} 3`,
+		`referral_http_requests_total{method="GET",route="/r/:code",status="302"} 4`,
+		`referral_http_requests_total{method="HEAD",route="/r/:code",status="302"} 1`,
+		`referral_http_requests_total{method="GET",route="/r/:code",status="429"} 1`,
 		`referral_http_requests_total{method="GET",route="/v1/me/referral-code",status="200"} 1`,
 		`referral_http_requests_total{method="POST",route="/v1/payments",status="200"} 1`,
 		`referral_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
-		`referral_http_request_duration_seconds_bucket{method="GET",route="/r/:code",le="+Inf"} 3`,
+		`referral_http_request_duration_seconds_bucket{method="GET",route="/r/:code",le="+Inf"} 5`,
 		`referral_stripe_events_total{outcome="processed",type="customer.created"} 1`,
 		`referral_payouts_total{method="manual",status="paid"} 1`,
-		`referral_clicks_written_total 3`,
+		// Series no event has touched yet are there, at zero.
+		`referral_payouts_total{method="stripe_credit",status="failed"} 0`,
+		`referral_stripe_events_total{outcome="processed",type="invoice.paid"} 0`,
+		`referral_stripe_events_total{outcome="bad_signature",type=""} 0`,
+		`referral_clicks_written_total 4`,
 		`referral_click_backlog 0`,
 		`go_sql_open_connections{db_name="referral",pool="transactions"}`,
 		`go_sql_open_connections{db_name="referral",pool="reads"}`,

@@ -111,10 +111,15 @@ func (h *handlers) serveShortLink(w http.ResponseWriter, r *http.Request) {
 		id = newRequestID()
 	}
 	debug := h.log.Enabled(r.Context(), slog.LevelDebug)
+	metrics := h.shortLinkGet
+	if r.Method == http.MethodHead {
+		metrics = h.shortLinkHead
+	}
 	var start time.Time
-	if debug || h.shortLinkMetrics != nil {
+	if debug || metrics != nil {
 		start = time.Now()
 	}
+	status := http.StatusFound // also what a recovered panic answers
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -123,17 +128,18 @@ func (h *handlers) serveShortLink(w http.ResponseWriter, r *http.Request) {
 			h.log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", fmt.Sprint(v), "stack", string(runtimedebug.Stack()))
 			w.Header()["Location"] = []string{h.links.AppURL + "/"}
 			w.WriteHeader(http.StatusFound)
+			status = http.StatusFound
+		}
+		if metrics != nil {
+			metrics.Observe(status, time.Since(start))
+		}
+		if debug { // short-link hits, 429s included, are logged at debug only (see accessLog)
+			h.log.DebugContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", "/r/:code",
+				"status", status, "bytes", 0, "duration", time.Since(start))
 		}
 	}()
 	telemetry.NameServerSpan(r.Context(), r.Method, "/r/:code", id)
-	h.shortLink(w, r, r.URL.Path[len("/r/"):], id)
-	if h.shortLinkMetrics != nil {
-		h.shortLinkMetrics.Observe(http.StatusFound, time.Since(start))
-	}
-	if debug {
-		h.log.DebugContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", "/r/:code",
-			"status", http.StatusFound, "bytes", 0, "duration", time.Since(start))
-	}
+	status = h.shortLink(w, r, r.URL.Path[len("/r/"):], id)
 }
 
 // Header values shared by every short-link response; never written to.
@@ -142,10 +148,11 @@ var (
 )
 
 // shortLink answers a short link: 302 to APP_URL with ref, utm_* and the
-// click id, the first-touch cookie, and the click handed to the recorder.
-// It formats as little as it can per hit: the code's location and cookie
-// come prebuilt from the cache, and the destination is one allocation.
-func (h *handlers) shortLink(w http.ResponseWriter, r *http.Request, raw, reqID string) {
+// click id, the first-touch cookie, and the click handed to the recorder;
+// or 429 over the rate limit. It returns the status it answered with. It
+// formats as little as it can per hit: the code's location and cookie come
+// prebuilt from the cache, and the destination is one allocation.
+func (h *handlers) shortLink(w http.ResponseWriter, r *http.Request, raw, reqID string) int {
 	hdr := w.Header()
 	vals := make([]string, 2) // the request id and the location, one allocation
 	vals[0] = reqID
@@ -162,24 +169,24 @@ func (h *handlers) shortLink(w http.ResponseWriter, r *http.Request, raw, reqID 
 		ip = h.clientIP(r)
 		if d := h.publicLimit.Allow(ip, time.Now()); !d.Allowed {
 			h.shortLinkLimited(w, reqID, d)
-			return
+			return http.StatusTooManyRequests
 		}
 	}
 	code := referral.NormalizeCode(raw)
 	if !referral.ValidCodeSyntax(code) {
 		redirectTo(w, home)
-		return
+		return http.StatusFound
 	}
 	now := time.Now().UTC()
 	t, err := h.codes.lookup(r.Context(), code, now)
 	if err != nil {
 		h.log.ErrorContext(r.Context(), "short link lookup failed", "request_id", reqID, "error", err)
 		redirectTo(w, home) // the visitor still reaches the app
-		return
+		return http.StatusFound
 	}
 	if t == nil {
 		redirectTo(w, home)
-		return
+		return http.StatusFound
 	}
 	// The destination is APP_URL with escaped parameters appended; built
 	// in one buffer, never from anything but the known code and utm_*.
@@ -216,6 +223,7 @@ func (h *handlers) shortLink(w http.ResponseWriter, r *http.Request, raw, reqID 
 		}
 	}
 	redirectTo(w, string(dest))
+	return http.StatusFound
 }
 
 // buildTarget prebuilds what a short link of code answers with.

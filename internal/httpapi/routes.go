@@ -115,7 +115,8 @@ func New(d Deps) http.Handler {
 	}
 	if d.Metrics != nil {
 		h.metrics = d.Metrics
-		h.shortLinkMetrics = d.Metrics.Route("/r/:code", http.MethodGet, http.StatusFound)
+		h.shortLinkGet = d.Metrics.Route("/r/:code", http.MethodGet, http.StatusFound, http.StatusTooManyRequests)
+		h.shortLinkHead = d.Metrics.Route("/r/:code", http.MethodHead, http.StatusFound, http.StatusTooManyRequests)
 	}
 
 	if d.Metrics != nil && d.ServeMetrics {
@@ -196,9 +197,11 @@ type handlers struct {
 	codes           *codeCache
 	clientIP        echo.IPExtractor
 	home            string // APP_URL/, where unknown codes go
-	// metrics, when set, counts Stripe events; shortLinkMetrics the fast path.
-	metrics          *telemetry.Metrics
-	shortLinkMetrics *telemetry.Route
+	// metrics, when set, counts Stripe events; shortLinkGet and
+	// shortLinkHead the short link's fast path.
+	metrics       *telemetry.Metrics
+	shortLinkGet  *telemetry.Route
+	shortLinkHead *telemetry.Route
 	// publicLimit and userLimit are the rate limits; nil: none.
 	publicLimit, userLimit *ratelimit.Limiter
 }

@@ -91,6 +91,19 @@ func (m *Metrics) StripeEvent(typ, outcome string) {
 	m.stripeEvents.WithLabelValues(typ, outcome).Inc()
 }
 
+// Expect creates the series a scrape should show from the start, at zero:
+// without them an alert on a rate or a dashboard sees "no data" until the
+// first event of each kind. stripe lists (type, outcome) pairs; payouts
+// (method, status) pairs.
+func (m *Metrics) Expect(stripe, payouts [][2]string) {
+	for _, p := range stripe {
+		m.stripeEvents.WithLabelValues(p[0], p[1])
+	}
+	for _, p := range payouts {
+		m.payouts.WithLabelValues(p[0], p[1])
+	}
+}
+
 // PayoutFinished counts a payout's recorded outcome.
 func (m *Metrics) PayoutFinished(method, status string) {
 	m.payouts.WithLabelValues(method, status).Inc()
