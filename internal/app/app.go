@@ -138,7 +138,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	if err != nil {
 		return err
 	}
-	tracing, err := telemetry.NewTracing(ctx, getenv, version())
+	tracing, err := telemetry.NewTracing(ctx, getenv, version(), log)
 	if err != nil {
 		return err
 	}

@@ -171,10 +171,15 @@ func TestTracing(t *testing.T) {
 	user, backend := tok("-sub", "tracer-user-1"), tok("-sub", "backend", "-roles", "service")
 
 	// A variable the SDK cannot use stops the server, naming it.
+	// (The SDK alone would log most of these and carry on without traces.)
 	for _, bad := range []struct{ env, name string }{
-		{"OTEL_TRACES_EXPORTER=zipkin-ish", "OTEL_TRACES_EXPORTER"},
-		{"OTEL_PROPAGATORS=tracecontext,nonesuch", "OTEL_PROPAGATORS"},
-		{"OTEL_EXPORTER_OTLP_PROTOCOL=carrier-pigeon", "OTEL_EXPORTER_OTLP"},
+		{"OTEL_TRACES_EXPORTER=zipkin-ish", "OTEL_TRACES_EXPORTER:"},
+		{"OTEL_PROPAGATORS=tracecontext,nonesuch", "OTEL_PROPAGATORS:"},
+		{"OTEL_EXPORTER_OTLP_PROTOCOL=carrier-pigeon", "OTEL_EXPORTER_OTLP_PROTOCOL:"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT=" + strings.TrimPrefix(endpoint, "http://"), "OTEL_EXPORTER_OTLP_ENDPOINT:"},
+		{"OTEL_TRACES_SAMPLER=sometimes", "OTEL_TRACES_SAMPLER:"},
+		{"OTEL_BSP_SCHEDULE_DELAY=abc", "OTEL_BSP_SCHEDULE_DELAY:"},
+		{"OTEL_SDK_DISABLED=maybe", "OTEL_SDK_DISABLED:"},
 	} {
 		_, stderr, err := runCmd(t, dir, append(append([]string{}, env...), bad.env, "HTTP_ADDR="+freeAddr(t)), "serve")
 		if err == nil || !strings.Contains(stderr, bad.name) {

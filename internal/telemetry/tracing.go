@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -52,11 +53,20 @@ func TracingEnabled(getenv func(string) string) bool {
 // NewTracing sets up tracing when the environment asks for it (see
 // TracingEnabled), and returns nil when it does not. The exporter, sampler
 // and batcher read the process environment themselves. A variable the SDK
-// cannot use is an error naming it.
-func NewTracing(ctx context.Context, getenv func(string) string, version string) (*Tracing, error) {
+// cannot use is an error naming it (see CheckOTelEnv), whether tracing is
+// on or not.
+func NewTracing(ctx context.Context, getenv func(string) string, version string, log *slog.Logger) (*Tracing, error) {
+	if err := CheckOTelEnv(getenv); err != nil {
+		return nil, err
+	}
 	if !TracingEnabled(getenv) {
 		return nil, nil
 	}
+	// What the SDK cannot do later (an export that fails) is logged as the
+	// service logs, not through the standard library's logger.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("opentelemetry", "error", err)
+	}))
 	exporter, err := autoexport.NewSpanExporter(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_*: %w", err)
