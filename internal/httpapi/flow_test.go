@@ -1,8 +1,10 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -232,6 +234,18 @@ func TestOperationalEndpoints(t *testing.T) {
 		}
 		if res := send(t, s.url, request{method: "GET", path: "/swagger/index.html"}); res.Status != http.StatusOK {
 			t.Fatalf("swagger ui: %d", res.Status)
+		}
+		// The OpenAPI 3 document is served byte for byte, and the UI offers it.
+		res = send(t, s.url, request{method: "GET", path: "/openapi.json"})
+		committed, err := os.ReadFile("../../api/openapi.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != http.StatusOK || !bytes.Equal(res.Body, committed) || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+			t.Fatalf("openapi.json: %d %s, %d bytes of %d", res.Status, res.Header.Get("Content-Type"), len(res.Body), len(committed))
+		}
+		if res := send(t, s.url, request{method: "GET", path: "/swagger/index.html"}); !strings.Contains(string(res.Body), `url: "..\/openapi.json"`) {
+			t.Fatalf("swagger ui does not offer ../openapi.json:\n%s", res.Body)
 		}
 		// A valid incoming request id is echoed; an invalid one replaced.
 		res = s.do(t, request{method: "GET", path: "/healthz", header: map[string]string{"X-Request-Id": "trace-123"}})

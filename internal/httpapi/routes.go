@@ -124,7 +124,12 @@ func New(d Deps) http.Handler {
 	}
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
-	e.GET("/swagger/*", echoSwagger.WrapHandler)
+	// The OpenAPI 3 document (HTTP bearer, nullable and format details
+	// Swagger 2.0 cannot say), also offered in the UI's document list
+	// (relative, so it works behind a path prefix); /swagger/doc.json stays,
+	// the same contract in Swagger 2.0.
+	e.GET("/openapi.json", serveOpenAPI)
+	e.GET("/swagger/*", echoSwagger.EchoWrapHandler(echoSwagger.URL("../openapi.json")))
 	e.GET("/r/:code", h.redirect, h.limitByAddress)
 	e.HEAD("/r/:code", h.redirectHead, h.limitByAddress)
 	e.GET("/v1/codes/:code", h.checkCode, h.limitByAddress)
