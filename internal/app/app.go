@@ -205,6 +205,21 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// The metrics listener before anything says the server is up: a port
+	// that is taken stops the start.
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("METRICS_ADDR: listen on %s: %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics.Handler())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
 	log.Info("referral-api listening", "addr", ln.Addr().String(), "database", cfg.DatabaseDialect,
 		"reward_percent", cfg.RewardPercent.String(), "reward_hold", cfg.RewardHold, "stripe_webhooks", cfg.StripeWebhookSecret != "",
 		"docs", "http://"+displayAddr(ln.Addr())+"/swagger/index.html")
@@ -217,18 +232,6 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	if cfg.MetricsAddr != "" {
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", metrics.Handler())
-		msrv := &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		mln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			return fmt.Errorf("METRICS_ADDR: listen on %s: %w", cfg.MetricsAddr, err)
-		}
-		go func() { _ = msrv.Serve(mln) }()
-		defer msrv.Close()
-		log.Info("metrics listening", "addr", mln.Addr().String())
-	}
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("serve HTTP: %w", err)

@@ -126,5 +126,10 @@ func TestMetrics(t *testing.T) {
 	if status, body := scrape(t, "http://"+maddr+"/metrics"); status != http.StatusOK || !strings.Contains(body, "go_goroutines") {
 		t.Fatalf("/metrics on METRICS_ADDR: %d", status)
 	}
+	// A METRICS_ADDR that is taken stops the start before it says it listens.
+	_, stderr, err := runCmd(t, dir, append(append([]string{}, env...), "METRICS_ADDR="+maddr, "HTTP_ADDR="+freeAddr(t)), "serve")
+	if err == nil || !strings.Contains(stderr, "METRICS_ADDR") || strings.Contains(stderr, "referral-api listening") {
+		t.Fatalf("taken METRICS_ADDR: %v\n%s", err, stderr)
+	}
 	p.stop(t)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -167,6 +168,12 @@ func Load(getenv func(string) string) (Config, error) {
 	c.JWTIssuer = get("JWT_ISSUER", "")
 	c.JWTAudience = get("JWT_AUDIENCE", "")
 	c.JWTRolesClaim = get("JWT_ROLES_CLAIM", "roles")
+	if slices.Contains(strings.Split(c.JWTRolesClaim, "."), "") {
+		// An exact claim name is tried first, so namespaced URLs with dots
+		// work; an empty path segment can only be a typo, and would leave
+		// every token without roles.
+		bad("JWT_ROLES_CLAIM", "%q has an empty path segment: use a claim name or a dotted path such as realm_access.roles", c.JWTRolesClaim)
+	}
 	for _, u := range splitList(get("JWT_JWKS_URLS", "")) {
 		pu, err := url.Parse(u)
 		if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
@@ -183,7 +190,7 @@ func Load(getenv func(string) string) (Config, error) {
 	case c.JWTSecret == "" && len(c.JWTJWKSURLs) == 0 && c.DatabaseDialect == store.SQLite:
 		c.DevMode = true
 	case c.JWTSecret == "" && len(c.JWTJWKSURLs) == 0:
-		bad("JWT_SECRET", "or JWT_JWKS_URLS is required with PostgreSQL (development mode, without a key, exists only on the embedded database)")
+		bad("JWT_SECRET or JWT_JWKS_URLS", "one is required with PostgreSQL (development mode, without a key, exists only on the embedded database)")
 	case c.JWTSecret != "" && len(c.JWTSecret) < minSecretLength:
 		bad("JWT_SECRET", "must be at least %d bytes long for HS256", minSecretLength)
 	}

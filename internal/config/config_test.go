@@ -58,11 +58,22 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"SHUTDOWN_TIMEOUT":      {"SHUTDOWN_TIMEOUT": "soon"},
 		"LOG_LEVEL":             {"LOG_LEVEL": "loud"},
 		"PORT":                  {"PORT": "70000"},
+		"JWT_ROLES_CLAIM":       {"JWT_ROLES_CLAIM": ".roles"},
 	}
 	for name, vars := range cases {
 		_, err := config.Load(env(vars))
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+	for _, claim := range []string{"a..b", "roles.", "."} {
+		if _, err := config.Load(env(map[string]string{"JWT_ROLES_CLAIM": claim})); err == nil || !strings.Contains(err.Error(), "JWT_ROLES_CLAIM") {
+			t.Errorf("JWT_ROLES_CLAIM=%q: err = %v", claim, err)
+		}
+	}
+	for _, claim := range []string{"https://example.com/roles", "realm_access.roles", "cognito:groups"} {
+		if c, err := config.Load(env(map[string]string{"JWT_ROLES_CLAIM": claim})); err != nil || c.JWTRolesClaim != claim {
+			t.Errorf("JWT_ROLES_CLAIM=%q: %v", claim, err)
 		}
 	}
 	// All problems are reported at once.

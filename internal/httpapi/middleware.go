@@ -93,8 +93,14 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 			if !log.Enabled(c.Request().Context(), level) {
 				return nil
 			}
+			// The route template; for a path no route matched, the path
+			// itself (metrics never label by it, a log line may).
+			path := routeLabel(c)
+			if path == "unmatched" {
+				path = c.Request().URL.Path
+			}
 			log.Log(c.Request().Context(), level, "request",
-				"request_id", requestID(c), "method", c.Request().Method, "path", routeLabel(c),
+				"request_id", requestID(c), "method", c.Request().Method, "path", path,
 				"status", c.Response().Status, "bytes", c.Response().Size, "duration", time.Since(start))
 			return nil
 		}
