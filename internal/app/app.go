@@ -21,6 +21,8 @@ import (
 	"github.com/refhub/referral-service/internal/clicks"
 	"github.com/refhub/referral-service/internal/config"
 	"github.com/refhub/referral-service/internal/httpapi"
+	"github.com/refhub/referral-service/internal/outbox"
+	"github.com/refhub/referral-service/internal/outbox/webhook"
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/schedule"
 	"github.com/refhub/referral-service/internal/store"
@@ -163,6 +165,28 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	svc := newService(cfg, st, log, metrics, tracing)
 	sched := newScheduler(cfg, st, svc, log, tracing)
 	sched.Start()
+	// The outbox: events to webhooks (and mail), after their transactions.
+	guard := webhook.Guard{AllowPrivate: cfg.WebhookAllowPrivateURLs}
+	hookSink := webhook.NewSink(st, guard, webhook.SinkOptions{Log: log})
+	worker := outbox.New(st, []outbox.Sink{hookSink}, outbox.Options{Log: log, Every: []outbox.Periodic{{
+		Name: "announce available rewards", Interval: 10 * time.Second,
+		Run: func(ctx context.Context) error {
+			_, err := svc.AnnounceAvailableRewards(ctx, 500)
+			return err
+		},
+	}}})
+	st.OnEvents(worker.Wake)
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		worker.Run(workerCtx)
+	}()
+	defer func() {
+		stopWorker()
+		<-workerDone
+	}()
+	hooks := webhook.NewService(st, guard, eventTypes(), referral.NewIDGenerator(nil).New, hookSink, worker.Wake)
 	var draining atomic.Bool
 	recorder := clicks.NewRecorder(svc, log, clicks.Options{})
 	metrics.WatchClicks(func() telemetry.ClickStats {
@@ -180,13 +204,11 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		},
 		StripeWebhookSecret: cfg.StripeWebhookSecret, StripeTolerance: cfg.StripeWebhookTolerance,
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins, RequestTimeout: cfg.RequestTimeout,
-		Links: httpapi.LinkConfig{
-			AppURL: cfg.AppURL, PublicURL: cfg.PublicURL, CookieDays: cfg.CookieDays, CookieDomain: cfg.CookieDomain,
-			IOSTemplate: cfg.LinkTemplateIOS, AndroidTemplate: cfg.LinkTemplateAndroid,
-		},
+		Links:  linkConfig(cfg),
 		Clicks: recorder, VisitorKey: visitorKey[:], TrustedProxies: cfg.TrustedProxies,
 		Metrics: metrics, ServeMetrics: cfg.MetricsAddr == "",
 		PublicRateLimit: cfg.RateLimitPublic, UserRateLimit: cfg.RateLimitUser,
+		Webhooks: hooks,
 	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -259,6 +281,10 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	if err := recorder.Close(shutdownCtx); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
+	// Deliveries in flight finish (each within its timeout) and are
+	// recorded; what is left is another replica's, or this one's next start.
+	stopWorker()
+	<-workerDone
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve HTTP: %w", err)
 	}
@@ -385,6 +411,7 @@ func newService(cfg config.Config, st *store.Store, log *slog.Logger, observer r
 		opts.Credits = stripeapi.NewWithTransport(cfg.StripeSecretKey, cfg.StripeAPIURL, tracing.Transport(nil))
 	}
 	opts.Observer = observer
+	opts.EncodeEvent = httpapi.EventEncoder(cfg.AppURL, linkConfig(cfg))
 	return referral.NewService(st, opts)
 }
 
@@ -490,6 +517,23 @@ func expectedSeries() (stripe, payouts [][2]string) {
 		}
 	}
 	return stripe, payouts
+}
+
+// linkConfig is how links are built, for the API and for event data.
+func linkConfig(cfg config.Config) httpapi.LinkConfig {
+	return httpapi.LinkConfig{
+		AppURL: cfg.AppURL, PublicURL: cfg.PublicURL, CookieDays: cfg.CookieDays, CookieDomain: cfg.CookieDomain,
+		IOSTemplate: cfg.LinkTemplateIOS, AndroidTemplate: cfg.LinkTemplateAndroid,
+	}
+}
+
+// eventTypes are the business event types webhook endpoints may name.
+func eventTypes() []string {
+	out := make([]string, len(referral.EventTypes))
+	for i, t := range referral.EventTypes {
+		out[i] = string(t)
+	}
+	return out
 }
 
 // version is the module version the binary was built from, as Go recorded

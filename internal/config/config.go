@@ -101,6 +101,9 @@ type Config struct {
 	// RateLimitUser authenticated routes per subject or API key.
 	RateLimitPublic ratelimit.Rate
 	RateLimitUser   ratelimit.Rate
+	// WebhookAllowPrivateURLs lets webhook endpoints be on private,
+	// loopback and link-local addresses (tests, on-premises receivers).
+	WebhookAllowPrivateURLs bool
 	// MetricsAddr moves GET /metrics to a listener of its own; empty: the
 	// main listener serves it.
 	MetricsAddr string
@@ -355,6 +358,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		*rl.rate = r
 	}
+	c.WebhookAllowPrivateURLs = parseBool(get("WEBHOOK_ALLOW_PRIVATE_URLS", "false"), "WEBHOOK_ALLOW_PRIVATE_URLS", bad)
 	c.MetricsAddr = get("METRICS_ADDR", "")
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

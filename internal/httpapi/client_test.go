@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -333,6 +334,89 @@ func TestGeneratedClientDrivesEveryOperation(t *testing.T) {
 		afterRevoke, err := c.ReportPaymentWithResponse(ctx, referralclient.PaymentRequest{PaymentID: "pay_3", UserID: "u2", Amount: 100, Currency: "usd"},
 			referralclient.BearerToken(key.JSON201.Key))
 		ok("payment with a revoked key", afterRevoke, err, http.StatusUnauthorized)
+
+		// Events and webhooks: an endpoint on a real receiver, its ping,
+		// its attempts, the feeds, a redelivery and a replay.
+		var hooks sync.Mutex
+		received := map[string]int{}
+		receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hooks.Lock()
+			received[r.Header.Get("webhook-id")]++
+			hooks.Unlock()
+		}))
+		defer receiver.Close()
+		waitFor := func(what string, cond func() bool) {
+			t.Helper()
+			deadline := time.Now().Add(10 * time.Second)
+			for !cond() {
+				if time.Now().After(deadline) {
+					t.Fatalf("no %s", what)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		delivered := func(id string) func() bool {
+			return func() bool { hooks.Lock(); defer hooks.Unlock(); return received[id] > 0 }
+		}
+		ep, err := c.AdminCreateWebhookEndpointWithResponse(ctx, referralclient.WebhookEndpointCreate{URL: receiver.URL, Description: ptr("CRM")}, admin)
+		ok("create endpoint", ep, err, http.StatusCreated)
+		if !strings.HasPrefix(ep.JSON201.Secret, "whsec_") || ep.JSON201.Status != "enabled" {
+			t.Fatalf("endpoint: %+v", ep.JSON201)
+		}
+		eps, err := c.AdminListWebhookEndpointsWithResponse(ctx, &referralclient.AdminListWebhookEndpointsParams{}, admin)
+		ok("list endpoints", eps, err, http.StatusOK)
+		if len(eps.JSON200.Items) != 1 || eps.JSON200.Items[0].ID != ep.JSON201.ID {
+			t.Fatalf("endpoints: %+v", eps.JSON200)
+		}
+		patched, err := c.AdminUpdateWebhookEndpointWithResponse(ctx, ep.JSON201.ID, referralclient.WebhookEndpointUpdate{
+			Events: &[]string{"referral.created", "payout.paid"}}, admin)
+		ok("update endpoint", patched, err, http.StatusOK)
+		if patched.JSON200.Description != "CRM" || len(patched.JSON200.Events) != 2 {
+			t.Fatalf("patched: %+v", patched.JSON200)
+		}
+		gotEP, err := c.AdminGetWebhookEndpointWithResponse(ctx, ep.JSON201.ID, admin)
+		ok("get endpoint", gotEP, err, http.StatusOK)
+		ping, err := c.AdminTestWebhookEndpointWithResponse(ctx, ep.JSON201.ID, admin)
+		ok("test endpoint", ping, err, http.StatusAccepted)
+		waitFor("ping delivery", delivered(ping.JSON202.ID))
+		var attempts *referralclient.AdminListWebhookDeliveriesResponse
+		waitFor("recorded attempt", func() bool {
+			attempts, err = c.AdminListWebhookDeliveriesWithResponse(ctx, ep.JSON201.ID, &referralclient.AdminListWebhookDeliveriesParams{}, admin)
+			ok("deliveries", attempts, err, http.StatusOK)
+			return len(attempts.JSON200.Items) == 1 && attempts.JSON200.Items[0].Status == "succeeded"
+		})
+		rotated, err := c.AdminRotateWebhookSecretWithResponse(ctx, ep.JSON201.ID, admin)
+		ok("rotate secret", rotated, err, http.StatusOK)
+		var feed *referralclient.AdminListEventsResponse
+		waitFor("events in the feed", func() bool {
+			feed, err = c.AdminListEventsWithResponse(ctx, &referralclient.AdminListEventsParams{Limit: new(100)}, admin)
+			ok("event feed", feed, err, http.StatusOK)
+			return len(feed.JSON200.Items) >= 5
+		})
+		var createdEvent string
+		for _, e := range feed.JSON200.Items {
+			if e.Type == "referral.created" {
+				createdEvent = e.ID
+				if r, err := e.Data.AsReferral(); err != nil || r.ReferrerID != "u1" {
+					t.Fatalf("referral.created data: %+v %v", r, err)
+				}
+			}
+		}
+		redelivered, err := c.AdminRedeliverEventWithResponse(ctx, createdEvent, admin)
+		ok("redeliver", redelivered, err, http.StatusAccepted)
+		waitFor("redelivery", delivered(createdEvent))
+		replay, err := c.AdminReplayWebhookEndpointWithResponse(ctx, ep.JSON201.ID, referralclient.ReplayRequest{From: time.Now().Add(-time.Hour)}, admin)
+		ok("replay", replay, err, http.StatusAccepted)
+		if replay.JSON202.Events < 2 { // referral.created and payout.paid
+			t.Fatalf("replay: %+v", replay.JSON202)
+		}
+		mine, err := c.ListMyEventsWithResponse(ctx, &referralclient.ListMyEventsParams{}, user)
+		ok("my events", mine, err, http.StatusOK)
+		if len(mine.JSON200.Items) == 0 {
+			t.Fatalf("my events: %+v", mine.JSON200)
+		}
+		deleted, err := c.AdminDeleteWebhookEndpointWithResponse(ctx, ep.JSON201.ID, admin)
+		ok("delete endpoint", deleted, err, http.StatusNoContent)
 
 		var missing []string
 		for _, id := range specOperations(t) {

@@ -14,9 +14,15 @@ import (
 
 // codeResponse is a code with its links.
 func (h *handlers) codeResponse(code referral.Code) referralapi.ReferralCode {
-	links := referralapi.CodeLinks{Web: h.referralURL(code.Code)}
-	if h.links.PublicURL != "" {
-		links.Share = h.links.PublicURL + "/r/" + url.PathEscape(code.Code)
+	return codeObject(h.appURL, h.links, code)
+}
+
+// codeObject is a code as the API shows it, with its links.
+func codeObject(appURL string, lc LinkConfig, code referral.Code) referralapi.ReferralCode {
+	web := appURL + "/?ref=" + code.Code
+	links := referralapi.CodeLinks{Web: web}
+	if lc.PublicURL != "" {
+		links.Share = lc.PublicURL + "/r/" + url.PathEscape(code.Code)
 	}
 	fill := func(tmpl string) string {
 		if tmpl == "" {
@@ -24,8 +30,8 @@ func (h *handlers) codeResponse(code referral.Code) referralapi.ReferralCode {
 		}
 		return strings.ReplaceAll(tmpl, "{code}", url.QueryEscape(code.Code))
 	}
-	links.IOS, links.Android = fill(h.links.IOSTemplate), fill(h.links.AndroidTemplate)
-	return referralapi.ReferralCode{Code: code.Code, URL: h.referralURL(code.Code), CreatedAt: code.CreatedAt, Links: links}
+	links.IOS, links.Android = fill(lc.IOSTemplate), fill(lc.AndroidTemplate)
+	return referralapi.ReferralCode{Code: code.Code, URL: web, CreatedAt: code.CreatedAt, Links: links}
 }
 
 // putMyReferralCode godoc

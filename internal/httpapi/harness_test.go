@@ -22,6 +22,8 @@ import (
 	"github.com/refhub/referral-service/internal/auth"
 	"github.com/refhub/referral-service/internal/clicks"
 	"github.com/refhub/referral-service/internal/httpapi"
+	"github.com/refhub/referral-service/internal/outbox"
+	"github.com/refhub/referral-service/internal/outbox/webhook"
 	"github.com/refhub/referral-service/internal/ratelimit"
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/store"
@@ -62,11 +64,12 @@ var loadSpec = sync.OnceValues(func() (*spec, error) {
 
 // server is the real router behind a real HTTP listener.
 type server struct {
-	t     *testing.T
-	url   string
-	store *store.Store
-	svc   *referral.Service
-	auth  *auth.Authenticator
+	t      *testing.T
+	url    string
+	store  *store.Store
+	svc    *referral.Service
+	auth   *auth.Authenticator
+	worker *outbox.Worker
 }
 
 type serverOpts struct {
@@ -89,6 +92,12 @@ type serverOpts struct {
 	publicRate, userRate ratelimit.Rate
 	// trustedProxies may set X-Forwarded-For.
 	trustedProxies []*net.IPNet
+	// webhookRetries are the webhook sink's waits between attempts
+	// (default: 50 ms, 100 ms, 200 ms).
+	webhookRetries []time.Duration
+	// privateURLsRefused makes webhook endpoints on loopback refused, as
+	// in production (tests' receivers are on loopback).
+	privateURLsRefused bool
 }
 
 func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
@@ -117,8 +126,33 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 		}
 		opts.Credits = stripeapi.New("sk_test_123", url)
 	}
+	links := httpapi.LinkConfig{
+		AppURL: testAppURL, PublicURL: o.publicURL, CookieDays: 30,
+		IOSTemplate: "myapp://invite?ref={code}", AndroidTemplate: "https://app.example.com/android?ref={code}",
+	}
+	opts.EncodeEvent = httpapi.EventEncoder(testAppURL, links)
 	svc := referral.NewService(st, opts)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// The outbox worker, as the server runs it, with quick retries.
+	if o.webhookRetries == nil {
+		o.webhookRetries = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}
+	}
+	guard := webhook.Guard{AllowPrivate: !o.privateURLsRefused}
+	sink := webhook.NewSink(st, guard, webhook.SinkOptions{Retries: o.webhookRetries, Timeout: 2 * time.Second, Log: log})
+	worker := outbox.New(st, []outbox.Sink{sink}, outbox.Options{Poll: 20 * time.Millisecond, Log: log, Every: []outbox.Periodic{{
+		Name: "announce", Interval: 50 * time.Millisecond,
+		Run: func(ctx context.Context) error { _, err := svc.AnnounceAvailableRewards(ctx, 500); return err },
+	}}})
+	st.OnEvents(worker.Wake)
+	wctx, stopWorker := context.WithCancel(context.Background())
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); worker.Run(wctx) }()
+	t.Cleanup(func() { stopWorker(); <-workerDone })
+	var types []string
+	for _, et := range referral.EventTypes {
+		types = append(types, string(et))
+	}
+	hooks := webhook.NewService(st, guard, types, referral.NewIDGenerator(nil).New, sink, worker.Wake)
 	recorder := clicks.NewRecorder(svc, log, clicks.Options{Interval: 5 * time.Millisecond})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -131,16 +165,14 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 		Service: svc, Auth: authn, AppURL: testAppURL, Log: log,
 		Ready:               func(r *http.Request) error { return st.Ping(r.Context()) },
 		StripeWebhookSecret: o.webhookSecret, StripeTolerance: 5 * time.Minute,
-		Links: httpapi.LinkConfig{
-			AppURL: testAppURL, PublicURL: o.publicURL, CookieDays: 30,
-			IOSTemplate: "myapp://invite?ref={code}", AndroidTemplate: "https://app.example.com/android?ref={code}",
-		},
+		Links:  links,
 		Clicks: recorder, VisitorKey: []byte("test visitor key"), RequestTimeout: o.requestTimeout,
 		PublicRateLimit: o.publicRate, UserRateLimit: o.userRate, TrustedProxies: o.trustedProxies,
+		Webhooks: hooks,
 	})
 	ts := httptest.NewServer(router)
 	t.Cleanup(ts.Close)
-	return &server{t: t, url: ts.URL, store: st, svc: svc, auth: authn}
+	return &server{t: t, url: ts.URL, store: st, svc: svc, auth: authn, worker: worker}
 }
 
 // eachBackend runs fn against a server on PostgreSQL and one on SQLite.

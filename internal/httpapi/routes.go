@@ -14,6 +14,10 @@
 //	@tag.description			Product backends: attribution at registration, payments and refunds (role service).
 //	@tag.name					admin
 //	@tag.description			Operators: referrals, balances, payouts, program stats and API keys (role admin).
+//	@tag.name					events
+//	@tag.description			Operators: the feed of business events, oldest first, to resume from any event (role admin).
+//	@tag.name					webhooks
+//	@tag.description			Operators: signed outgoing webhooks (Standard Webhooks), their endpoints, attempts and redeliveries (role admin).
 //	@tag.name					links
 //	@tag.description			Public: the short referral link and code checks.
 //	@tag.name					stripe
@@ -40,6 +44,7 @@ import (
 	_ "github.com/refhub/referral-service/docs"
 
 	"github.com/refhub/referral-service/internal/auth"
+	"github.com/refhub/referral-service/internal/outbox/webhook"
 	"github.com/refhub/referral-service/internal/ratelimit"
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/telemetry"
@@ -75,6 +80,8 @@ type Deps struct {
 	// adds GET /metrics to this router (else another listener serves it).
 	Metrics      *telemetry.Metrics
 	ServeMetrics bool
+	// Webhooks runs the webhook endpoint operations.
+	Webhooks *webhook.Service
 }
 
 // New returns the router with every route of the service.
@@ -104,7 +111,7 @@ func New(d Deps) http.Handler {
 	}
 	h := &handlers{svc: d.Service, auth: d.Auth, appURL: d.AppURL, ready: d.Ready,
 		stripeSecret: d.StripeWebhookSecret, stripeTolerance: d.StripeTolerance, log: d.Log,
-		links: d.Links, clicks: d.Clicks, visitorKey: d.VisitorKey, clientIP: e.IPExtractor}
+		links: d.Links, clicks: d.Clicks, visitorKey: d.VisitorKey, clientIP: e.IPExtractor, webhooks: d.Webhooks}
 	h.home = d.Links.AppURL + "/"
 	h.codes = newCodeCache(d.Service.ResolveCode, h.buildTarget, min(d.RequestTimeout, 2*time.Second))
 	if d.PublicRateLimit.Enabled() {
@@ -147,6 +154,7 @@ func New(d Deps) http.Handler {
 	e.GET("/v1/me/referrals", h.listMyReferrals, user, requireUser)
 	e.GET("/v1/me/balance", h.getMyBalance, user, requireUser)
 	e.GET("/v1/me/balance/transactions", h.listMyTransactions, user, requireUser)
+	e.GET("/v1/me/events", h.listMyEvents, user, requireUser)
 	e.POST("/v1/referrals", h.createReferral, user, backend)
 	e.POST("/v1/payments", h.reportPayment, user, backend)
 	e.POST("/v1/refunds", h.reportRefund, user, backend)
@@ -165,6 +173,17 @@ func New(d Deps) http.Handler {
 	e.POST("/v1/admin/api-keys", h.adminCreateAPIKey, user, admin)
 	e.GET("/v1/admin/api-keys", h.adminListAPIKeys, user, admin)
 	e.DELETE("/v1/admin/api-keys/:id", h.adminRevokeAPIKey, user, admin)
+	e.GET("/v1/admin/events", h.adminListEvents, user, admin)
+	e.POST("/v1/admin/events/:id/redeliver", h.adminRedeliverEvent, user, admin)
+	e.POST("/v1/admin/webhook-endpoints", h.adminCreateWebhookEndpoint, user, admin)
+	e.GET("/v1/admin/webhook-endpoints", h.adminListWebhookEndpoints, user, admin)
+	e.GET("/v1/admin/webhook-endpoints/:id", h.adminGetWebhookEndpoint, user, admin)
+	e.PATCH("/v1/admin/webhook-endpoints/:id", h.adminUpdateWebhookEndpoint, user, admin)
+	e.DELETE("/v1/admin/webhook-endpoints/:id", h.adminDeleteWebhookEndpoint, user, admin)
+	e.POST("/v1/admin/webhook-endpoints/:id/rotate-secret", h.adminRotateWebhookSecret, user, admin)
+	e.POST("/v1/admin/webhook-endpoints/:id/test", h.adminTestWebhookEndpoint, user, admin)
+	e.GET("/v1/admin/webhook-endpoints/:id/deliveries", h.adminListWebhookDeliveries, user, admin)
+	e.POST("/v1/admin/webhook-endpoints/:id/replay", h.adminReplayWebhookEndpoint, user, admin)
 	return &router{echo: e, h: h}
 }
 
@@ -207,6 +226,8 @@ type handlers struct {
 	metrics       *telemetry.Metrics
 	shortLinkGet  *telemetry.Route
 	shortLinkHead *telemetry.Route
+	// webhooks runs the webhook endpoint operations.
+	webhooks *webhook.Service
 	// publicLimit and userLimit are the rate limits; nil: none.
 	publicLimit, userLimit *ratelimit.Limiter
 }

@@ -56,6 +56,7 @@ func (s *Service) Cancel(ctx context.Context, id, reason string) (Referral, erro
 		if !ok {
 			return fmt.Errorf("cancel referral %s: its status changed under the account lock", id)
 		}
+		before := ref.Status
 		ref.Status, ref.CancelReason = StatusCancelled, reason
 		out = ref
 		for _, pay := range payments {
@@ -67,7 +68,10 @@ func (s *Service) Cancel(ctx context.Context, id, reason string) (Referral, erro
 				out = *settled
 			}
 		}
-		return nil
+		if before == StatusCancelled {
+			return nil
+		}
+		return s.emit(ctx, tx, EventReferralCancelled, out.ReferrerID, out, s.clock())
 	})
 	return out, err
 }

@@ -99,7 +99,12 @@ func (s *Service) SetVanityCode(ctx context.Context, userID, requested string) (
 				return ErrCodeTaken
 			}
 		}
-		return tx.SetCurrentCode(ctx, current.ID, code)
+		if err := tx.SetCurrentCode(ctx, current.ID, code); err != nil {
+			return err
+		}
+		changed := current
+		changed.Code = code
+		return s.emit(ctx, tx, EventCodeChanged, userID, changed, s.clock())
 	})
 	if err != nil {
 		return Code{}, err

@@ -353,6 +353,11 @@ func (s *Service) evaluatePayment(ctx context.Context, tx Store, p Payment) (Pay
 		return PaymentResult{}, fmt.Errorf("link payment to referral: %w", err)
 	}
 	p.ReferralID = ref.ID
+	if qualified {
+		if err := s.emit(ctx, tx, EventReferralQualified, ref.ReferrerID, ref, now); err != nil {
+			return PaymentResult{}, err
+		}
+	}
 	if !qualified {
 		// A recurring reward makes the referral QUALIFIED again until paid out.
 		if ref, err = tx.SettleReferral(ctx, ref.ID, StatusQualified); err != nil {

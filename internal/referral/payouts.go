@@ -300,7 +300,7 @@ func (s *Service) finishPaid(ctx context.Context, tx Store, p *Payout, txn strin
 		return fmt.Errorf("mark referrals rewarded: %w", err)
 	}
 	p.Status, p.StripeTransactionID, p.PaidAt, p.UpdatedAt = PayoutPaid, txn, &now, now
-	return nil
+	return s.emit(ctx, tx, EventPayoutPaid, p.UserID, *p, now)
 }
 
 // finishFailed marks a pending payout failed, returns its amount to the
@@ -321,7 +321,7 @@ func (s *Service) finishFailed(ctx context.Context, tx Store, p *Payout, reason 
 		return err
 	}
 	p.Status, p.FailureReason, p.UpdatedAt = PayoutFailed, reason, now
-	return nil
+	return s.emit(ctx, tx, EventPayoutFailed, p.UserID, *p, now)
 }
 
 // Payout returns one payout; ErrPayoutMissing when there is none.

@@ -248,6 +248,12 @@ func (s *Service) settle(ctx context.Context, tx Store, ref *Referral, rw Reward
 		if err := tx.UpdateRewardKept(ctx, rw.ID, target, min(taken, rw.PaymentAmount)); err != nil {
 			return fmt.Errorf("update reward %s: %w", rw.ID, err)
 		}
+		if delta < 0 {
+			change := RewardChange{ReferralID: rw.ReferralID, ReferrerID: rw.ReferrerID, Amount: -delta, Currency: rw.Currency}
+			if err := s.emit(ctx, tx, EventRewardReversed, rw.ReferrerID, change, now); err != nil {
+				return err
+			}
+		}
 	}
 	// Only the qualifying payment decides whether the referral stands; a
 	// later (recurring) payment refunded in full just loses its reward.
@@ -269,6 +275,7 @@ func (s *Service) settle(ctx context.Context, tx Store, ref *Referral, rw Reward
 	if err != nil {
 		return fmt.Errorf("settle referral %s: %w", ref.ID, err)
 	}
+	before := ref.Status
 	*ref = updated
-	return nil
+	return s.emitStatusChange(ctx, tx, before, updated, now)
 }

@@ -2,6 +2,7 @@ package referral
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,9 @@ type Options struct {
 	Log *slog.Logger
 	// Observer is told of outcomes worth counting; nil: nobody.
 	Observer Observer
+	// EncodeEvent turns what an event reports into its data (the API's
+	// wire object); JSON of the domain value when nil (tests).
+	EncodeEvent EventEncoder
 }
 
 // Observer is told what the service did, for metrics. Calls come after the
@@ -63,6 +67,7 @@ type Service struct {
 	credits  CreditIssuer
 	log      *slog.Logger
 	observer Observer
+	encode   EventEncoder
 	// clickBatches counts stored click batches, to prune their marks now and then.
 	clickBatches atomic.Uint64
 	// visitorsPrunedAt is when recent visitors were last pruned (Unix
@@ -72,7 +77,10 @@ type Service struct {
 
 // NewService returns a Service using store and opts.
 func NewService(store Store, opts Options) *Service {
-	s := &Service{store: store, rule: opts.Rule, minPay: opts.MinPayment, payN: max(opts.Payments, 1), hold: opts.Hold, window: opts.AttributionWindow, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs, credits: opts.Credits, log: opts.Log, observer: opts.Observer}
+	s := &Service{store: store, rule: opts.Rule, minPay: opts.MinPayment, payN: max(opts.Payments, 1), hold: opts.Hold, window: opts.AttributionWindow, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs, credits: opts.Credits, log: opts.Log, observer: opts.Observer, encode: opts.EncodeEvent}
+	if s.encode == nil {
+		s.encode = func(v any) (json.RawMessage, error) { return json.Marshal(v) }
+	}
 	if s.log == nil {
 		s.log = discardLogger()
 	}
@@ -198,7 +206,10 @@ func (s *Service) Attribute(ctx context.Context, a Attribution) (Referral, bool,
 		if created, err = tx.CreateReferral(ctx, r); err != nil || !created {
 			return err
 		}
-		return tx.AddDaily(ctx, r.ReferrerID, Day(now), Daily{Signups: 1})
+		if err := tx.AddDaily(ctx, r.ReferrerID, Day(now), Daily{Signups: 1}); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, EventReferralCreated, r.ReferrerID, r, now)
 	})
 	if err != nil {
 		return Referral{}, false, fmt.Errorf("create referral: %w", err)

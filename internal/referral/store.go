@@ -162,4 +162,17 @@ type Store interface {
 	// The first link learned for a customer is kept.
 	LinkStripeCustomer(ctx context.Context, customerID, userID string, at time.Time) error
 	UserByStripeCustomer(ctx context.Context, customerID string) (string, error)
+
+	// AppendEvent stores an event in the caller's transaction.
+	AppendEvent(ctx context.Context, e Event) error
+	// EventByID returns one event (Seq 0 while not yet dispatched).
+	EventByID(ctx context.Context, id string) (Event, error)
+	// ListEvents lists dispatched events: of f.UserID newest first before
+	// f.BeforeSeq, else all oldest first after f.AfterSeq; of f.Type only
+	// when set; up to f.Limit.
+	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
+	// ClaimAvailableRewards marks up to limit rewards whose hold ended by
+	// now and that were not announced yet as announced, and returns them;
+	// rewards another transaction holds are skipped.
+	ClaimAvailableRewards(ctx context.Context, now time.Time, limit int) ([]Reward, error)
 }

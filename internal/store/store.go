@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -48,7 +49,20 @@ type Store struct {
 	// conn is the connection a PostgreSQL transaction runs on, for the
 	// statements GORM cannot send (COPY); nil outside transactions.
 	conn *sql.Conn
+	// hooks are the root store's, shared by its transactions; appended is
+	// set when a transaction appends an event.
+	hooks    *hooks
+	appended *atomic.Bool
 }
+
+// hooks are told what committed.
+type hooks struct {
+	onEvents atomic.Pointer[func()]
+}
+
+// OnEvents makes fn run after each transaction that appended events
+// commits (to wake the outbox worker).
+func (s *Store) OnEvents(fn func()) { s.hooks.onEvents.Store(&fn) }
 
 var _ referral.Store = (*Store)(nil)
 
@@ -62,7 +76,7 @@ const (
 // Open connects to the database: dialect Postgres with a libpq URL or
 // key/value DSN, or SQLite with a file path (its directory is created).
 func Open(ctx context.Context, dialect Dialect, dsn string) (*Store, error) {
-	st := &Store{dialect: dialect}
+	st := &Store{dialect: dialect, hooks: &hooks{}}
 	switch dialect {
 	case Postgres:
 		for _, pool := range []struct {
@@ -217,9 +231,19 @@ func (s *Store) Close() error {
 // of reach ends in an error wrapping referral.ErrUnavailable.
 func (s *Store) InTx(ctx context.Context, fn func(tx referral.Store) error) error {
 	if s.conn != nil { // a nested transaction (a savepoint) is retried with its outer one
-		return s.inTx(ctx, fn)
+		return s.inTx(ctx, s.appended, fn)
 	}
-	return s.retry(ctx, func() error { return s.inTx(ctx, fn) })
+	appended := new(atomic.Bool)
+	err := s.retry(ctx, func() error {
+		appended.Store(false)
+		return s.inTx(ctx, appended, fn)
+	})
+	if err == nil && appended.Load() {
+		if hook := s.hooks.onEvents.Load(); hook != nil {
+			(*hook)()
+		}
+	}
+	return err
 }
 
 // tx is InTx for the store's own methods: fn gets the *Store bound to the
@@ -228,15 +252,15 @@ func (s *Store) tx(ctx context.Context, fn func(tx *Store) error) error {
 	return s.InTx(ctx, func(t referral.Store) error { return fn(t.(*Store)) })
 }
 
-func (s *Store) inTx(ctx context.Context, fn func(tx referral.Store) error) error {
+func (s *Store) inTx(ctx context.Context, appended *atomic.Bool, fn func(tx referral.Store) error) error {
 	if s.conn != nil { // a nested transaction: a savepoint
 		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(&Store{db: tx, txdb: tx, dialect: s.dialect, conn: s.conn})
+			return fn(&Store{db: tx, txdb: tx, dialect: s.dialect, conn: s.conn, hooks: s.hooks, appended: appended})
 		})
 	}
 	if s.dialect != Postgres {
 		return s.txdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(&Store{db: tx, txdb: tx, dialect: s.dialect})
+			return fn(&Store{db: tx, txdb: tx, dialect: s.dialect, hooks: s.hooks, appended: appended})
 		})
 	}
 	// On PostgreSQL the transaction is begun on a connection held for it,
@@ -247,7 +271,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx referral.Store) error) erro
 			return fmt.Errorf("transaction: unexpected connection type %T", c.Statement.ConnPool)
 		}
 		return c.Transaction(func(tx *gorm.DB) error {
-			return fn(&Store{db: tx, txdb: tx, dialect: s.dialect, conn: conn})
+			return fn(&Store{db: tx, txdb: tx, dialect: s.dialect, conn: conn, hooks: s.hooks, appended: appended})
 		})
 	})
 }

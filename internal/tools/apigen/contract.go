@@ -101,6 +101,9 @@ func finish(doc *openapi3.T) error {
 			}
 		}
 	}
+	if err := finishEvents(doc); err != nil {
+		return err
+	}
 	eachSchema(doc, func(_ string, s *openapi3.Schema) {
 		if s.Nullable && s.Type.IsEmpty() && len(s.AllOf) == 1 && s.AllOf[0].Value != nil && !s.AllOf[0].Value.Type.IsEmpty() {
 			t := s.AllOf[0].Value.Type.Clone()

@@ -229,3 +229,34 @@ func TestLintFindsBrokenRules(t *testing.T) {
 		}
 	}
 }
+
+// TestEventSchemas: the published document types every event: Event.data
+// is one of the data schemas, and each kind of event has a schema of its
+// own naming its types and data, so receivers can generate types.
+func TestEventSchemas(t *testing.T) {
+	doc := publishedDoc(t)
+	ev := doc.Components.Schemas["Event"]
+	if ev == nil || len(ev.Value.Properties["data"].Value.OneOf) != len(eventKinds) {
+		t.Fatalf("Event.data is not one of the %d data schemas", len(eventKinds))
+	}
+	seen := map[string]bool{}
+	for _, k := range eventKinds {
+		s := doc.Components.Schemas[k.schema]
+		if s == nil || s.Value.Properties["data"].Ref != "#/components/schemas/"+k.data {
+			t.Fatalf("no %s schema with data %s", k.schema, k.data)
+		}
+		for _, typ := range s.Value.Properties["type"].Value.Enum {
+			seen[typ.(string)] = true
+		}
+	}
+	for _, typ := range ev.Value.Properties["type"].Value.Enum {
+		if !seen[typ.(string)] {
+			t.Errorf("event type %s has no event schema", typ)
+		}
+	}
+	for _, name := range []string{"RewardEventData", "PingEventData"} {
+		if s := doc.Components.Schemas[name]; s == nil || len(s.Value.Required) == 0 {
+			t.Errorf("no %s schema with required fields", name)
+		}
+	}
+}
