@@ -27,8 +27,8 @@ const (
 
 // Delivery timing: an answer within Timeout counts; retries follow the
 // Standard Webhooks schedule in spirit (5 s, 5 min, 30 min, 2 h, 5 h, then
-// every 10 h), past three days in all; a hanging endpoint holds at most
-// perEndpoint attempts at once.
+// every 10 h), past three days in all even when jitter shortens every
+// wait; a hanging endpoint holds at most perEndpoint attempts at once.
 const (
 	Timeout     = 15 * time.Second
 	perEndpoint = 4
@@ -36,7 +36,8 @@ const (
 )
 
 var retries = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
-	10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour}
+	10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+	10 * time.Hour, 10 * time.Hour}
 
 // SinkOptions tunes the sink; zero values are the production defaults.
 type SinkOptions struct {

@@ -107,7 +107,7 @@ var errRefusedAddress = errors.New("refused: a private, loopback or link-local a
 // after name resolution), follows no redirects, ignores proxy settings
 // and gives up after timeout.
 func (g Guard) Client(timeout time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Resolver: g.Resolver}
 	if !g.AllowPrivate {
 		dialer.Control = func(_, address string, _ syscall.RawConn) error {
 			host, _, err := net.SplitHostPort(address)
