@@ -98,6 +98,8 @@ type serverOpts struct {
 	// privateURLsRefused makes webhook endpoints on loopback refused, as
 	// in production (tests' receivers are on loopback).
 	privateURLsRefused bool
+	// hold keeps rewards pending this long before they are available.
+	hold time.Duration
 }
 
 func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
@@ -118,7 +120,7 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent(o.percent)}, AttributionWindow: o.window}
+	opts := referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent(o.percent)}, AttributionWindow: o.window, Hold: o.hold}
 	if o.stripeCredits {
 		url, err := teststripe.URL()
 		if err != nil {

@@ -1,0 +1,365 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/refhub/referral-service/pkg/referralapi"
+)
+
+// hookReceiver is a product's webhook handler: it verifies each delivery
+// with the Standard Webhooks library and the endpoint's secret, as the
+// README tells products to, and keeps what verified.
+type hookReceiver struct {
+	*httptest.Server
+	mu       sync.Mutex
+	secret   string
+	verified []receivedEvent
+	rejected int
+}
+
+type receivedEvent struct {
+	id, typ string
+	body    []byte
+	data    json.RawMessage
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	h := &hookReceiver{}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		wh, err := standardwebhooks.NewWebhook(h.secret)
+		if err != nil || wh.Verify(body, r.Header) != nil {
+			h.rejected++
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var ev referralapi.Event
+		if err := json.Unmarshal(body, &ev); err != nil || ev.ID != r.Header.Get("webhook-id") {
+			h.rejected++
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		h.verified = append(h.verified, receivedEvent{id: ev.ID, typ: ev.Type, body: body, data: ev.Data})
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(h.Close)
+	return h
+}
+
+func (h *hookReceiver) events() []receivedEvent {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.verified)
+}
+
+func (h *hookReceiver) byType() map[string][]receivedEvent {
+	out := map[string][]receivedEvent{}
+	for _, e := range h.events() {
+		out[e.typ] = append(out[e.typ], e)
+	}
+	return out
+}
+
+// register creates an endpoint for the receiver through the API.
+func (h *hookReceiver) register(t *testing.T, s *server, events ...string) referralapi.CreatedWebhookEndpoint {
+	t.Helper()
+	res := s.do(t, request{method: "POST", path: "/v1/admin/webhook-endpoints", token: s.token("ops", "admin"),
+		body: jsonBody(t, map[string]any{"url": h.URL + "/hooks/referrals", "events": events, "description": "test product"})})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create endpoint: %d %s", res.Status, res.Body)
+	}
+	var ep referralapi.CreatedWebhookEndpoint
+	res.decode(t, &ep)
+	h.mu.Lock()
+	h.secret = ep.Secret
+	h.mu.Unlock()
+	return ep
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// feed reads the whole admin feed, each event as the raw JSON the API sent.
+func feed(t *testing.T, s *server, query string) []json.RawMessage {
+	t.Helper()
+	res := s.do(t, request{method: "GET", path: "/v1/admin/events?limit=100" + query, token: s.token("ops", "admin")})
+	if res.Status != http.StatusOK {
+		t.Fatalf("feed: %d %s", res.Status, res.Body)
+	}
+	var page struct{ Items []json.RawMessage }
+	res.decode(t, &page)
+	return page.Items
+}
+
+// TestWebhooksReadmeFlow walks the README: a product registers an endpoint;
+// a friend is attributed, pays, is partly then fully refunded, with every
+// request retried; the product receives signed referral.created,
+// referral.qualified, reward.reversed (twice) and referral.cancelled
+// deliveries, each once, each exactly the event as the feed shows it.
+func TestWebhooksReadmeFlow(t *testing.T) {
+	eachBackend(t, serverOpts{}, func(t *testing.T, s *server) {
+		rcv := newHookReceiver(t)
+		ep := rcv.register(t, s, "referral.created", "referral.qualified", "reward.reversed", "referral.cancelled")
+
+		code := getCode(t, s, "u1").Code
+		for range 2 { // every request twice: a retry emits nothing new
+			if res := attribute(t, s, "u2", code, nil); res.Status/100 != 2 {
+				t.Fatalf("attribute: %d %s", res.Status, res.Body)
+			}
+		}
+		for range 2 {
+			if res := pay(t, s, "pay_1", "u2", 10000, "usd"); res.Status != http.StatusOK {
+				t.Fatalf("pay: %d %s", res.Status, res.Body)
+			}
+		}
+		for range 2 {
+			if res := reportRefund(t, s, "re_1", "pay_1", 2500); res.Status != http.StatusOK {
+				t.Fatalf("refund: %d %s", res.Status, res.Body)
+			}
+		}
+		for range 2 {
+			if res := reportRefund(t, s, "re_2", "pay_1", 7500); res.Status != http.StatusOK {
+				t.Fatalf("refund: %d %s", res.Status, res.Body)
+			}
+		}
+		eventually(t, "five deliveries", func() bool { return len(rcv.events()) >= 5 })
+		time.Sleep(300 * time.Millisecond) // a duplicate would arrive by now
+
+		got := rcv.byType()
+		if rcv.rejected != 0 || len(rcv.events()) != 5 || len(got["referral.created"]) != 1 || len(got["referral.qualified"]) != 1 ||
+			len(got["reward.reversed"]) != 2 || len(got["referral.cancelled"]) != 1 {
+			t.Fatalf("received %d rejected, %v", rcv.rejected, got)
+		}
+		var created, qualified, cancelled referralapi.Referral
+		mustJSON(t, got["referral.created"][0].data, &created)
+		mustJSON(t, got["referral.qualified"][0].data, &qualified)
+		mustJSON(t, got["referral.cancelled"][0].data, &cancelled)
+		if created.ReferrerID != "u1" || created.ReferredUserID != "u2" || created.Status != "PENDING" || created.Code != code {
+			t.Fatalf("referral.created: %+v", created)
+		}
+		if qualified.ID != created.ID || qualified.Status != "QUALIFIED" || qualified.RewardAmount == nil || *qualified.RewardAmount != 2000 ||
+			qualified.RewardCurrency == nil || *qualified.RewardCurrency != "usd" {
+			t.Fatalf("referral.qualified: %+v", qualified)
+		}
+		if cancelled.ID != created.ID || cancelled.Status != "CANCELLED" {
+			t.Fatalf("referral.cancelled: %+v", cancelled)
+		}
+		var reversed []int64
+		for _, e := range got["reward.reversed"] {
+			var r referralapi.RewardEventData
+			mustJSON(t, e.data, &r)
+			if r.ReferralID != created.ID || r.ReferrerID != "u1" || r.Currency != "usd" {
+				t.Fatalf("reward.reversed: %+v", r)
+			}
+			reversed = append(reversed, r.Amount)
+		}
+		slices.Sort(reversed)
+		if !slices.Equal(reversed, []int64{500, 1500}) {
+			t.Fatalf("reversed amounts %v, want 500 (a quarter refunded) and 1500 (the rest)", reversed)
+		}
+
+		// Each body is the event exactly as the feed shows it. The feed also
+		// has the reward.available the endpoint did not ask for (no hold:
+		// available at once).
+		items := feed(t, s, "")
+		if len(items) != 6 {
+			t.Fatalf("feed has %d events: %s", len(items), items)
+		}
+		for _, e := range rcv.events() {
+			found := false
+			for _, item := range items {
+				var compact bytes.Buffer
+				if err := json.Compact(&compact, item); err != nil {
+					t.Fatal(err)
+				}
+				if bytes.Equal(compact.Bytes(), e.body) {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("delivered body %s is not in the feed %s", e.body, items)
+			}
+		}
+
+		// The deliveries list shows one succeeded first attempt for each.
+		res := s.do(t, request{method: "GET", path: "/v1/admin/webhook-endpoints/" + ep.ID + "/deliveries", token: s.token("ops", "admin")})
+		var deliveries referralapi.DeliveryPage
+		res.decode(t, &deliveries)
+		if len(deliveries.Items) != 5 {
+			t.Fatalf("deliveries: %s", res.Body)
+		}
+		for _, d := range deliveries.Items {
+			if d.Attempt != 1 || d.Status != "succeeded" || d.ResponseStatus == nil || *d.ResponseStatus != 204 {
+				t.Fatalf("delivery %+v", d)
+			}
+		}
+
+		// The referrer's activity feed: the same six, newest first, the
+		// friend's id masked; the friend has none of them.
+		var mine referralapi.UserEventPage
+		s.do(t, request{method: "GET", path: "/v1/me/events", token: s.token("u1")}).decode(t, &mine)
+		if len(mine.Items) != 6 || mine.Items[0].Type != "referral.cancelled" || mine.Items[5].Type != "referral.created" {
+			t.Fatalf("u1's events: %+v", mine.Items)
+		}
+		for _, e := range mine.Items {
+			if e.Type == "referral.created" {
+				var r referralapi.Referral
+				mustJSON(t, e.Data, &r)
+				if r.ReferredUserID == "u2" || r.ReferredUserID == "" {
+					t.Fatalf("referred user shown to the referrer: %+v", r)
+				}
+			}
+		}
+		var friends referralapi.UserEventPage
+		s.do(t, request{method: "GET", path: "/v1/me/events", token: s.token("u2")}).decode(t, &friends)
+		if len(friends.Items) != 0 {
+			t.Fatalf("the friend sees %+v", friends.Items)
+		}
+	})
+}
+
+func mustJSON(t *testing.T, data []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("decode %s: %v", data, err)
+	}
+}
+
+// TestRewardAvailableWhenHoldEnds: once a reward's hold ends, exactly one
+// reward.available arrives with its amount; later scans send no more.
+func TestRewardAvailableWhenHoldEnds(t *testing.T) {
+	eachBackend(t, serverOpts{hold: 400 * time.Millisecond}, func(t *testing.T, s *server) {
+		rcv := newHookReceiver(t)
+		rcv.register(t, s, "reward.available")
+		attribute(t, s, "u2", getCode(t, s, "u1").Code, nil)
+		pay(t, s, "pay_1", "u2", 10000, "usd")
+		attribute(t, s, "u3", getCode(t, s, "u1").Code, nil)
+		pay(t, s, "pay_2", "u3", 5000, "usd")
+		reportRefund(t, s, "re_1", "pay_2", 5000) // cancelled inside its hold: never available
+		eventually(t, "reward.available", func() bool { return len(rcv.events()) >= 1 })
+		time.Sleep(600 * time.Millisecond) // several more scans
+		evs := rcv.events()
+		if len(evs) != 1 || evs[0].typ != "reward.available" {
+			t.Fatalf("received %+v", evs)
+		}
+		var r referralapi.RewardEventData
+		mustJSON(t, evs[0].data, &r)
+		if r.ReferrerID != "u1" || r.Amount != 2000 || r.Currency != "usd" {
+			t.Fatalf("reward.available: %+v", r)
+		}
+		if items := feed(t, s, "&type=reward.available"); len(items) != 1 {
+			t.Fatalf("feed: %s", items)
+		}
+	})
+}
+
+// TestEventFeedResumes: a consumer paging the feed with `after` while
+// referrals are being created concurrently sees every event exactly once,
+// oldest first, in the order a later full read shows.
+func TestEventFeedResumes(t *testing.T) {
+	eachBackend(t, serverOpts{}, func(t *testing.T, s *server) {
+		codes := make([]string, 4)
+		for i := range codes {
+			codes[i] = getCode(t, s, fmt.Sprintf("r%d", i)).Code
+		}
+		var wg sync.WaitGroup
+		for w := range 6 {
+			wg.Go(func() {
+				for i := range 8 {
+					attribute(t, s, fmt.Sprintf("f%d_%d", w, i), codes[(w+i)%len(codes)], nil)
+				}
+			})
+		}
+		writing := make(chan struct{})
+		go func() { wg.Wait(); close(writing) }()
+
+		var seen []string
+		after := ""
+		done := false
+		for !done {
+			select {
+			case <-writing:
+				time.Sleep(200 * time.Millisecond) // the last events dispatched
+				done = true
+			default:
+			}
+			for {
+				q := "/v1/admin/events?limit=7"
+				if after != "" {
+					q += "&after=" + after
+				}
+				var page referralapi.EventPage
+				res := s.do(t, request{method: "GET", path: q, token: s.token("ops", "admin")})
+				if res.Status != http.StatusOK {
+					t.Fatalf("feed: %d %s", res.Status, res.Body)
+				}
+				res.decode(t, &page)
+				for _, e := range page.Items {
+					seen = append(seen, e.ID)
+				}
+				if page.NextCursor != nil {
+					after = *page.NextCursor
+				}
+				if !page.HasMore {
+					break
+				}
+			}
+		}
+		var all []string
+		for _, raw := range feed(t, s, "") {
+			var e referralapi.Event
+			mustJSON(t, raw, &e)
+			all = append(all, e.ID)
+		}
+		if len(all) != 48 || !slices.Equal(seen, all) {
+			t.Fatalf("paged %d events, the feed has %d; equal order: %v", len(seen), len(all), slices.Equal(seen, all))
+		}
+
+		s.do(t, request{method: "GET", path: "/v1/admin/events?after=evt_nothere", token: s.token("ops", "admin")}).problem(t, http.StatusBadRequest, "invalid_cursor")
+		s.do(t, request{method: "GET", path: "/v1/admin/events?type=referral.exploded", token: s.token("ops", "admin")}).problem(t, http.StatusBadRequest, "invalid_request")
+		s.do(t, request{method: "GET", path: "/v1/admin/events", token: s.token("u1")}).problem(t, http.StatusForbidden, "forbidden")
+	})
+}
+
+// TestWebhookURLsRefused: with private URLs refused (production), an
+// endpoint on loopback, private or link-local addresses is a 422 naming
+// the field, and nothing is created or changed.
+func TestWebhookURLsRefused(t *testing.T) {
+	eachBackend(t, serverOpts{privateURLsRefused: true}, func(t *testing.T, s *server) {
+		admin := s.token("ops", "admin")
+		for _, u := range []string{"http://127.0.0.1:8080/hook", "http://[::ffff:127.0.0.1]/", "http://0.0.0.0/", "http://localhost/",
+			"http://169.254.169.254/latest/meta-data", "http://10.0.0.8/", "http://[::1]:9000/", "ftp://example.com/"} {
+			res := s.do(t, request{method: "POST", path: "/v1/admin/webhook-endpoints", token: admin, body: jsonBody(t, map[string]any{"url": u})})
+			p := res.problem(t, http.StatusUnprocessableEntity, "webhook_url_invalid")
+			if fields, _ := p["errors"].(map[string]any); fields["url"] == nil {
+				t.Fatalf("%s: problem names no field: %v", u, p)
+			}
+		}
+		var list referralapi.WebhookEndpointPage
+		s.do(t, request{method: "GET", path: "/v1/admin/webhook-endpoints", token: admin}).decode(t, &list)
+		if len(list.Items) != 0 {
+			t.Fatalf("endpoints created: %+v", list.Items)
+		}
+	})
+}
