@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/refhub/referral-service/internal/teststripe"
 	"github.com/refhub/referral-service/pkg/referralapi"
 )
 
@@ -360,6 +362,149 @@ func TestWebhookURLsRefused(t *testing.T) {
 		s.do(t, request{method: "GET", path: "/v1/admin/webhook-endpoints", token: admin}).decode(t, &list)
 		if len(list.Items) != 0 {
 			t.Fatalf("endpoints created: %+v", list.Items)
+		}
+	})
+}
+
+// TestEventsOfEveryKind: each business event type is emitted by the change
+// it reports, carrying the API's object: an operator's cancellation, a
+// dispute opened then won (reversed, then available again), a refund that
+// fails after cancelling (cancelled, restored), a payout paid and one
+// Stripe rejects, and a vanity code.
+func TestEventsOfEveryKind(t *testing.T) {
+	// Stripe refusing every customer-balance credit, as it answers for a
+	// customer that does not exist.
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"error":{"type":"invalid_request_error","code":"resource_missing","param":"customer","message":"No such customer: 'cus_gone'"}}`)
+	}))
+	t.Cleanup(refusing.Close)
+	eachBackend(t, serverOpts{stripeCredits: true, stripeURL: refusing.URL}, func(t *testing.T, s *server) {
+		rcv := newHookReceiver(t)
+		rcv.register(t, s) // every type
+		admin := s.token("ops", "admin")
+		waitTypes := func(typ string, n int) {
+			t.Helper()
+			eventually(t, fmt.Sprintf("%d %s", n, typ), func() bool { return len(rcv.byType()[typ]) >= n })
+		}
+		code := getCode(t, s, "u1").Code
+		attribute(t, s, "f1", code, nil)
+		attribute(t, s, "f2", code, nil)
+		var r3 referralapi.Referral
+		attribute(t, s, "f3", code, nil).decode(t, &r3)
+		attribute(t, s, "f4", code, nil)
+		attribute(t, s, "f5", code, nil)
+		pay(t, s, "pay_1", "f1", 10000, "usd")
+		waitTypes("reward.available", 1)
+
+		// An operator cancels f3's referral.
+		if res := s.do(t, request{method: "POST", path: "/v1/admin/referrals/" + r3.ID + "/cancel", token: admin, body: `{"reason":"fraud: same card"}`}); res.Status != http.StatusOK {
+			t.Fatalf("cancel: %d %s", res.Status, res.Body)
+		}
+		// f2 pays through Stripe and disputes; the dispute is won.
+		v := teststripe.VCurrent
+		sale2 := teststripe.Sale{UserID: "f2", Amount: 5000, Currency: "usd", PaymentIntent: "pi_f2", Charge: "ch_f2"}
+		pi, err := v.PaymentIntent(sale2)
+		outcome(t, s.deliver(t, event(t, v, "evt_pi2", "payment_intent.succeeded", pi, err)))
+		waitTypes("reward.available", 2)
+		dispute := func(id, typ, status string) []byte {
+			d, err := v.Dispute("dp_f2", sale2, status)
+			return event(t, v, id, typ, d, err)
+		}
+		outcome(t, s.deliver(t, dispute("evt_d1", "charge.dispute.created", "needs_response")))
+		outcome(t, s.deliver(t, dispute("evt_d2", "charge.dispute.closed", "won")))
+		// f5 pays, is refunded in full, and the refund fails.
+		sale5 := teststripe.Sale{UserID: "f5", Amount: 2500, Currency: "usd", PaymentIntent: "pi_f5", Charge: "ch_f5"}
+		pi, err = v.PaymentIntent(sale5)
+		outcome(t, s.deliver(t, event(t, v, "evt_pi5", "payment_intent.succeeded", pi, err)))
+		waitTypes("reward.available", 4)
+		re, err := v.Refund("re_f5", sale5, 2500, "succeeded")
+		outcome(t, s.deliver(t, event(t, v, "evt_re1", "refund.created", re, err)))
+		re, err = v.Refund("re_f5", sale5, 2500, "failed")
+		outcome(t, s.deliver(t, event(t, v, "evt_re2", "refund.failed", re, err)))
+
+		// A manual payout of what is available, then a Stripe credit refused.
+		var paid referralapi.Payout
+		res := s.do(t, request{method: "POST", path: "/v1/admin/payouts", token: admin, body: `{"userId":"u1","currency":"usd","method":"manual","reference":"wire-1"}`})
+		res.decode(t, &paid)
+		if res.Status != http.StatusCreated || paid.Amount != 3500 {
+			t.Fatalf("payout: %d %s", res.Status, res.Body)
+		}
+		pay(t, s, "pay_4", "f4", 1000, "usd")
+		var failed referralapi.Payout
+		res = s.do(t, request{method: "POST", path: "/v1/admin/payouts", token: admin, body: `{"userId":"u1","currency":"usd","method":"stripe_credit","stripeCustomerId":"cus_gone"}`})
+		res.decode(t, &failed)
+		if failed.Status != "failed" || failed.Amount != 200 {
+			t.Fatalf("refused credit: %d %s", res.Status, res.Body)
+		}
+		// A vanity code.
+		if res := s.do(t, request{method: "PUT", path: "/v1/me/referral-code", token: s.token("u1"), body: `{"code":"FRIENDS26"}`}); res.Status != http.StatusOK {
+			t.Fatalf("vanity: %d %s", res.Status, res.Body)
+		}
+
+		want := map[string]int{"referral.created": 5, "referral.qualified": 4, "referral.cancelled": 2, "referral.restored": 1,
+			"reward.reversed": 2, "reward.available": 6, "payout.paid": 1, "payout.failed": 1, "code.changed": 1}
+		total := 0
+		for _, n := range want {
+			total += n
+		}
+		eventually(t, "every event", func() bool { return len(rcv.events()) >= total })
+		time.Sleep(200 * time.Millisecond) // anything more would arrive by now
+		got := rcv.byType()
+		if len(rcv.events()) != total {
+			var seen []string
+			for _, e := range rcv.events() {
+				seen = append(seen, e.typ+" "+string(e.data))
+			}
+			t.Fatalf("received %d events, want %d:\n%s", len(rcv.events()), total, strings.Join(seen, "\n"))
+		}
+		for typ, n := range want {
+			if len(got[typ]) != n {
+				t.Errorf("%s: %d, want %d", typ, len(got[typ]), n)
+			}
+		}
+		var cancelled []string
+		for _, e := range got["referral.cancelled"] {
+			var r referralapi.Referral
+			mustJSON(t, e.data, &r)
+			cancelled = append(cancelled, r.ReferredUserID)
+			if r.ReferredUserID == "f3" && (r.CancelReason == nil || *r.CancelReason != "fraud: same card") {
+				t.Fatalf("operator's cancellation: %+v", r)
+			}
+		}
+		slices.Sort(cancelled)
+		if !slices.Equal(cancelled, []string{"f3", "f5"}) {
+			t.Fatalf("cancelled: %v", cancelled)
+		}
+		var restored referralapi.Referral
+		mustJSON(t, got["referral.restored"][0].data, &restored)
+		if restored.ReferredUserID != "f5" || restored.Status != "QUALIFIED" || *restored.RewardAmount != 500 {
+			t.Fatalf("restored: %+v", restored)
+		}
+		var amounts []int64
+		for _, e := range got["reward.available"] {
+			var r referralapi.RewardEventData
+			mustJSON(t, e.data, &r)
+			amounts = append(amounts, r.Amount)
+		}
+		slices.Sort(amounts)
+		if !slices.Equal(amounts, []int64{200, 500, 500, 1000, 1000, 2000}) {
+			t.Fatalf("reward.available amounts %v", amounts)
+		}
+		var p referralapi.Payout
+		mustJSON(t, got["payout.paid"][0].data, &p)
+		if p.ID != paid.ID || p.Status != "paid" || p.Amount != 3500 {
+			t.Fatalf("payout.paid: %+v", p)
+		}
+		mustJSON(t, got["payout.failed"][0].data, &p)
+		if p.ID != failed.ID || p.Status != "failed" || p.FailureReason == nil {
+			t.Fatalf("payout.failed: %+v", p)
+		}
+		var c referralapi.ReferralCode
+		mustJSON(t, got["code.changed"][0].data, &c)
+		if c.Code != "FRIENDS26" || !strings.HasSuffix(c.URL, "FRIENDS26") {
+			t.Fatalf("code.changed: %+v", c)
 		}
 	})
 }

@@ -77,8 +77,10 @@ type serverOpts struct {
 	webhookSecret    string
 	noWebhookSecret  bool
 	percent          string
-	// stripeCredits pays stripe_credit payouts through stripe-mock.
+	// stripeCredits pays stripe_credit payouts through stripe-mock, or
+	// through stripeURL when set.
 	stripeCredits bool
+	stripeURL     string
 	publicURL     string
 	window        time.Duration
 	// requestTimeout bounds each request (0: the default).
@@ -125,6 +127,9 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 		url, err := teststripe.URL()
 		if err != nil {
 			t.Fatal(err)
+		}
+		if o.stripeURL != "" {
+			url = o.stripeURL
 		}
 		opts.Credits = stripeapi.New("sk_test_123", url)
 	}

@@ -245,12 +245,23 @@ func (s *Service) settle(ctx context.Context, tx Store, ref *Referral, rw Reward
 		if err := s.appendEntry(ctx, tx, e); err != nil {
 			return err
 		}
-		if err := tx.UpdateRewardKept(ctx, rw.ID, target, min(taken, rw.PaymentAmount)); err != nil {
+		announced, err := tx.UpdateRewardKept(ctx, rw.ID, target, min(taken, rw.PaymentAmount))
+		if err != nil {
 			return fmt.Errorf("update reward %s: %w", rw.ID, err)
 		}
-		if delta < 0 {
-			change := RewardChange{ReferralID: rw.ReferralID, ReferrerID: rw.ReferrerID, Amount: -delta, Currency: rw.Currency}
+		// A reversal is reported as such; an amount coming back (a won
+		// dispute, a failed refund) is payable again: reward.available, if
+		// the reward's availability was announced already (otherwise the
+		// announcement at the end of the hold carries what it keeps).
+		change := RewardChange{ReferralID: rw.ReferralID, ReferrerID: rw.ReferrerID, Amount: -delta, Currency: rw.Currency}
+		switch {
+		case delta < 0:
 			if err := s.emit(ctx, tx, EventRewardReversed, rw.ReferrerID, change, now); err != nil {
+				return err
+			}
+		case announced:
+			change.Amount = delta
+			if err := s.emit(ctx, tx, EventRewardAvailable, rw.ReferrerID, change, now); err != nil {
 				return err
 			}
 		}

@@ -88,7 +88,9 @@ type Store interface {
 	RewardByPayment(ctx context.Context, paymentID string) (Reward, error)
 	// RewardsOfReferral returns the rewards a referral earned, oldest first.
 	RewardsOfReferral(ctx context.Context, referralID string) ([]Reward, error)
-	UpdateRewardKept(ctx context.Context, id string, kept, refunded int64) error
+	// UpdateRewardKept also reports whether the reward's availability was
+	// announced (reward.available).
+	UpdateRewardKept(ctx context.Context, id string, kept, refunded int64) (announced bool, err error)
 	// CancelReferral marks a referral cancelled by an operator, if its status
 	// is still from; false when it changed meanwhile.
 	CancelReferral(ctx context.Context, id string, from Status, reason string) (bool, error)

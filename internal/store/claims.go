@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"gorm.io/gorm/clause"
 
@@ -110,10 +112,20 @@ func (s *Store) RewardsOfReferral(ctx context.Context, referralID string) ([]ref
 	return out, nil
 }
 
-// UpdateRewardKept records what the reward keeps and what was taken back.
-func (s *Store) UpdateRewardKept(ctx context.Context, id string, kept, refunded int64) error {
-	return s.with(ctx).Model(&RewardRow{}).Where("id = ?", id).
-		Updates(map[string]any{"kept_amount": kept, "refunded_amount": refunded}).Error
+// UpdateRewardKept records what the reward keeps and what was taken back,
+// and reports whether the reward's availability was announced: read in
+// the same statement, after any announcing scan holding the row committed.
+func (s *Store) UpdateRewardKept(ctx context.Context, id string, kept, refunded int64) (bool, error) {
+	var rows []struct{ AnnouncedAt *time.Time }
+	err := s.with(ctx).Raw(`UPDATE rewards SET kept_amount = ?, refunded_amount = ? WHERE id = ? RETURNING announced_at`,
+		kept, refunded, id).Scan(&rows).Error
+	if err != nil {
+		return false, err
+	}
+	if len(rows) != 1 {
+		return false, fmt.Errorf("reward %s: %w", id, referral.ErrNotFound)
+	}
+	return rows[0].AnnouncedAt != nil, nil
 }
 
 // SettleReferral sets a referral's status and its reward to what its

@@ -36,9 +36,10 @@ type UserEventPage struct {
 	NextCursor *string `json:"nextCursor" validate:"required" extensions:"x-nullable"`
 }
 
-// RewardEventData is the data of reward.available (a reward's hold ended:
-// amount became payable) and reward.reversed (amount was taken back by a
-// refund, a dispute or a cancellation).
+// RewardEventData is the data of reward.available (amount became payable:
+// the reward's hold ended, or, after that, a won dispute or a failed refund
+// gave amount back) and reward.reversed (amount was taken back by a refund,
+// a dispute or a cancellation).
 type RewardEventData struct {
 	ReferralID string `json:"referralId" validate:"required" example:"ref_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
 	ReferrerID string `json:"referrerId" validate:"required" example:"u1"`

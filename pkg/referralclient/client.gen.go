@@ -1331,7 +1331,7 @@ type ReplayRequest struct {
 	To *time.Time `json:"to,omitempty"`
 }
 
-// RewardEventData The data of reward.available (a reward's hold ended: amount became payable) and reward.reversed (amount was taken back by a refund, a dispute or a cancellation). Amount is in minor units, positive.
+// RewardEventData The data of reward.available (amount became payable: the reward's hold ended, or, after that, a won dispute or a failed refund gave amount back) and reward.reversed (amount was taken back by a refund, a dispute or a cancellation). Amount is in minor units, positive.
 type RewardEventData struct {
 	// Amount Example: 2000
 	Amount int64 `json:"amount"`

@@ -27,7 +27,7 @@ var eventKinds = []struct {
 }
 
 var dataDescriptions = map[string]string{
-	"RewardEventData": "The data of reward.available (a reward's hold ended: amount became payable) and reward.reversed (amount was taken back by a refund, a dispute or a cancellation). Amount is in minor units, positive.",
+	"RewardEventData": "The data of reward.available (amount became payable: the reward's hold ended, or, after that, a won dispute or a failed refund gave amount back) and reward.reversed (amount was taken back by a refund, a dispute or a cancellation). Amount is in minor units, positive.",
 	"PingEventData":   "The data of the ping event an operator sends to test one webhook endpoint.",
 }
 
