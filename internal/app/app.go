@@ -168,7 +168,13 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	// The outbox: events to webhooks (and mail), after their transactions.
 	guard := webhook.Guard{AllowPrivate: cfg.WebhookAllowPrivateURLs}
 	hookSink := webhook.NewSink(st, guard, webhook.SinkOptions{Log: log})
-	worker := outbox.New(st, []outbox.Sink{hookSink}, outbox.Options{Log: log, Every: []outbox.Periodic{{
+	sinks := []outbox.Sink{hookSink}
+	var sinkNames []string
+	for _, s := range sinks {
+		sinkNames = append(sinkNames, s.Name())
+	}
+	metrics.ExpectOutbox(sinkNames)
+	worker := outbox.New(st, sinks, outbox.Options{Log: log, Observer: metrics, Every: []outbox.Periodic{{
 		Name: "announce available rewards", Interval: 10 * time.Second,
 		Run: func(ctx context.Context) error {
 			_, err := svc.AnnounceAvailableRewards(ctx, 500)

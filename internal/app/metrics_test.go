@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -30,10 +31,16 @@ func scrape(t *testing.T, url string) (int, string) {
 func TestMetrics(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"DATABASE_URL=" + testdb.PostgresURL(t), "JWT_SECRET=" + testJWTSecret, "REWARD_HOLD_DAYS=0",
-		"STRIPE_WEBHOOK_SECRET=whsec_test", "PUBLIC_URL=https://refer.example.com", "RATE_LIMIT_PUBLIC=5/m"}
+		"STRIPE_WEBHOOK_SECRET=whsec_test", "PUBLIC_URL=https://refer.example.com", "RATE_LIMIT_PUBLIC=5/m",
+		"WEBHOOK_ALLOW_PRIVATE_URLS=true"}
 	p := startServer(t, dir, env)
 	tok := minter(t, dir, env)
 	user, backend, admin := tok("-sub", "u1"), tok("-sub", "backend", "-roles", "service"), tok("-sub", "ops", "-roles", "admin")
+	// A webhook receiver that is down: every event's first attempt fails
+	// and is retried later.
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	defer down.Close()
+	call(t, "POST", p.base+"/v1/admin/webhook-endpoints", admin, fmt.Sprintf(`{"url":%q,"events":["referral.created"]}`, down.URL))
 	_, code := call(t, "GET", p.base+"/v1/me/referral-code", user, "")
 	// Three clicks, a HEAD, a fourth click, then one over the limit (5/m).
 	for i, method := range []string{"GET", "GET", "GET", "HEAD", "GET", "GET"} {
@@ -66,7 +73,8 @@ func TestMetrics(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("/metrics: %d", status)
 		}
-		if strings.Contains(body, "referral_clicks_written_total 4") || time.Now().After(deadline) {
+		if (strings.Contains(body, "referral_clicks_written_total 4") && strings.Contains(body, `referral_outbox_attempts_total{sink="webhook",status="pending"} 1`)) ||
+			time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -86,6 +94,11 @@ func TestMetrics(t *testing.T) {
 		`referral_stripe_events_total{outcome="processed",type="invoice.paid"} 0`,
 		`referral_stripe_events_total{outcome="bad_signature",type=""} 0`,
 		`referral_clicks_written_total 4`,
+		`referral_outbox_attempts_total{sink="webhook",status="pending"} 1`,
+		`referral_outbox_attempts_total{sink="webhook",status="succeeded"} 0`,
+		`referral_outbox_attempt_duration_seconds_count{sink="webhook"} 1`,
+		`referral_outbox_pending{sink="webhook"}`,
+		`referral_outbox_oldest_pending_seconds{sink="webhook"}`,
 		`referral_click_backlog 0`,
 		`go_sql_open_connections{db_name="referral",pool="transactions"}`,
 		`go_sql_open_connections{db_name="referral",pool="reads"}`,

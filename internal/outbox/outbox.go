@@ -101,6 +101,26 @@ type Store interface {
 	Finish(ctx context.Context, t Task, r Result, status string, next time.Time, now time.Time) error
 	// SkipTarget ends the pending tasks of a target that is gone.
 	SkipTarget(ctx context.Context, t Target, now time.Time) error
+	// Backlog counts each sink's pending tasks (due or waiting for a
+	// retry) and when the oldest of them was created.
+	Backlog(ctx context.Context) ([]Backlog, error)
+}
+
+// Backlog is what a sink has yet to deliver.
+type Backlog struct {
+	Sink    string
+	Pending int
+	// Oldest is when the oldest pending task was created (zero if none).
+	Oldest time.Time
+}
+
+// Observer is told what the worker does (the metrics).
+type Observer interface {
+	// Attempt is one finished attempt: its task's new status (succeeded,
+	// failed, skipped; pending when it will be retried) and duration.
+	Attempt(sink, status string, d time.Duration)
+	// Backlog reports a sink's pending tasks and the age of the oldest.
+	Backlog(sink string, pending int, oldest time.Duration)
 }
 
 // Task statuses.

@@ -28,6 +28,10 @@ type Options struct {
 	// Every runs alongside, each at its interval (e.g. announcing rewards
 	// whose hold ended, which appends events).
 	Every []Periodic
+	// Observer, when set, is told each attempt and, every BacklogEvery
+	// (15 s), each sink's backlog.
+	Observer     Observer
+	BacklogEvery time.Duration
 }
 
 // Periodic is work the worker runs every Interval.
@@ -73,6 +77,9 @@ func New(store Store, sinks []Sink, opts Options) *Worker {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	if opts.BacklogEvery <= 0 {
+		opts.BacklogEvery = 15 * time.Second
+	}
 	w := &Worker{store: store, sinks: map[string]Sink{}, order: sinks, opts: opts, log: opts.Log,
 		wake: make(chan struct{}, 1), busy: map[Target]int{}, done: make(chan struct{}, 1)}
 	for _, s := range sinks {
@@ -98,6 +105,9 @@ func (w *Worker) Run(ctx context.Context) {
 	defer w.wg.Wait()
 	for _, p := range w.opts.Every {
 		w.wg.Go(func() { w.periodic(ctx, p) })
+	}
+	if w.opts.Observer != nil {
+		w.wg.Go(func() { w.periodic(ctx, Periodic{Name: "outbox backlog", Interval: w.opts.BacklogEvery, Run: w.reportBacklog}) })
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -129,6 +139,34 @@ func (w *Worker) periodic(ctx context.Context, p Periodic) {
 		case <-t.C:
 		}
 	}
+}
+
+// reportBacklog tells the observer each sink's backlog (zero for a sink
+// with none).
+func (w *Worker) reportBacklog(ctx context.Context) error {
+	backlogs, err := w.store.Backlog(ctx)
+	if err != nil {
+		return err
+	}
+	now := w.now()
+	seen := map[string]bool{}
+	for _, b := range backlogs {
+		if _, ok := w.sinks[b.Sink]; !ok {
+			continue
+		}
+		seen[b.Sink] = true
+		age := time.Duration(0)
+		if !b.Oldest.IsZero() && now.After(b.Oldest) {
+			age = now.Sub(b.Oldest)
+		}
+		w.opts.Observer.Backlog(b.Sink, b.Pending, age)
+	}
+	for name := range w.sinks {
+		if !seen[name] {
+			w.opts.Observer.Backlog(name, 0, 0)
+		}
+	}
+	return nil
 }
 
 // pass dispatches what is new and starts what is due.
@@ -271,6 +309,9 @@ func (w *Worker) deliver(ctx context.Context, sink Sink, t Task) {
 	}
 	if !r.Skip {
 		sink.Observe(rctx, t.Target, r.OK, now)
+	}
+	if w.opts.Observer != nil {
+		w.opts.Observer.Attempt(t.Sink, status, r.Duration)
 	}
 	if !r.OK && !r.Skip {
 		w.log.InfoContext(ctx, "outbox attempt failed", "sink", t.Sink, "target", t.Target, "event_id", t.Event.ID,

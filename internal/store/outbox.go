@@ -282,3 +282,26 @@ func (s *Store) EventsBetween(ctx context.Context, types []string, from, to time
 	err := q.Order("seq").Limit(limit).Pluck("id", &ids).Error
 	return ids, err
 }
+
+// Backlog counts each sink's pending tasks and finds the oldest.
+func (s *Store) Backlog(ctx context.Context) ([]outbox.Backlog, error) {
+	var rows []struct {
+		Sink    string
+		Pending int
+	}
+	err := s.with(ctx).Model(&OutboxTask{}).Select("sink, COUNT(*) AS pending").
+		Where("status = ?", outbox.StatusPending).Group("sink").Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]outbox.Backlog, len(rows))
+	for i, r := range rows {
+		var oldest OutboxTask
+		if err := s.with(ctx).Where("sink = ? AND status = ?", r.Sink, outbox.StatusPending).Order("created_at").
+			Limit(1).Find(&oldest).Error; err != nil {
+			return nil, err
+		}
+		out[i] = outbox.Backlog{Sink: r.Sink, Pending: r.Pending, Oldest: oldest.CreatedAt.UTC()}
+	}
+	return out, nil
+}

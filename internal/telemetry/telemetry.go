@@ -21,6 +21,10 @@ type Metrics struct {
 	httpDuration *prometheus.HistogramVec
 	stripeEvents *prometheus.CounterVec
 	payouts      *prometheus.CounterVec
+	outboxTries  *prometheus.CounterVec
+	outboxTime   *prometheus.HistogramVec
+	outboxQueue  *prometheus.GaugeVec
+	outboxAge    *prometheus.GaugeVec
 }
 
 // New registers the instruments, and Go's and the process's own.
@@ -39,7 +43,20 @@ func New() *Metrics {
 	m.payouts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "referral_payouts_total", Help: "Payout outcomes recorded, by method and status (paid, failed).",
 	}, []string{"method", "status"})
-	m.registry.MustRegister(m.httpRequests, m.httpDuration, m.stripeEvents, m.payouts,
+	m.outboxTries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "referral_outbox_attempts_total", Help: "Delivery attempts of events (webhooks, email), by sink and what became of the task (succeeded, pending = retried later, failed, skipped).",
+	}, []string{"sink", "status"})
+	m.outboxTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "referral_outbox_attempt_duration_seconds", Help: "Time one delivery attempt took, by sink.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15, 30},
+	}, []string{"sink"})
+	m.outboxQueue = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "referral_outbox_pending", Help: "Deliveries not finished yet (due, or waiting for a retry), by sink.",
+	}, []string{"sink"})
+	m.outboxAge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "referral_outbox_oldest_pending_seconds", Help: "Age of the oldest delivery not finished yet, by sink (0 when none).",
+	}, []string{"sink"})
+	m.registry.MustRegister(m.httpRequests, m.httpDuration, m.stripeEvents, m.payouts, m.outboxTries, m.outboxTime, m.outboxQueue, m.outboxAge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -102,6 +119,30 @@ func (m *Metrics) Expect(stripe, payouts [][2]string) {
 	for _, p := range payouts {
 		m.payouts.WithLabelValues(p[0], p[1])
 	}
+}
+
+// ExpectOutbox creates the outbox series of each sink at zero.
+func (m *Metrics) ExpectOutbox(sinks []string) {
+	for _, sink := range sinks {
+		for _, status := range []string{"succeeded", "pending", "failed", "skipped"} {
+			m.outboxTries.WithLabelValues(sink, status)
+		}
+		m.outboxTime.WithLabelValues(sink)
+		m.outboxQueue.WithLabelValues(sink)
+		m.outboxAge.WithLabelValues(sink)
+	}
+}
+
+// Attempt counts one delivery attempt (outbox.Observer).
+func (m *Metrics) Attempt(sink, status string, d time.Duration) {
+	m.outboxTries.WithLabelValues(sink, status).Inc()
+	m.outboxTime.WithLabelValues(sink).Observe(d.Seconds())
+}
+
+// Backlog sets a sink's backlog gauges (outbox.Observer).
+func (m *Metrics) Backlog(sink string, pending int, oldest time.Duration) {
+	m.outboxQueue.WithLabelValues(sink).Set(float64(pending))
+	m.outboxAge.WithLabelValues(sink).Set(oldest.Seconds())
 }
 
 // PayoutFinished counts a payout's recorded outcome.

@@ -267,6 +267,10 @@ func TestReceiverDownForAnHour(t *testing.T) {
 		ep := r.endpoint(t, rcv.URL)
 		events := appendEvents(t, st, 25, start)
 		waitFor(t, 10*time.Second, "first attempts", func() bool { return len(rcv.deliveries()) >= len(events) })
+		backlog, err := st.Backlog(context.Background())
+		if err != nil || len(backlog) != 1 || backlog[0].Sink != webhook.SinkName || backlog[0].Pending != len(events) || backlog[0].Oldest.Before(start) {
+			t.Fatalf("backlog while down: %+v %v", backlog, err)
+		}
 
 		for clk.Now().Before(start.Add(6*time.Hour)) && len(rcv.succeeded()) < len(events) {
 			clk.Add(time.Minute)
@@ -318,6 +322,9 @@ func TestReceiverDownForAnHour(t *testing.T) {
 					t.Fatalf("attempt response %q", a.Response)
 				}
 			}
+		}
+		if backlog, err := st.Backlog(context.Background()); err != nil || len(backlog) != 0 {
+			t.Fatalf("backlog after recovery: %+v %v", backlog, err)
 		}
 		e, err := r.hooks.Get(context.Background(), ep.ID)
 		if err != nil || e.Status != webhook.Enabled || e.FailingSince != nil {
