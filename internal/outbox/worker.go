@@ -107,7 +107,9 @@ func (w *Worker) Run(ctx context.Context) {
 		w.wg.Go(func() { w.periodic(ctx, p) })
 	}
 	if w.opts.Observer != nil {
-		w.wg.Go(func() { w.periodic(ctx, Periodic{Name: "outbox backlog", Interval: w.opts.BacklogEvery, Run: w.reportBacklog}) })
+		w.wg.Go(func() {
+			w.periodic(ctx, Periodic{Name: "outbox backlog", Interval: w.opts.BacklogEvery, Run: w.reportBacklog})
+		})
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
