@@ -224,15 +224,20 @@ func (s *Store) SkipTarget(ctx context.Context, t outbox.Target, now time.Time) 
 
 // Requeue makes the task of event for target due now again, creating it
 // if there is none (an operator's redelivery or replay). Attempts go on
-// counting from where they were.
+// counting from where they were. A task with an attempt in flight is left
+// to it: releasing its lease would start a second attempt beside it.
 func (s *Store) Requeue(ctx context.Context, eventID, sink, target string, now time.Time) error {
 	return s.tx(ctx, func(tx *Store) error {
-		res := tx.with(ctx).Model(&OutboxTask{}).Where("event_id = ? AND sink = ? AND target = ?", eventID, sink, target).
-			Updates(map[string]any{"status": outbox.StatusPending, "next_attempt_at": now, "lease_until": nil, "updated_at": now})
-		if res.Error != nil || res.RowsAffected > 0 {
-			return res.Error
+		q := tx.with(ctx).Model(&OutboxTask{}).Where("event_id = ? AND sink = ? AND target = ?", eventID, sink, target)
+		var n int64
+		if err := q.Session(&gorm.Session{}).Count(&n).Error; err != nil {
+			return err
 		}
-		return tx.createTask(ctx, eventID, sink, target, now)
+		if n == 0 {
+			return tx.createTask(ctx, eventID, sink, target, now)
+		}
+		return q.Where("NOT (status = ? AND lease_until IS NOT NULL AND lease_until >= ?)", outbox.StatusPending, now).
+			Updates(map[string]any{"status": outbox.StatusPending, "next_attempt_at": now, "lease_until": nil, "updated_at": now}).Error
 	})
 }
 

@@ -639,3 +639,55 @@ func TestDeletedEndpointIsSentNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestRedeliverWhileInFlight: an operator's redelivery of an event whose
+// attempt is in flight starts no second attempt beside it; once that
+// attempt finished, a redelivery sends the event again as attempt 2.
+func TestRedeliverWhileInFlight(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		release := make(chan struct{})
+		var once sync.Once
+		rcv := newReceiver(t, nil, func(r *http.Request) int {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return http.StatusOK
+		})
+		t.Cleanup(func() { once.Do(func() { close(release) }) })
+		r := startRig(t, st, rigOpts{timeout: 10 * time.Second})
+		ep := r.endpoint(t, rcv.URL)
+		id := appendEvents(t, st, 1, time.Now().UTC())[0]
+		waitFor(t, 5*time.Second, "the attempt in flight", func() bool {
+			rcv.mu.Lock()
+			defer rcv.mu.Unlock()
+			return rcv.inFlight == 1
+		})
+		for range 3 {
+			if n, err := r.hooks.Redeliver(context.Background(), id); err != nil || n != 1 {
+				t.Fatalf("redeliver: %d %v", n, err)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+		rcv.mu.Lock()
+		most := rcv.maxInFli
+		rcv.mu.Unlock()
+		if most != 1 {
+			t.Fatalf("%d attempts in flight at once", most)
+		}
+		once.Do(func() { close(release) })
+		waitFor(t, 5*time.Second, "the delivery", func() bool { return rcv.succeeded()[id] == 1 })
+		time.Sleep(100 * time.Millisecond)
+		if n := len(rcv.deliveries()); n != 1 {
+			t.Fatalf("%d requests", n)
+		}
+		if _, err := r.hooks.Redeliver(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 5*time.Second, "the redelivery", func() bool { return rcv.succeeded()[id] == 2 })
+		as := attemptsByEvent(t, r, ep.ID)[id]
+		if len(as) != 2 || as[0].Attempt != 1 || as[1].Attempt != 2 || as[1].Status != "succeeded" {
+			t.Fatalf("attempts %+v", as)
+		}
+	})
+}
