@@ -180,6 +180,13 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 			_, err := svc.AnnounceAvailableRewards(ctx, 500)
 			return err
 		},
+	}, {
+		Name: "prune delivery history", Interval: time.Hour,
+		Run: func(ctx context.Context) error {
+			now := time.Now().UTC()
+			_, err := st.PruneOutbox(ctx, now.Add(-deliveryHistory), now)
+			return err
+		},
 	}}})
 	st.OnEvents(worker.Wake)
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
@@ -532,6 +539,9 @@ func linkConfig(cfg config.Config) httpapi.LinkConfig {
 		IOSTemplate: cfg.LinkTemplateIOS, AndroidTemplate: cfg.LinkTemplateAndroid,
 	}
 }
+
+// deliveryHistory is how long delivery attempts are kept (events stay).
+const deliveryHistory = 30 * 24 * time.Hour
 
 // eventTypes are the business event types webhook endpoints may name.
 func eventTypes() []string {

@@ -310,3 +310,37 @@ func (s *Store) Backlog(ctx context.Context) ([]outbox.Backlog, error) {
 	}
 	return out, nil
 }
+
+// PruneOutbox forgets delivery history from before before: attempts, and
+// tasks that ended. A task still pending from then (its endpoint was
+// disabled and never enabled again) ends as failed first. Events stay:
+// they are the feeds. It deletes in batches and returns how many rows.
+func (s *Store) PruneOutbox(ctx context.Context, before, now time.Time) (int64, error) {
+	expired := s.with(ctx).Model(&OutboxTask{}).Where("status = ? AND created_at < ? AND (lease_until IS NULL OR lease_until < ?)",
+		outbox.StatusPending, before, now).Updates(map[string]any{"status": outbox.StatusFailed, "lease_until": nil, "updated_at": now})
+	if expired.Error != nil {
+		return 0, expired.Error
+	}
+	var total int64
+	for _, del := range []struct {
+		model any
+		where string
+		args  []any
+	}{
+		{&OutboxAttempt{}, "created_at < ?", []any{before}},
+		{&OutboxTask{}, "status <> ? AND updated_at < ?", []any{outbox.StatusPending, before}},
+	} {
+		for {
+			sub := s.with(ctx).Model(del.model).Select("id").Where(del.where, del.args...).Limit(1000)
+			res := s.with(ctx).Where("id IN (?)", sub).Delete(del.model)
+			if res.Error != nil {
+				return total, res.Error
+			}
+			total += res.RowsAffected
+			if res.RowsAffected < 1000 {
+				break
+			}
+		}
+	}
+	return total, nil
+}

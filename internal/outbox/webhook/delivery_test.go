@@ -691,3 +691,41 @@ func TestRedeliverWhileInFlight(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliveryHistoryIsPruned: attempts and finished tasks older than the
+// retention go; a task pending since then (its endpoint disabled for good)
+// ends as failed and goes too; events stay in the feed.
+func TestDeliveryHistoryIsPruned(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ok := newReceiver(t, nil, func(*http.Request) int { return http.StatusOK })
+		failing := newReceiver(t, nil, func(*http.Request) int { return http.StatusInternalServerError })
+		r := startRig(t, st, rigOpts{retries: []time.Duration{time.Hour}})
+		good := r.endpoint(t, ok.URL)
+		bad := r.endpoint(t, failing.URL)
+		events := appendEvents(t, st, 3, time.Now().UTC())
+		waitFor(t, 5*time.Second, "first attempts", func() bool { return len(ok.succeeded()) == 3 && len(failing.deliveries()) == 3 })
+		time.Sleep(100 * time.Millisecond)
+		ctx := context.Background()
+		now := time.Now().UTC()
+		if n, err := st.PruneOutbox(ctx, now.Add(-time.Hour), now); err != nil || n != 0 {
+			t.Fatalf("pruned %d recent rows: %v", n, err)
+		}
+		n, err := st.PruneOutbox(ctx, now.Add(time.Minute), now)
+		if err != nil || n != 12 { // 6 attempts, 6 tasks (3 pending ended first)
+			t.Fatalf("pruned %d rows: %v", n, err)
+		}
+		for _, ep := range []webhook.Endpoint{good, bad} {
+			if as := attemptsByEvent(t, r, ep.ID); len(as) != 0 {
+				t.Fatalf("attempts left: %+v", as)
+			}
+		}
+		if backlog, err := st.Backlog(ctx); err != nil || len(backlog) != 0 {
+			t.Fatalf("backlog after pruning: %+v %v", backlog, err)
+		}
+		for _, id := range events {
+			if _, err := st.EventByID(ctx, id); err != nil {
+				t.Fatalf("event %s pruned: %v", id, err)
+			}
+		}
+	})
+}
