@@ -215,7 +215,7 @@ func (l LogSender) Send(ctx context.Context, m Message) error {
 	if _, err := build(m); err != nil {
 		return &SendError{Permanent: true, Err: err}
 	}
-	l.Log.InfoContext(ctx, "email not sent (SMTP_URL is not set); it would go to "+m.To,
+	l.Log.InfoContext(ctx, "email logged, not sent (SMTP_URL is not set)",
 		"to", m.To, "subject", m.Subject, "message_id", m.MessageID, "event_id", m.EventID)
 	l.Log.DebugContext(ctx, "email text", "message_id", m.MessageID, "text", strings.TrimSpace(m.Text))
 	return nil
