@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -326,5 +327,75 @@ func TestParseSMTPURL(t *testing.T) {
 	s := mail.SMTP{Host: "h", Port: 25, Username: "u", Password: "secret"}
 	if strings.Contains(s.String(), "secret") || s.String() != "smtp://u@h:25" {
 		t.Fatalf("String() = %q", s.String())
+	}
+}
+
+// TestSMTPLoginTLSAndTimeout: the user and password of SMTP_URL log in
+// after STARTTLS, or over smtps (a missing or wrong login is retried, not
+// final: an operator can fix it), and a server that never answers ends
+// the attempt by its deadline.
+func TestSMTPLoginTLSAndTimeout(t *testing.T) {
+	tpl, err := mail.LoadTemplates("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &memStore{contacts: map[string]mail.Contact{"u1": {UserID: "u1", Email: "jane@example.com"}}}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		option   mailtest.Option
+		implicit bool
+	}{{"STARTTLS", mailtest.WithSTARTTLS(), false}, {"smtps", mailtest.WithImplicitTLS(), true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := mailtest.Start(t, tc.option)
+			srv.RequireLogin("apikey", "s3cret")
+			sink := func(user, password string) *mail.Sink {
+				server := mail.SMTP{Host: "127.0.0.1", Port: srv.Port, TLS: tc.implicit, Username: user, Password: password}
+				return mail.NewSink(st, tpl, mail.NewSMTPSender(server, "", 5*time.Second, mail.WithRootCAs(srv.RootCAs)),
+					mail.SinkOptions{From: "referrals@shop.example"})
+			}
+			for _, login := range [][2]string{{"", ""}, {"apikey", "wrong"}} {
+				if r := sink(login[0], login[1]).Deliver(ctx, qualified(t, "evt_a", "u1", 2000, "usd")); r.OK || r.Permanent || r.Skip {
+					t.Fatalf("login %q/%q: %+v", login[0], login[1], r)
+				}
+			}
+			if r := sink("apikey", "s3cret").Deliver(ctx, qualified(t, "evt_a", "u1", 2000, "usd")); !r.OK {
+				t.Fatalf("with the right login: %+v", r)
+			}
+			if n := len(srv.Messages()); n != 1 {
+				t.Fatalf("%d messages, want 1", n)
+			}
+		})
+	}
+	// A certificate nobody vouches for is refused (retried).
+	srv := mailtest.Start(t, mailtest.WithImplicitTLS())
+	untrusted := mail.NewSink(st, tpl, mail.NewSMTPSender(mail.SMTP{Host: "127.0.0.1", Port: srv.Port, TLS: true}, "", 5*time.Second),
+		mail.SinkOptions{From: "referrals@shop.example"})
+	if r := untrusted.Deliver(ctx, qualified(t, "evt_a", "u1", 2000, "usd")); r.OK || r.Permanent || len(srv.Messages()) != 0 {
+		t.Fatalf("untrusted certificate: %+v", r)
+	}
+
+	// A server that accepts the connection and says nothing.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	silent := mail.SMTP{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port}
+	actx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	r := mail.NewSink(st, tpl, mail.NewSMTPSender(silent, "", 5*time.Second), mail.SinkOptions{From: "a@b.c"}).Deliver(actx, qualified(t, "evt_b", "u1", 2000, "usd"))
+	if took := time.Since(start); took > 2*time.Second || r.OK || r.Permanent || r.Skip {
+		t.Fatalf("silent server: %+v after %s", r, took)
 	}
 }

@@ -2,6 +2,8 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -115,35 +117,49 @@ type SMTPSender struct {
 	timeout time.Duration
 	// helo is the name the sender gives in HELO/EHLO.
 	helo string
+	// rootCAs verify the server's certificate; nil: the system's.
+	rootCAs *x509.CertPool
+}
+
+// SenderOption changes an SMTPSender.
+type SenderOption func(*SMTPSender)
+
+// WithRootCAs trusts the certificates pool signed (tests, a private CA).
+func WithRootCAs(pool *x509.CertPool) SenderOption {
+	return func(s *SMTPSender) { s.rootCAs = pool }
 }
 
 // NewSMTPSender returns a sender to server; timeout bounds connecting.
-func NewSMTPSender(server SMTP, helo string, timeout time.Duration) *SMTPSender {
+func NewSMTPSender(server SMTP, helo string, timeout time.Duration, opts ...SenderOption) *SMTPSender {
 	if helo == "" {
 		helo = "localhost"
 	}
-	return &SMTPSender{server: server, timeout: timeout, helo: helo}
+	s := &SMTPSender{server: server, timeout: timeout, helo: helo}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
-// Send sends m. Every read and write ends by ctx's deadline.
+// Send sends m, and returns by ctx's deadline: the connection's timeout
+// is what is left of it, and a server that keeps the conversation going
+// past it is left to finish alone (the attempt counts as failed and is
+// tried again, with the same Message-ID).
 func (s *SMTPSender) Send(ctx context.Context, m Message) error {
 	msg, err := build(m)
 	if err != nil {
 		return &SendError{Permanent: true, Err: err}
 	}
-	dialer := &net.Dialer{Timeout: s.timeout}
+	timeout := s.timeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(d))
+	}
+	if timeout <= 0 {
+		return context.DeadlineExceeded
+	}
 	opts := []gomail.Option{
-		gomail.WithPort(s.server.Port), gomail.WithTimeout(s.timeout), gomail.WithHELO(s.helo),
-		gomail.WithDialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := dialer.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			if d, ok := ctx.Deadline(); ok {
-				_ = conn.SetDeadline(d)
-			}
-			return conn, nil
-		}),
+		gomail.WithPort(s.server.Port), gomail.WithTimeout(timeout), gomail.WithHELO(s.helo),
+		gomail.WithTLSConfig(&tls.Config{ServerName: s.server.Host, RootCAs: s.rootCAs, MinVersion: tls.VersionTLS12}),
 	}
 	if s.server.TLS {
 		opts = append(opts, gomail.WithSSL())
@@ -158,13 +174,20 @@ func (s *SMTPSender) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("SMTP client: %w", err)
 	}
-	return classify(client.DialAndSendWithContext(ctx, msg))
+	done := make(chan error, 1)
+	go func() { done <- classify(client.DialAndSendWithContext(ctx, msg)) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // classify makes a server's refusal a *SendError: permanent when the
 // server answered 5xx to the sender, a recipient or the content. Anything
-// else (no connection, a timeout, a 4xx, a refused login: configuration
-// that an operator can fix) is worth trying again.
+// else (no connection, a timeout, a 4xx, a login refused or missing:
+// configuration that an operator can fix) is worth trying again.
 func classify(err error) error {
 	if err == nil {
 		return nil
@@ -177,12 +200,17 @@ func classify(err error) error {
 	permanent := false
 	switch se.Reason {
 	case gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
-		permanent = code >= 500 && code < 600 && !se.IsTemp()
+		permanent = code >= 500 && code < 600 && !se.IsTemp() && !authCode[code]
 	case gomail.ErrGetSender, gomail.ErrGetRcpts, gomail.ErrNoUnencoded:
 		permanent = true // the message itself is wrong
 	}
 	return &SendError{Code: code, Permanent: permanent, Err: err}
 }
+
+// authCode are the answers about logging in (RFC 4954: 530 authentication
+// required, 534 mechanism too weak, 535 credentials invalid, 538 encryption
+// required): the operator's to fix, so the email waits for them.
+var authCode = map[int]bool{530: true, 534: true, 535: true, 538: true}
 
 // build makes the MIME message: multipart/alternative with the text part
 // first and the HTML part second, Date and Message-ID set.

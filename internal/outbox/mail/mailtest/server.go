@@ -5,8 +5,16 @@ package mailtest
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"log"
+	"math/big"
 	"mime"
 	"mime/multipart"
 	"net"
@@ -16,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	smtp "github.com/emersion/go-smtp"
 )
 
@@ -66,6 +75,8 @@ type Server struct {
 	Addr string
 	Host string
 	Port int
+	// RootCAs trusts the server's certificate (WithSTARTTLS, WithImplicitTLS).
+	RootCAs *x509.CertPool
 
 	mu       sync.Mutex
 	messages []Message
@@ -73,11 +84,29 @@ type Server struct {
 	// refuse answers the next DATA commands with these errors, in turn.
 	refuse []error
 	errs   []error
+	// user and password, when set, must log in (AUTH PLAIN) before MAIL.
+	user, password string
 }
 
+// Option changes how a server listens.
+type Option func(*options)
+
+type options struct{ starttls, implicitTLS bool }
+
+// WithSTARTTLS offers STARTTLS, with a certificate for 127.0.0.1 that
+// RootCAs trusts.
+func WithSTARTTLS() Option { return func(o *options) { o.starttls = true } }
+
+// WithImplicitTLS speaks TLS from the first byte (smtps).
+func WithImplicitTLS() Option { return func(o *options) { o.implicitTLS = true } }
+
 // Start runs a server until the test ends.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -89,10 +118,47 @@ func Start(t testing.TB) *Server {
 	srv.Domain = "mx.test"
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	srv.MaxMessageBytes = 1 << 20
-	srv.AllowInsecureAuth = true
+	srv.ErrorLog = log.New(io.Discard, "", 0) // clients that hang up are the tests' business
+	if o.starttls || o.implicitTLS {
+		cfg, pool := selfSigned(t)
+		s.RootCAs = pool
+		if o.implicitTLS {
+			ln = tls.NewListener(ln, cfg)
+		} else {
+			srv.TLSConfig = cfg
+		}
+	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return s
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and localhost, and the
+// pool that trusts it.
+func selfSigned(t testing.TB) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mailtest"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}, pool
 }
 
 // Refuse makes the server answer the next DATA commands with code (4xx:
@@ -103,6 +169,14 @@ func (s *Server) Refuse(codes ...int) {
 	for _, c := range codes {
 		s.refuse = append(s.refuse, &smtp.SMTPError{Code: c, EnhancedCode: smtp.EnhancedCode{c / 100, 0, 0}, Message: "refused by the test"})
 	}
+}
+
+// RequireLogin makes the server refuse mail (530) from a client that did
+// not log in with user and password.
+func (s *Server) RequireLogin(user, password string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.user, s.password = user, password
 }
 
 // Messages returns what was accepted so far.
@@ -147,15 +221,36 @@ type backend struct{ s *Server }
 func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{s: b.s}, nil }
 
 type session struct {
-	s    *Server
-	from string
-	to   []string
+	s        *Server
+	from     string
+	to       []string
+	loggedIn bool
+}
+
+func (x *session) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+func (x *session) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, password string) error {
+		x.s.mu.Lock()
+		defer x.s.mu.Unlock()
+		if x.s.user == "" || user != x.s.user || password != x.s.password {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "bad credentials"}
+		}
+		x.loggedIn = true
+		return nil
+	}), nil
 }
 
 func (x *session) Reset()        { x.from, x.to = "", nil }
 func (x *session) Logout() error { return nil }
 
 func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	x.s.mu.Lock()
+	required := x.s.user != ""
+	x.s.mu.Unlock()
+	if required && !x.loggedIn {
+		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "log in first"}
+	}
 	x.from = from
 	return nil
 }
