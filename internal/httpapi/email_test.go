@@ -182,6 +182,21 @@ func TestReferrerGetsOneEmailPerQualifiedReferral(t *testing.T) {
 				t.Fatalf("%s: from %q / %q", want.to, m.From, m.Header.Get("From"))
 			}
 		}
+
+		// The payout: one more email, in the payee's locale.
+		res = s.do(t, request{method: "POST", path: "/v1/admin/payouts", token: s.token("ops", "admin"),
+			body: `{"userId":"u3","currency":"jpy","method":"manual","reference":"wire-1"}`})
+		var po referralapi.Payout
+		res.decode(t, &po)
+		if res.Status != http.StatusCreated || po.Status != "paid" {
+			t.Fatalf("payout: %d %s", res.Status, res.Body)
+		}
+		srv.WaitFor(t, 4, 10*time.Second)
+		quiet(t, srv, 4)
+		m := srv.Messages()[3]
+		if m.To[0] != "hans@example.de" || m.Subject() != "Wir haben Ihnen 10.000\u00a0¥ ausgezahlt" || !strings.Contains(m.Text(), po.ID) {
+			t.Fatalf("payout email: %v %q\n%s", m.To, m.Subject(), m.Text())
+		}
 	})
 }
 

@@ -399,3 +399,37 @@ func TestSMTPLoginTLSAndTimeout(t *testing.T) {
 		t.Fatalf("silent server: %+v after %s", r, took)
 	}
 }
+
+// countingStore counts the writes of token addresses.
+type countingStore struct {
+	memStore
+	writes int
+}
+
+func (c *countingStore) RememberEmail(context.Context, string, string, time.Time) (bool, error) {
+	c.writes++
+	return true, nil
+}
+
+// TestTokenEmailIsWrittenOnlyWhenItChanges: the in-process cache keeps a
+// user's repeated calls from writing (or reading) each time.
+func TestTokenEmailIsWrittenOnlyWhenItChanges(t *testing.T) {
+	st := &countingStore{}
+	c := mail.NewContacts(st)
+	ctx := context.Background()
+	for _, email := range []string{"a@example.com", "a@example.com", "a@example.com", "b@example.com", "b@example.com", "not an address", "not an address", ""} {
+		if err := c.RememberTokenEmail(ctx, "u1", email); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st.writes != 2 {
+		t.Fatalf("%d writes, want 2 (one per new address)", st.writes)
+	}
+	// The backend's contact forgets what the cache knew of the user.
+	if _, err := c.SetContact(ctx, "u1", "billing@example.com", "de"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RememberTokenEmail(ctx, "u1", "b@example.com"); err != nil || st.writes != 3 {
+		t.Fatalf("after SetContact: %d writes, %v", st.writes, err)
+	}
+}
