@@ -4417,6 +4417,280 @@ const docTemplate = `{
                 ]
             }
         },
+        "/v1/me/notifications": {
+            "get": {
+                "description": "Which emails the caller gets. Until they choose: referralQualified and payoutPaid on, referralCreated and rewardAvailable off. Emails go to the address the product backend set, else the email claim of the caller's token (remembered whenever they call /v1/me).",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "me"
+                ],
+                "summary": "The caller's email settings",
+                "operationId": "getMyNotifications",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.NotificationSettings"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "An API key acts for no user: /v1/me needs a user's token (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            },
+            "put": {
+                "description": "Replaces the caller's email settings whole: every switch is required. An email switched off is not sent for events from then on (one already being sent may still arrive).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "me"
+                ],
+                "summary": "Choose the caller's emails",
+                "operationId": "putMyNotifications",
+                "parameters": [
+                    {
+                        "description": "Every switch",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.NotificationSettings"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.NotificationSettings"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body, unknown field, a switch missing or not a boolean (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid token (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "An API key acts for no user: /v1/me needs a user's token (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 64 KiB (code payload_too_large)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "415": {
+                        "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
         "/v1/me/referral-code": {
             "get": {
                 "description": "Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.",
@@ -5693,6 +5967,176 @@ const docTemplate = `{
                 ]
             }
         },
+        "/v1/users/{userId}/contact": {
+            "put": {
+                "description": "The service does not own users: the product backend tells it a user's email address and the locale of their emails (a BCP 47 tag; templates exist for en and de, others fall back to en). This replaces what was known, including an address taken from the email claim of the user's token; later tokens do not replace it. The referrer's emails (a qualified referral; on request signups, rewards becoming available, payouts) go there.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "service"
+                ],
+                "summary": "Set where a user's email goes (product backends)",
+                "operationId": "putUserContact",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The product's user id",
+                        "name": "userId",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "Address and locale",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.ContactRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Contact"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body, unknown field, email missing or not a plain address, locale not a language tag, user id too long (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the service role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 64 KiB (code payload_too_large)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "415": {
+                        "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
         "/v1/webhooks/stripe": {
             "post": {
                 "description": "Stripe calls this with signed events. The Stripe-Signature header and its timestamp are verified with STRIPE_WEBHOOK_SECRET; a bad or missing signature is 400 and writes nothing. Payments: invoice.paid and invoice.payment_succeeded (amount_paid \u003e 0), invoice_payment.paid (API 2025-03-31 and later: the link between an invoice and its payment intent), payment_intent.succeeded (amount_received \u003e 0), checkout.session.completed and checkout.session.async_payment_succeeded (payment_status paid, amount_total \u003e 0; a setup, expired or failed session only teaches the customer). Refunds and disputes: charge.refunded (the charge's cumulative amount_refunded), refund.created, refund.updated, refund.failed and charge.refund.updated (pending and succeeded refunds count, failed and canceled ones do not), charge.dispute.created, .updated, .closed, .funds_withdrawn and .funds_reinstated. customer.created and customer.updated teach the customer → user mapping from metadata.user_id. The user is metadata.user_id (invoices: also the subscription's metadata, under parent from 2025-03-31 on), else a Checkout Session's client_reference_id, else the learned customer mapping; a payment whose user is not known yet is kept and qualifies when a later event names the user. Every identifier of a payment (payment intent, charge, invoice, invoice payment, checkout session), learned from any event in any order, leads to the same payment, which rewards once. Each event id takes effect once. Other event types answer 200 and are ignored. Events of any Stripe API version are read. A storage failure answers 500, an unreachable database 503, so that Stripe retries.",
@@ -6066,6 +6510,64 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.Contact": {
+            "type": "object",
+            "required": [
+                "email",
+                "locale",
+                "source",
+                "updatedAt",
+                "userId"
+            ],
+            "properties": {
+                "email": {
+                    "type": "string",
+                    "example": "jane@example.com"
+                },
+                "locale": {
+                    "description": "Locale is the user's BCP 47 language tag (\"en\" when none was given).",
+                    "type": "string",
+                    "example": "en"
+                },
+                "source": {
+                    "description": "Source is who gave the address: the product backend (service) or\nthe email claim of the user's token (token). A backend's address is\nkept over what tokens say.",
+                    "type": "string",
+                    "enum": [
+                        "service",
+                        "token"
+                    ],
+                    "example": "service"
+                },
+                "updatedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "userId": {
+                    "type": "string",
+                    "example": "u1"
+                }
+            }
+        },
+        "referralapi.ContactRequest": {
+            "type": "object",
+            "required": [
+                "email"
+            ],
+            "properties": {
+                "email": {
+                    "description": "Email is a plain address (no display name).",
+                    "type": "string",
+                    "maxLength": 254,
+                    "example": "jane@example.com"
+                },
+                "locale": {
+                    "description": "Locale is a BCP 47 language tag for the user's emails (en, de,\npt-BR); absent or empty: English.",
+                    "type": "string",
+                    "maxLength": 35,
+                    "example": "en"
+                }
+            }
+        },
         "referralapi.Conversion": {
             "type": "object",
             "required": [
@@ -6323,6 +6825,37 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.EmailNotifications": {
+            "type": "object",
+            "required": [
+                "payoutPaid",
+                "referralCreated",
+                "referralQualified",
+                "rewardAvailable"
+            ],
+            "properties": {
+                "payoutPaid": {
+                    "description": "PayoutPaid is the email when the user is paid.",
+                    "type": "boolean",
+                    "example": true
+                },
+                "referralCreated": {
+                    "description": "ReferralCreated is the email when someone signs up with the user's code.",
+                    "type": "boolean",
+                    "example": false
+                },
+                "referralQualified": {
+                    "description": "ReferralQualified is the email when a referral's payment earns the user a reward.",
+                    "type": "boolean",
+                    "example": true
+                },
+                "rewardAvailable": {
+                    "description": "RewardAvailable is the email when a reward's hold ends and it becomes payable.",
+                    "type": "boolean",
+                    "example": false
+                }
+            }
+        },
         "referralapi.Event": {
             "type": "object",
             "required": [
@@ -6573,6 +7106,17 @@ const docTemplate = `{
                     "description": "NextCursor fetches the next page; null on the last page.",
                     "type": "string",
                     "x-nullable": true
+                }
+            }
+        },
+        "referralapi.NotificationSettings": {
+            "type": "object",
+            "required": [
+                "email"
+            ],
+            "properties": {
+                "email": {
+                    "$ref": "#/definitions/referralapi.EmailNotifications"
                 }
             }
         },

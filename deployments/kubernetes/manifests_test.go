@@ -50,7 +50,7 @@ const (
 )
 
 // secretKeys are the settings that must come from the Secret, never the ConfigMap.
-var secretKeys = []string{"DATABASE_URL", "JWT_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}
+var secretKeys = []string{"DATABASE_URL", "JWT_SECRET", "SMTP_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}
 
 // decoder decodes the API types the base uses, strictly: unknown, duplicate
 // and wrongly cased fields are errors.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 	"github.com/refhub/referral-service/internal/config"
 	"github.com/refhub/referral-service/internal/httpapi"
 	"github.com/refhub/referral-service/internal/outbox"
+	"github.com/refhub/referral-service/internal/outbox/mail"
 	"github.com/refhub/referral-service/internal/outbox/webhook"
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/schedule"
@@ -131,6 +133,12 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	if err != nil {
 		return err
 	}
+	// The email templates before anything else: a broken override stops
+	// the start, not an email.
+	templates, err := mail.LoadTemplates(cfg.MailTemplatesDir)
+	if err != nil {
+		return fmt.Errorf("MAIL_TEMPLATES_DIR: %w", err)
+	}
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -165,10 +173,11 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	svc := newService(cfg, st, log, metrics, tracing)
 	sched := newScheduler(cfg, st, svc, log, tracing)
 	sched.Start()
-	// The outbox: events to webhooks (and mail), after their transactions.
+	// The outbox: events to webhooks and email, after their transactions.
 	guard := webhook.Guard{AllowPrivate: cfg.WebhookAllowPrivateURLs}
 	hookSink := webhook.NewSink(st, guard, webhook.SinkOptions{Log: log})
-	sinks := []outbox.Sink{hookSink}
+	mailSink := mail.NewSink(st, templates, newMailSender(cfg, log), mail.SinkOptions{From: cfg.MailFrom, AppURL: cfg.AppURL, Log: log})
+	sinks := []outbox.Sink{hookSink, mailSink}
 	var sinkNames []string
 	for _, s := range sinks {
 		sinkNames = append(sinkNames, s.Name())
@@ -221,7 +230,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		Clicks: recorder, VisitorKey: visitorKey[:], TrustedProxies: cfg.TrustedProxies,
 		Metrics: metrics, ServeMetrics: cfg.MetricsAddr == "",
 		PublicRateLimit: cfg.RateLimitPublic, UserRateLimit: cfg.RateLimitUser,
-		Webhooks: hooks,
+		Webhooks: hooks, Contacts: mail.NewContacts(st),
 	})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -303,6 +312,17 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newMailSender sends through SMTP_URL, or logs each email without it.
+func newMailSender(cfg config.Config, log *slog.Logger) mail.Sender {
+	if cfg.SMTP == nil {
+		log.Info("email: SMTP_URL is not set, so emails are logged (recipient and subject), not sent")
+		return mail.LogSender{Log: log}
+	}
+	helo, _ := os.Hostname()
+	log.Info("email: sending through SMTP", "server", cfg.SMTP.String(), "from", cfg.MailFrom)
+	return mail.NewSMTPSender(*cfg.SMTP, helo, mail.Timeout)
 }
 
 // newAuthenticator builds who-is-calling from the configuration: HS256

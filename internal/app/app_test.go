@@ -245,7 +245,14 @@ func TestZeroSetupRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Without SMTP settings the referrer's email is logged, not sent.
+	if status, body := call(t, "PUT", p.base+"/v1/users/u1/contact", strings.TrimSpace(backendTok), `{"email":"jane@example.com"}`); status != http.StatusOK {
+		t.Fatalf("contact: %d %v", status, body)
+	}
 	walkFlow(t, p.base, strings.TrimSpace(userTok), strings.TrimSpace(backendTok))
+	if log, ok := p.waitLog(t, `subject="You earned $20.00"`); !ok || !strings.Contains(log, "to=jane@example.com") || !strings.Contains(log, "SMTP_URL is not set") {
+		t.Fatalf("the email is not logged:\n%s", log)
+	}
 	p.stop(t)
 
 	// The data survives a restart.
@@ -315,6 +322,10 @@ func TestConfigurationErrorsFailFast(t *testing.T) {
 		{"RS256 without JWKS", []string{"JWT_SECRET=" + testJWTSecret, "JWT_ALGORITHMS=RS256"}, "JWT_ALGORITHMS"},
 		{"role map to an unknown role", []string{"JWT_ROLE_MAP=backend:superuser"}, "JWT_ROLE_MAP"},
 		{"postgres with neither secret nor JWKS", []string{"DATABASE_URL=postgres://localhost/x", "JWT_ROLE_MAP=backend:service"}, "JWT_JWKS_URLS"},
+		{"bad SMTP URL", []string{"SMTP_URL=smtp//user:pw@mail.example.com", "MAIL_FROM=a@example.com"}, "SMTP_URL"},
+		{"SMTP without a sender", []string{"SMTP_URL=smtp://mail.example.com"}, "MAIL_FROM"},
+		{"missing templates dir", []string{"MAIL_TEMPLATES_DIR=/nonexistent/templates"}, "MAIL_TEMPLATES_DIR"},
+		{"broken template", []string{"MAIL_TEMPLATES_DIR=" + brokenTemplates(t)}, "MAIL_TEMPLATES_DIR"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -327,6 +338,18 @@ func TestConfigurationErrorsFailFast(t *testing.T) {
 	if _, stderr, err := runCmd(t, t.TempDir(), nil, "frobnicate"); err == nil || !strings.Contains(stderr, "Usage") {
 		t.Fatalf("unknown command: %v %s", err, stderr)
 	}
+}
+
+// brokenTemplates is a templates directory whose one override does not parse.
+func brokenTemplates(t *testing.T) string {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "en"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "en", "payout.paid.html"), []byte("<p>{{.Amount</p>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // minter returns a function minting tokens with the binary's token command

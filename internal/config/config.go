@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	netmail "net/mail"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/refhub/referral-service/internal/auth"
+	"github.com/refhub/referral-service/internal/outbox/mail"
 	"github.com/refhub/referral-service/internal/ratelimit"
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/schedule"
@@ -104,6 +107,13 @@ type Config struct {
 	// WebhookAllowPrivateURLs lets webhook endpoints be on private,
 	// loopback and link-local addresses (tests, on-premises receivers).
 	WebhookAllowPrivateURLs bool
+	// SMTP is where email goes (SMTP_URL); nil: emails are logged, not sent.
+	SMTP *mail.SMTP
+	// MailFrom is the sender of emails (MAIL_FROM).
+	MailFrom string
+	// MailTemplatesDir holds templates that replace the built-in ones
+	// (MAIL_TEMPLATES_DIR); empty: the built-in ones.
+	MailTemplatesDir string
 	// MetricsAddr moves GET /metrics to a listener of its own; empty: the
 	// main listener serves it.
 	MetricsAddr string
@@ -359,6 +369,29 @@ func Load(getenv func(string) string) (Config, error) {
 		*rl.rate = r
 	}
 	c.WebhookAllowPrivateURLs = parseBool(get("WEBHOOK_ALLOW_PRIVATE_URLS", "false"), "WEBHOOK_ALLOW_PRIVATE_URLS", bad)
+	if raw := get("SMTP_URL", ""); raw != "" {
+		smtp, err := mail.ParseSMTPURL(raw)
+		if err != nil {
+			bad("SMTP_URL", "%v", err) // never the URL itself: it may hold the password
+		} else {
+			c.SMTP = &smtp
+		}
+	}
+	c.MailFrom = get("MAIL_FROM", "")
+	switch {
+	case c.MailFrom == "" && c.SMTP != nil:
+		bad("MAIL_FROM", "is required with SMTP_URL: the sender of emails, e.g. Referrals <referrals@example.com>")
+	case c.MailFrom != "":
+		if a, err := netmail.ParseAddress(c.MailFrom); err != nil || !strings.Contains(a.Address, "@") {
+			bad("MAIL_FROM", "%q is not an address like referrals@example.com or Referrals <referrals@example.com>", c.MailFrom)
+		}
+	}
+	c.MailTemplatesDir = get("MAIL_TEMPLATES_DIR", "")
+	if c.MailTemplatesDir != "" {
+		if info, err := os.Stat(c.MailTemplatesDir); err != nil || !info.IsDir() {
+			bad("MAIL_TEMPLATES_DIR", "%q is not a directory", c.MailTemplatesDir)
+		}
+	}
 	c.MetricsAddr = get("METRICS_ADDR", "")
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

@@ -82,3 +82,35 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestEmailSettings(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil || c.SMTP != nil || c.MailFrom != "" || c.MailTemplatesDir != "" {
+		t.Fatalf("without SMTP_URL: %+v %v", c, err)
+	}
+	dir := t.TempDir()
+	c, err = config.Load(env(map[string]string{"SMTP_URL": "smtps://apikey:p%40ss@smtp.example.com", "MAIL_FROM": "Referrals <referrals@example.com>",
+		"MAIL_TEMPLATES_DIR": dir}))
+	if err != nil || c.SMTP == nil || c.SMTP.Host != "smtp.example.com" || c.SMTP.Port != 465 || !c.SMTP.TLS ||
+		c.SMTP.Password != "p@ss" || c.MailFrom != "Referrals <referrals@example.com>" || c.MailTemplatesDir != dir {
+		t.Fatalf("email settings: %+v %v", c, err)
+	}
+	for name, vars := range map[string]map[string]string{
+		"SMTP_URL":           {"SMTP_URL": "http://user:hunter2@mail.example.com", "MAIL_FROM": "a@example.com"},
+		"MAIL_FROM":          {"SMTP_URL": "smtp://user:hunter2@mail.example.com"},
+		"MAIL_TEMPLATES_DIR": {"MAIL_TEMPLATES_DIR": dir + "/missing"},
+	} {
+		_, err := config.Load(env(vars))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: the error shows the SMTP password: %v", name, err)
+		}
+	}
+	for _, from := range []string{"not an address", "Referrals <>", "a@b.c, d@e.f"} {
+		if _, err := config.Load(env(map[string]string{"MAIL_FROM": from})); err == nil || !strings.Contains(err.Error(), "MAIL_FROM") {
+			t.Errorf("MAIL_FROM=%q: err = %v", from, err)
+		}
+	}
+}

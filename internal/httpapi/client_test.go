@@ -418,6 +418,26 @@ func TestGeneratedClientDrivesEveryOperation(t *testing.T) {
 		deleted, err := c.AdminDeleteWebhookEndpointWithResponse(ctx, ep.JSON201.ID, admin)
 		ok("delete endpoint", deleted, err, http.StatusNoContent)
 
+		// Email: the backend gives the address, the user chooses the emails.
+		contact, err := c.PutUserContactWithResponse(ctx, "u1", referralclient.ContactRequest{Email: "jane@example.com", Locale: ptr("de")}, backend)
+		ok("contact", contact, err, http.StatusOK)
+		if contact.JSON200.Email != "jane@example.com" || contact.JSON200.Locale != "de" || contact.JSON200.Source != referralclient.ContactSourceService {
+			t.Fatalf("contact: %+v", contact.JSON200)
+		}
+		badContact, err := c.PutUserContactWithResponse(ctx, "u1", referralclient.ContactRequest{Email: "jane"}, backend)
+		ok("bad contact", badContact, err, http.StatusBadRequest)
+		notes, err := c.GetMyNotificationsWithResponse(ctx, user)
+		ok("notifications", notes, err, http.StatusOK)
+		if e := notes.JSON200.Email; !e.ReferralQualified || !e.PayoutPaid || e.ReferralCreated || e.RewardAvailable {
+			t.Fatalf("default notifications: %+v", e)
+		}
+		chosen := referralclient.NotificationSettings{Email: referralclient.EmailNotifications{ReferralCreated: true, PayoutPaid: true}}
+		setNotes, err := c.PutMyNotificationsWithResponse(ctx, chosen, user)
+		ok("set notifications", setNotes, err, http.StatusOK)
+		if setNotes.JSON200.Email != chosen.Email {
+			t.Fatalf("notifications: %+v", setNotes.JSON200)
+		}
+
 		var missing []string
 		for _, id := range specOperations(t) {
 			if doer.ops[id] == 0 {

@@ -23,6 +23,7 @@ import (
 	"github.com/refhub/referral-service/internal/clicks"
 	"github.com/refhub/referral-service/internal/httpapi"
 	"github.com/refhub/referral-service/internal/outbox"
+	"github.com/refhub/referral-service/internal/outbox/mail"
 	"github.com/refhub/referral-service/internal/outbox/webhook"
 	"github.com/refhub/referral-service/internal/ratelimit"
 	"github.com/refhub/referral-service/internal/referral"
@@ -102,6 +103,18 @@ type serverOpts struct {
 	privateURLsRefused bool
 	// hold keeps rewards pending this long before they are available.
 	hold time.Duration
+	// mail runs the email sink beside the webhook one (nil: no email).
+	mail *mailOpts
+}
+
+// mailOpts configures the email sink of a test server.
+type mailOpts struct {
+	// sender sends (an SMTP sender to a test server, or a log sender).
+	sender mail.Sender
+	// templatesDir replaces built-in templates.
+	templatesDir string
+	// retries are the waits between attempts (default: 50 ms, 100 ms, 200 ms).
+	retries []time.Duration
 }
 
 func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
@@ -146,7 +159,19 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 	}
 	guard := webhook.Guard{AllowPrivate: !o.privateURLsRefused}
 	sink := webhook.NewSink(st, guard, webhook.SinkOptions{Retries: o.webhookRetries, Timeout: 2 * time.Second, Log: log})
-	worker := outbox.New(st, []outbox.Sink{sink}, outbox.Options{Poll: 20 * time.Millisecond, Log: log, Every: []outbox.Periodic{{
+	sinks := []outbox.Sink{sink}
+	if o.mail != nil {
+		templates, err := mail.LoadTemplates(o.mail.templatesDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.mail.retries == nil {
+			o.mail.retries = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}
+		}
+		sinks = append(sinks, mail.NewSink(st, templates, o.mail.sender, mail.SinkOptions{
+			From: "Referrals <referrals@shop.example>", AppURL: testAppURL, Retries: o.mail.retries, Timeout: 5 * time.Second, Log: log}))
+	}
+	worker := outbox.New(st, sinks, outbox.Options{Poll: 20 * time.Millisecond, Log: log, Every: []outbox.Periodic{{
 		Name: "announce", Interval: 50 * time.Millisecond,
 		Run: func(ctx context.Context) error { _, err := svc.AnnounceAvailableRewards(ctx, 500); return err },
 	}}})
@@ -175,7 +200,7 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 		Links:  links,
 		Clicks: recorder, VisitorKey: []byte("test visitor key"), RequestTimeout: o.requestTimeout,
 		PublicRateLimit: o.publicRate, UserRateLimit: o.userRate, TrustedProxies: o.trustedProxies,
-		Webhooks: hooks,
+		Webhooks: hooks, Contacts: mail.NewContacts(st),
 	})
 	ts := httptest.NewServer(router)
 	t.Cleanup(ts.Close)

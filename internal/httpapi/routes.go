@@ -44,6 +44,7 @@ import (
 	_ "github.com/refhub/referral-service/docs"
 
 	"github.com/refhub/referral-service/internal/auth"
+	"github.com/refhub/referral-service/internal/outbox/mail"
 	"github.com/refhub/referral-service/internal/outbox/webhook"
 	"github.com/refhub/referral-service/internal/ratelimit"
 	"github.com/refhub/referral-service/internal/referral"
@@ -82,6 +83,8 @@ type Deps struct {
 	ServeMetrics bool
 	// Webhooks runs the webhook endpoint operations.
 	Webhooks *webhook.Service
+	// Contacts keeps where users' email goes and what they want sent.
+	Contacts *mail.Contacts
 }
 
 // New returns the router with every route of the service.
@@ -111,7 +114,8 @@ func New(d Deps) http.Handler {
 	}
 	h := &handlers{svc: d.Service, auth: d.Auth, appURL: d.AppURL, ready: d.Ready,
 		stripeSecret: d.StripeWebhookSecret, stripeTolerance: d.StripeTolerance, log: d.Log,
-		links: d.Links, clicks: d.Clicks, visitorKey: d.VisitorKey, clientIP: e.IPExtractor, webhooks: d.Webhooks}
+		links: d.Links, clicks: d.Clicks, visitorKey: d.VisitorKey, clientIP: e.IPExtractor, webhooks: d.Webhooks,
+		contacts: d.Contacts}
 	h.home = d.Links.AppURL + "/"
 	h.codes = newCodeCache(d.Service.ResolveCode, h.buildTarget, min(d.RequestTimeout, 2*time.Second))
 	if d.PublicRateLimit.Enabled() {
@@ -147,14 +151,19 @@ func New(d Deps) http.Handler {
 	user := func(next echo.HandlerFunc) echo.HandlerFunc { return authn(h.limitByCaller(next)) }
 	backend := requireRole(RoleService)
 	e.POST("/v1/webhooks/stripe", h.stripeWebhook)
-	e.GET("/v1/me/referral-code", h.getMyReferralCode, user, requireUser)
-	e.PUT("/v1/me/referral-code", h.putMyReferralCode, user, requireUser)
-	e.GET("/v1/me/referrals/stats", h.getMyReferralStats, user, requireUser)
-	e.GET("/v1/me/referrals/timeseries", h.getMyTimeSeries, user, requireUser)
-	e.GET("/v1/me/referrals", h.listMyReferrals, user, requireUser)
-	e.GET("/v1/me/balance", h.getMyBalance, user, requireUser)
-	e.GET("/v1/me/balance/transactions", h.listMyTransactions, user, requireUser)
-	e.GET("/v1/me/events", h.listMyEvents, user, requireUser)
+	// Every /v1/me call remembers the email claim of the caller's token.
+	me := []echo.MiddlewareFunc{user, requireUser, h.rememberEmail}
+	e.GET("/v1/me/referral-code", h.getMyReferralCode, me...)
+	e.PUT("/v1/me/referral-code", h.putMyReferralCode, me...)
+	e.GET("/v1/me/referrals/stats", h.getMyReferralStats, me...)
+	e.GET("/v1/me/referrals/timeseries", h.getMyTimeSeries, me...)
+	e.GET("/v1/me/referrals", h.listMyReferrals, me...)
+	e.GET("/v1/me/balance", h.getMyBalance, me...)
+	e.GET("/v1/me/balance/transactions", h.listMyTransactions, me...)
+	e.GET("/v1/me/events", h.listMyEvents, me...)
+	e.GET("/v1/me/notifications", h.getMyNotifications, me...)
+	e.PUT("/v1/me/notifications", h.putMyNotifications, me...)
+	e.PUT("/v1/users/:userId/contact", h.putUserContact, user, backend)
 	e.POST("/v1/referrals", h.createReferral, user, backend)
 	e.POST("/v1/payments", h.reportPayment, user, backend)
 	e.POST("/v1/refunds", h.reportRefund, user, backend)
@@ -228,6 +237,8 @@ type handlers struct {
 	shortLinkHead *telemetry.Route
 	// webhooks runs the webhook endpoint operations.
 	webhooks *webhook.Service
+	// contacts keeps users' email addresses and settings.
+	contacts *mail.Contacts
 	// publicLimit and userLimit are the rate limits; nil: none.
 	publicLimit, userLimit *ratelimit.Limiter
 }

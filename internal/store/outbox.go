@@ -344,3 +344,13 @@ func (s *Store) PruneOutbox(ctx context.Context, before, now time.Time) (int64, 
 	}
 	return total, nil
 }
+
+// TaskStatus returns the status of event's task for target of sink, and
+// how many attempts it had; referral.ErrNotFound when there is none.
+func (s *Store) TaskStatus(ctx context.Context, eventID, sink, target string) (string, int, error) {
+	var t OutboxTask
+	if err := s.with(ctx).Where("event_id = ? AND sink = ? AND target = ?", eventID, sink, target).Take(&t).Error; err != nil {
+		return "", 0, notFound(err)
+	}
+	return t.Status, t.Attempts, nil
+}

@@ -108,7 +108,11 @@ func Open(ctx context.Context, dialect Dialect, dsn string) (*Store, error) {
 		// Transactions take the write lock when they begin (_txlock=immediate),
 		// so a second process waits for it (busy_timeout) rather than failing
 		// when a read turns into a write.
-		db, err := st.openGorm(ctx, sqlite.Open("file:"+dsn+"?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"))
+		// The path is a URI's: '#' would end it (a test named "sqlite#01"
+		// opened the file "…sqlite", shared with every other such test),
+		// '?' would start the query, and '%' starts an escape.
+		path := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(dsn)
+		db, err := st.openGorm(ctx, sqlite.Open("file:"+path+"?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"))
 		if err != nil {
 			return nil, err
 		}

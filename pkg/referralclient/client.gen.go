@@ -54,6 +54,24 @@ func (e APIKeyRequestRole) Valid() bool {
 	}
 }
 
+// Defines values for ContactSource.
+const (
+	ContactSourceService ContactSource = "service"
+	ContactSourceToken   ContactSource = "token"
+)
+
+// Valid indicates whether the value is a known member of the ContactSource enum.
+func (e ContactSource) Valid() bool {
+	switch e {
+	case ContactSourceService:
+		return true
+	case ContactSourceToken:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreatedAPIKeyRole.
 const (
 	CreatedAPIKeyRoleAdmin   CreatedAPIKeyRole = "admin"
@@ -696,6 +714,49 @@ type CodeLinks struct {
 	Web string `json:"web"`
 }
 
+// Contact defines model for Contact.
+type Contact struct {
+	// Email Example: jane@example.com
+	Email string `json:"email"`
+
+	// Locale Locale is the user's BCP 47 language tag ("en" when none was given).
+	//
+	// Example: en
+	Locale string `json:"locale"`
+
+	// Source Source is who gave the address: the product backend (service) or
+	// the email claim of the user's token (token). A backend's address is
+	// kept over what tokens say.
+	//
+	// Example: service
+	Source    ContactSource `json:"source"`
+	UpdatedAt time.Time     `json:"updatedAt"`
+
+	// UserID Example: u1
+	UserID string `json:"userId"`
+}
+
+// ContactSource Source is who gave the address: the product backend (service) or
+// the email claim of the user's token (token). A backend's address is
+// kept over what tokens say.
+//
+// Example: service
+type ContactSource string
+
+// ContactRequest defines model for ContactRequest.
+type ContactRequest struct {
+	// Email Email is a plain address (no display name).
+	//
+	// Example: jane@example.com
+	Email string `json:"email"`
+
+	// Locale Locale is a BCP 47 language tag for the user's emails (en, de,
+	// pt-BR); absent or empty: English.
+	//
+	// Example: en
+	Locale *string `json:"locale,omitempty"`
+}
+
 // Conversion defines model for Conversion.
 type Conversion struct {
 	// PaidRate PaidRate is referrals that qualified (QUALIFIED or REWARDED) / signups.
@@ -854,6 +915,29 @@ type DeliveryPage struct {
 	NextCursor *string `json:"nextCursor"`
 }
 
+// EmailNotifications defines model for EmailNotifications.
+type EmailNotifications struct {
+	// PayoutPaid PayoutPaid is the email when the user is paid.
+	//
+	// Example: true
+	PayoutPaid bool `json:"payoutPaid"`
+
+	// ReferralCreated ReferralCreated is the email when someone signs up with the user's code.
+	//
+	// Example: false
+	ReferralCreated bool `json:"referralCreated"`
+
+	// ReferralQualified ReferralQualified is the email when a referral's payment earns the user a reward.
+	//
+	// Example: true
+	ReferralQualified bool `json:"referralQualified"`
+
+	// RewardAvailable RewardAvailable is the email when a reward's hold ends and it becomes payable.
+	//
+	// Example: false
+	RewardAvailable bool `json:"rewardAvailable"`
+}
+
 // Event defines model for Event.
 type Event struct {
 	// CreatedAt CreatedAt is when the change the event reports was made.
@@ -982,6 +1066,11 @@ type LedgerPage struct {
 
 	// NextCursor NextCursor fetches the next page; null on the last page.
 	NextCursor *string `json:"nextCursor"`
+}
+
+// NotificationSettings defines model for NotificationSettings.
+type NotificationSettings struct {
+	Email EmailNotifications `json:"email"`
 }
 
 // PaymentRequest defines model for PaymentRequest.
@@ -1732,6 +1821,9 @@ type AdminUpdateWebhookEndpointJSONRequestBody = WebhookEndpointUpdate
 // AdminReplayWebhookEndpointJSONRequestBody defines body for AdminReplayWebhookEndpoint for application/json ContentType.
 type AdminReplayWebhookEndpointJSONRequestBody = ReplayRequest
 
+// PutMyNotificationsJSONRequestBody defines body for PutMyNotifications for application/json ContentType.
+type PutMyNotificationsJSONRequestBody = NotificationSettings
+
 // PutMyReferralCodeJSONRequestBody defines body for PutMyReferralCode for application/json ContentType.
 type PutMyReferralCodeJSONRequestBody = VanityCodeRequest
 
@@ -1743,6 +1835,9 @@ type CreateReferralJSONRequestBody = CreateReferralRequest
 
 // ReportRefundJSONRequestBody defines body for ReportRefund for application/json ContentType.
 type ReportRefundJSONRequestBody = RefundRequest
+
+// PutUserContactJSONRequestBody defines body for PutUserContact for application/json ContentType.
+type PutUserContactJSONRequestBody = ContactRequest
 
 // ReceiveStripeEventJSONRequestBody defines body for ReceiveStripeEvent for application/json ContentType.
 type ReceiveStripeEventJSONRequestBody = StripeEvent
@@ -2251,6 +2346,31 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/me/events (the `ListMyEvents` operationId).
 	ListMyEvents(ctx context.Context, params *ListMyEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetMyNotifications The caller's email settings
+	//
+	// Which emails the caller gets. Until they choose: referralQualified and payoutPaid on, referralCreated and rewardAvailable off. Emails go to the address the product backend set, else the email claim of the caller's token (remembered whenever they call /v1/me).
+	//
+	// Corresponds with GET /v1/me/notifications (the `GetMyNotifications` operationId).
+	GetMyNotifications(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutMyNotificationsWithBody Choose the caller's emails
+	//
+	// Replaces the caller's email settings whole: every switch is required. An email switched off is not sent for events from then on (one already being sent may still arrive).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/me/notifications (the `PutMyNotifications` operationId).
+	PutMyNotificationsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutMyNotifications Choose the caller's emails
+	//
+	// Replaces the caller's email settings whole: every switch is required. An email switched off is not sent for events from then on (one already being sent may still arrive).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/me/notifications (the `PutMyNotifications` operationId).
+	PutMyNotifications(ctx context.Context, body PutMyNotificationsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetMyReferralCode Get or create the caller's referral code
 	//
 	// Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.
@@ -2350,6 +2470,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/refunds (the `ReportRefund` operationId).
 	ReportRefund(ctx context.Context, body ReportRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutUserContactWithBody Set where a user's email goes (product backends)
+	//
+	// The service does not own users: the product backend tells it a user's email address and the locale of their emails (a BCP 47 tag; templates exist for en and de, others fall back to en). This replaces what was known, including an address taken from the email claim of the user's token; later tokens do not replace it. The referrer's emails (a qualified referral; on request signups, rewards becoming available, payouts) go there.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/users/{userId}/contact (the `PutUserContact` operationId).
+	PutUserContactWithBody(ctx context.Context, userID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutUserContact Set where a user's email goes (product backends)
+	//
+	// The service does not own users: the product backend tells it a user's email address and the locale of their emails (a BCP 47 tag; templates exist for en and de, others fall back to en). This replaces what was known, including an address taken from the email claim of the user's token; later tokens do not replace it. The referrer's emails (a qualified referral; on request signups, rewards becoming available, payouts) go there.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/users/{userId}/contact (the `PutUserContact` operationId).
+	PutUserContact(ctx context.Context, userID string, body PutUserContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReceiveStripeEventWithBody Receive a Stripe event
 	//
@@ -3040,6 +3178,61 @@ func (c *Client) ListMyEvents(ctx context.Context, params *ListMyEventsParams, r
 	return c.Client.Do(req)
 }
 
+// GetMyNotifications The caller's email settings
+//
+// Which emails the caller gets. Until they choose: referralQualified and payoutPaid on, referralCreated and rewardAvailable off. Emails go to the address the product backend set, else the email claim of the caller's token (remembered whenever they call /v1/me).
+//
+// Corresponds with GET /v1/me/notifications (the `GetMyNotifications` operationId).
+func (c *Client) GetMyNotifications(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMyNotificationsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutMyNotificationsWithBody Choose the caller's emails
+//
+// Replaces the caller's email settings whole: every switch is required. An email switched off is not sent for events from then on (one already being sent may still arrive).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/me/notifications (the `PutMyNotifications` operationId).
+func (c *Client) PutMyNotificationsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutMyNotificationsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutMyNotifications Choose the caller's emails
+//
+// Replaces the caller's email settings whole: every switch is required. An email switched off is not sent for events from then on (one already being sent may still arrive).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/me/notifications (the `PutMyNotifications` operationId).
+func (c *Client) PutMyNotifications(ctx context.Context, body PutMyNotificationsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutMyNotificationsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetMyReferralCode Get or create the caller's referral code
 //
 // Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.
@@ -3250,6 +3443,44 @@ func (c *Client) ReportRefundWithBody(ctx context.Context, contentType string, b
 // Corresponds with POST /v1/refunds (the `ReportRefund` operationId).
 func (c *Client) ReportRefund(ctx context.Context, body ReportRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReportRefundRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutUserContactWithBody Set where a user's email goes (product backends)
+//
+// The service does not own users: the product backend tells it a user's email address and the locale of their emails (a BCP 47 tag; templates exist for en and de, others fall back to en). This replaces what was known, including an address taken from the email claim of the user's token; later tokens do not replace it. The referrer's emails (a qualified referral; on request signups, rewards becoming available, payouts) go there.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/users/{userId}/contact (the `PutUserContact` operationId).
+func (c *Client) PutUserContactWithBody(ctx context.Context, userID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutUserContactRequestWithBody(c.Server, userID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutUserContact Set where a user's email goes (product backends)
+//
+// The service does not own users: the product backend tells it a user's email address and the locale of their emails (a BCP 47 tag; templates exist for en and de, others fall back to en). This replaces what was known, including an address taken from the email claim of the user's token; later tokens do not replace it. The referrer's emails (a qualified referral; on request signups, rewards becoming available, payouts) go there.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/users/{userId}/contact (the `PutUserContact` operationId).
+func (c *Client) PutUserContact(ctx context.Context, userID string, body PutUserContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutUserContactRequest(c.Server, userID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4986,6 +5217,73 @@ func NewListMyEventsRequest(server string, params *ListMyEventsParams) (*http.Re
 	return req, nil
 }
 
+// NewGetMyNotificationsRequest constructs an http.Request for the GetMyNotifications method
+func NewGetMyNotificationsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/notifications")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutMyNotificationsRequest calls the generic PutMyNotifications builder with application/json body
+func NewPutMyNotificationsRequest(server string, body PutMyNotificationsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutMyNotificationsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutMyNotificationsRequestWithBody constructs an http.Request for the PutMyNotifications method, with any body, and a specified content type
+func NewPutMyNotificationsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/notifications")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetMyReferralCodeRequest constructs an http.Request for the GetMyReferralCode method
 func NewGetMyReferralCodeRequest(server string) (*http.Request, error) {
 	var err error
@@ -5347,6 +5645,53 @@ func NewReportRefundRequestWithBody(server string, contentType string, body io.R
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPutUserContactRequest calls the generic PutUserContact builder with application/json body
+func NewPutUserContactRequest(server string, userID string, body PutUserContactJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutUserContactRequestWithBody(server, userID, "application/json", bodyReader)
+}
+
+// NewPutUserContactRequestWithBody constructs an http.Request for the PutUserContact method, with any body, and a specified content type
+func NewPutUserContactRequestWithBody(server string, userID string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "userId", userID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users/%s/contact", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -5795,6 +6140,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/me/events (the `ListMyEvents` operationId).
 	ListMyEventsWithResponse(ctx context.Context, params *ListMyEventsParams, reqEditors ...RequestEditorFn) (*ListMyEventsResponse, error)
 
+	// GetMyNotificationsWithResponse The caller's email settings
+	//
+	// Which emails the caller gets. Until they choose: referralQualified and payoutPaid on, referralCreated and rewardAvailable off. Emails go to the address the product backend set, else the email claim of the caller's token (remembered whenever they call /v1/me).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/me/notifications (the `GetMyNotifications` operationId).
+	GetMyNotificationsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMyNotificationsResponse, error)
+
+	// PutMyNotificationsWithBodyWithResponse Choose the caller's emails
+	//
+	// Replaces the caller's email settings whole: every switch is required. An email switched off is not sent for events from then on (one already being sent may still arrive).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/me/notifications (the `PutMyNotifications` operationId).
+	PutMyNotificationsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutMyNotificationsResponse, error)
+
+	// PutMyNotificationsWithResponse Choose the caller's emails
+	//
+	// Replaces the caller's email settings whole: every switch is required. An email switched off is not sent for events from then on (one already being sent may still arrive).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/me/notifications (the `PutMyNotifications` operationId).
+	PutMyNotificationsWithResponse(ctx context.Context, body PutMyNotificationsJSONRequestBody, reqEditors ...RequestEditorFn) (*PutMyNotificationsResponse, error)
+
 	// GetMyReferralCodeWithResponse Get or create the caller's referral code
 	//
 	// Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.
@@ -5902,6 +6274,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/refunds (the `ReportRefund` operationId).
 	ReportRefundWithResponse(ctx context.Context, body ReportRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*ReportRefundResponse, error)
+
+	// PutUserContactWithBodyWithResponse Set where a user's email goes (product backends)
+	//
+	// The service does not own users: the product backend tells it a user's email address and the locale of their emails (a BCP 47 tag; templates exist for en and de, others fall back to en). This replaces what was known, including an address taken from the email claim of the user's token; later tokens do not replace it. The referrer's emails (a qualified referral; on request signups, rewards becoming available, payouts) go there.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/users/{userId}/contact (the `PutUserContact` operationId).
+	PutUserContactWithBodyWithResponse(ctx context.Context, userID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutUserContactResponse, error)
+
+	// PutUserContactWithResponse Set where a user's email goes (product backends)
+	//
+	// The service does not own users: the product backend tells it a user's email address and the locale of their emails (a BCP 47 tag; templates exist for en and de, others fall back to en). This replaces what was known, including an address taken from the email claim of the user's token; later tokens do not replace it. The referrer's emails (a qualified referral; on request signups, rewards becoming available, payouts) go there.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/users/{userId}/contact (the `PutUserContact` operationId).
+	PutUserContactWithResponse(ctx context.Context, userID string, body PutUserContactJSONRequestBody, reqEditors ...RequestEditorFn) (*PutUserContactResponse, error)
 
 	// ReceiveStripeEventWithBodyWithResponse Receive a Stripe event
 	//
@@ -10227,6 +10617,294 @@ func (r ListMyEventsResponse) ContentType() string {
 	return ""
 }
 
+// GetMyNotificationsResponse200Headers the declared response headers of an HTTP 200 response for GetMyNotifications
+type GetMyNotificationsResponse200Headers struct {
+	XRequestID *string
+}
+
+// GetMyNotificationsResponse401Headers the declared response headers of an HTTP 401 response for GetMyNotifications
+type GetMyNotificationsResponse401Headers struct {
+	XRequestID *string
+}
+
+// GetMyNotificationsResponse403Headers the declared response headers of an HTTP 403 response for GetMyNotifications
+type GetMyNotificationsResponse403Headers struct {
+	XRequestID *string
+}
+
+// GetMyNotificationsResponse429Headers the declared response headers of an HTTP 429 response for GetMyNotifications
+type GetMyNotificationsResponse429Headers struct {
+	RateLimitLimit     *string
+	RateLimitRemaining *string
+	RateLimitReset     *string
+	RetryAfter         *string
+	XRequestID         *string
+}
+
+// GetMyNotificationsResponse500Headers the declared response headers of an HTTP 500 response for GetMyNotifications
+type GetMyNotificationsResponse500Headers struct {
+	XRequestID *string
+}
+
+// GetMyNotificationsResponse503Headers the declared response headers of an HTTP 503 response for GetMyNotifications
+type GetMyNotificationsResponse503Headers struct {
+	RetryAfter *string
+	XRequestID *string
+}
+
+type GetMyNotificationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationSettings
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Problem
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *Problem
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMyNotificationsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMyNotificationsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetMyNotificationsResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetMyNotificationsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetMyNotificationsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetMyNotificationsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMyNotificationsResponse) GetJSON200() *NotificationSettings {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMyNotificationsResponse) GetApplicationProblemJSON401() *Problem {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetMyNotificationsResponse) GetApplicationProblemJSON403() *Problem {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetMyNotificationsResponse) GetApplicationProblemJSON429() *Problem {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetMyNotificationsResponse) GetApplicationProblemJSON500() *Problem {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetMyNotificationsResponse) GetApplicationProblemJSON503() *Problem {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMyNotificationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMyNotificationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMyNotificationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMyNotificationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutMyNotificationsResponse200Headers the declared response headers of an HTTP 200 response for PutMyNotifications
+type PutMyNotificationsResponse200Headers struct {
+	XRequestID *string
+}
+
+// PutMyNotificationsResponse400Headers the declared response headers of an HTTP 400 response for PutMyNotifications
+type PutMyNotificationsResponse400Headers struct {
+	XRequestID *string
+}
+
+// PutMyNotificationsResponse401Headers the declared response headers of an HTTP 401 response for PutMyNotifications
+type PutMyNotificationsResponse401Headers struct {
+	XRequestID *string
+}
+
+// PutMyNotificationsResponse403Headers the declared response headers of an HTTP 403 response for PutMyNotifications
+type PutMyNotificationsResponse403Headers struct {
+	XRequestID *string
+}
+
+// PutMyNotificationsResponse413Headers the declared response headers of an HTTP 413 response for PutMyNotifications
+type PutMyNotificationsResponse413Headers struct {
+	XRequestID *string
+}
+
+// PutMyNotificationsResponse415Headers the declared response headers of an HTTP 415 response for PutMyNotifications
+type PutMyNotificationsResponse415Headers struct {
+	XRequestID *string
+}
+
+// PutMyNotificationsResponse429Headers the declared response headers of an HTTP 429 response for PutMyNotifications
+type PutMyNotificationsResponse429Headers struct {
+	RateLimitLimit     *string
+	RateLimitRemaining *string
+	RateLimitReset     *string
+	RetryAfter         *string
+	XRequestID         *string
+}
+
+// PutMyNotificationsResponse500Headers the declared response headers of an HTTP 500 response for PutMyNotifications
+type PutMyNotificationsResponse500Headers struct {
+	XRequestID *string
+}
+
+// PutMyNotificationsResponse503Headers the declared response headers of an HTTP 503 response for PutMyNotifications
+type PutMyNotificationsResponse503Headers struct {
+	RetryAfter *string
+	XRequestID *string
+}
+
+type PutMyNotificationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationSettings
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Problem
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *Problem
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *Problem
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *Problem
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PutMyNotificationsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PutMyNotificationsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutMyNotificationsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PutMyNotificationsResponse403Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PutMyNotificationsResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PutMyNotificationsResponse415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PutMyNotificationsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *PutMyNotificationsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutMyNotificationsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutMyNotificationsResponse) GetJSON200() *NotificationSettings {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutMyNotificationsResponse) GetApplicationProblemJSON400() *Problem {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutMyNotificationsResponse) GetApplicationProblemJSON401() *Problem {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutMyNotificationsResponse) GetApplicationProblemJSON403() *Problem {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutMyNotificationsResponse) GetApplicationProblemJSON413() *Problem {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutMyNotificationsResponse) GetApplicationProblemJSON415() *Problem {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PutMyNotificationsResponse) GetApplicationProblemJSON429() *Problem {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PutMyNotificationsResponse) GetApplicationProblemJSON500() *Problem {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutMyNotificationsResponse) GetApplicationProblemJSON503() *Problem {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PutMyNotificationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutMyNotificationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutMyNotificationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutMyNotificationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetMyReferralCodeResponse200Headers the declared response headers of an HTTP 200 response for GetMyReferralCode
 type GetMyReferralCodeResponse200Headers struct {
 	XRequestID *string
@@ -11519,6 +12197,171 @@ func (r ReportRefundResponse) ContentType() string {
 	return ""
 }
 
+// PutUserContactResponse200Headers the declared response headers of an HTTP 200 response for PutUserContact
+type PutUserContactResponse200Headers struct {
+	XRequestID *string
+}
+
+// PutUserContactResponse400Headers the declared response headers of an HTTP 400 response for PutUserContact
+type PutUserContactResponse400Headers struct {
+	XRequestID *string
+}
+
+// PutUserContactResponse401Headers the declared response headers of an HTTP 401 response for PutUserContact
+type PutUserContactResponse401Headers struct {
+	XRequestID *string
+}
+
+// PutUserContactResponse403Headers the declared response headers of an HTTP 403 response for PutUserContact
+type PutUserContactResponse403Headers struct {
+	XRequestID *string
+}
+
+// PutUserContactResponse413Headers the declared response headers of an HTTP 413 response for PutUserContact
+type PutUserContactResponse413Headers struct {
+	XRequestID *string
+}
+
+// PutUserContactResponse415Headers the declared response headers of an HTTP 415 response for PutUserContact
+type PutUserContactResponse415Headers struct {
+	XRequestID *string
+}
+
+// PutUserContactResponse429Headers the declared response headers of an HTTP 429 response for PutUserContact
+type PutUserContactResponse429Headers struct {
+	RateLimitLimit     *string
+	RateLimitRemaining *string
+	RateLimitReset     *string
+	RetryAfter         *string
+	XRequestID         *string
+}
+
+// PutUserContactResponse500Headers the declared response headers of an HTTP 500 response for PutUserContact
+type PutUserContactResponse500Headers struct {
+	XRequestID *string
+}
+
+// PutUserContactResponse503Headers the declared response headers of an HTTP 503 response for PutUserContact
+type PutUserContactResponse503Headers struct {
+	RetryAfter *string
+	XRequestID *string
+}
+
+type PutUserContactResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Contact
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Problem
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *Problem
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *Problem
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *Problem
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PutUserContactResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PutUserContactResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutUserContactResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PutUserContactResponse403Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PutUserContactResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PutUserContactResponse415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PutUserContactResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *PutUserContactResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutUserContactResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutUserContactResponse) GetJSON200() *Contact {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutUserContactResponse) GetApplicationProblemJSON400() *Problem {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutUserContactResponse) GetApplicationProblemJSON401() *Problem {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutUserContactResponse) GetApplicationProblemJSON403() *Problem {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutUserContactResponse) GetApplicationProblemJSON413() *Problem {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutUserContactResponse) GetApplicationProblemJSON415() *Problem {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PutUserContactResponse) GetApplicationProblemJSON429() *Problem {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PutUserContactResponse) GetApplicationProblemJSON500() *Problem {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutUserContactResponse) GetApplicationProblemJSON503() *Problem {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PutUserContactResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutUserContactResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutUserContactResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutUserContactResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ReceiveStripeEventResponse200Headers the declared response headers of an HTTP 200 response for ReceiveStripeEvent
 type ReceiveStripeEventResponse200Headers struct {
 	XRequestID *string
@@ -12194,6 +13037,51 @@ func (c *ClientWithResponses) ListMyEventsWithResponse(ctx context.Context, para
 	return ParseListMyEventsResponse(rsp)
 }
 
+// GetMyNotificationsWithResponse The caller's email settings
+//
+// Which emails the caller gets. Until they choose: referralQualified and payoutPaid on, referralCreated and rewardAvailable off. Emails go to the address the product backend set, else the email claim of the caller's token (remembered whenever they call /v1/me).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/me/notifications (the `GetMyNotifications` operationId).
+func (c *ClientWithResponses) GetMyNotificationsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMyNotificationsResponse, error) {
+	rsp, err := c.GetMyNotifications(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMyNotificationsResponse(rsp)
+}
+
+// PutMyNotificationsWithBodyWithResponse Choose the caller's emails
+//
+// Replaces the caller's email settings whole: every switch is required. An email switched off is not sent for events from then on (one already being sent may still arrive).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/me/notifications (the `PutMyNotifications` operationId).
+func (c *ClientWithResponses) PutMyNotificationsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutMyNotificationsResponse, error) {
+	rsp, err := c.PutMyNotificationsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutMyNotificationsResponse(rsp)
+}
+
+// PutMyNotificationsWithResponse Choose the caller's emails
+//
+// Replaces the caller's email settings whole: every switch is required. An email switched off is not sent for events from then on (one already being sent may still arrive).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/me/notifications (the `PutMyNotifications` operationId).
+func (c *ClientWithResponses) PutMyNotificationsWithResponse(ctx context.Context, body PutMyNotificationsJSONRequestBody, reqEditors ...RequestEditorFn) (*PutMyNotificationsResponse, error) {
+	rsp, err := c.PutMyNotifications(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutMyNotificationsResponse(rsp)
+}
+
 // GetMyReferralCodeWithResponse Get or create the caller's referral code
 //
 // Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.
@@ -12372,6 +13260,36 @@ func (c *ClientWithResponses) ReportRefundWithResponse(ctx context.Context, body
 		return nil, err
 	}
 	return ParseReportRefundResponse(rsp)
+}
+
+// PutUserContactWithBodyWithResponse Set where a user's email goes (product backends)
+//
+// The service does not own users: the product backend tells it a user's email address and the locale of their emails (a BCP 47 tag; templates exist for en and de, others fall back to en). This replaces what was known, including an address taken from the email claim of the user's token; later tokens do not replace it. The referrer's emails (a qualified referral; on request signups, rewards becoming available, payouts) go there.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/users/{userId}/contact (the `PutUserContact` operationId).
+func (c *ClientWithResponses) PutUserContactWithBodyWithResponse(ctx context.Context, userID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutUserContactResponse, error) {
+	rsp, err := c.PutUserContactWithBody(ctx, userID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutUserContactResponse(rsp)
+}
+
+// PutUserContactWithResponse Set where a user's email goes (product backends)
+//
+// The service does not own users: the product backend tells it a user's email address and the locale of their emails (a BCP 47 tag; templates exist for en and de, others fall back to en). This replaces what was known, including an address taken from the email claim of the user's token; later tokens do not replace it. The referrer's emails (a qualified referral; on request signups, rewards becoming available, payouts) go there.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/users/{userId}/contact (the `PutUserContact` operationId).
+func (c *ClientWithResponses) PutUserContactWithResponse(ctx context.Context, userID string, body PutUserContactJSONRequestBody, reqEditors ...RequestEditorFn) (*PutUserContactResponse, error) {
+	rsp, err := c.PutUserContact(ctx, userID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutUserContactResponse(rsp)
 }
 
 // ReceiveStripeEventWithBodyWithResponse Receive a Stripe event
@@ -17906,6 +18824,375 @@ func ParseListMyEventsResponse(rsp *http.Response) (*ListMyEventsResponse, error
 	return response, nil
 }
 
+// ParseGetMyNotificationsResponse parses an HTTP response from a GetMyNotificationsWithResponse call
+func ParseGetMyNotificationsResponse(rsp *http.Response) (*GetMyNotificationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMyNotificationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMyNotificationsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetMyNotificationsResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetMyNotificationsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetMyNotificationsResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetMyNotificationsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetMyNotificationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutMyNotificationsResponse parses an HTTP response from a PutMyNotificationsWithResponse call
+func ParsePutMyNotificationsResponse(rsp *http.Response) (*PutMyNotificationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutMyNotificationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PutMyNotificationsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers PutMyNotificationsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PutMyNotificationsResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PutMyNotificationsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 413:
+		var headers PutMyNotificationsResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PutMyNotificationsResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers PutMyNotificationsResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers PutMyNotificationsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutMyNotificationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetMyReferralCodeResponse parses an HTTP response from a GetMyReferralCodeWithResponse call
 func ParseGetMyReferralCodeResponse(rsp *http.Response) (*GetMyReferralCodeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19532,6 +20819,216 @@ func ParseReportRefundResponse(rsp *http.Response) (*ReportRefundResponse, error
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ReportRefundResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutUserContactResponse parses an HTTP response from a PutUserContactWithResponse call
+func ParsePutUserContactResponse(rsp *http.Response) (*PutUserContactResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutUserContactResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Contact
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PutUserContactResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers PutUserContactResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PutUserContactResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PutUserContactResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 413:
+		var headers PutUserContactResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PutUserContactResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers PutUserContactResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers PutUserContactResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutUserContactResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
