@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,11 +32,28 @@ func TestTwoReplicas(t *testing.T) {
 	credits, stripeURL := newCreditLog(t)
 	env := []string{"DATABASE_URL=" + dbURL, "JWT_SECRET=" + testJWTSecret, "REWARD_HOLD_DAYS=0", "RATE_LIMIT_PUBLIC=off",
 		"STRIPE_WEBHOOK_SECRET=whsec_test", "STRIPE_SECRET_KEY=sk_test_123", "STRIPE_API_URL=" + stripeURL,
-		"PAYOUT_SCHEDULE=*/2 * * * * *"}
+		"PAYOUT_SCHEDULE=*/2 * * * * *", "WEBHOOK_ALLOW_PRIVATE_URLS=true"}
 	a, b := startServer(t, dir, env), startServer(t, dir, env)
 	replicas := []*process{a, b}
 	tok := minter(t, dir, env)
 	backend, admin := tok("-sub", "backend", "-roles", "service"), tok("-sub", "ops", "-roles", "admin")
+	// A webhook receiver that fails each event's first request: both
+	// replicas' workers deliver and retry.
+	var hookMu sync.Mutex
+	hookRequests, hookOK := map[string]int{}, map[string]int{}
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("webhook-id")
+		hookMu.Lock()
+		defer hookMu.Unlock()
+		hookRequests[id]++
+		if hookRequests[id] == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		hookOK[id]++
+	}))
+	defer receiver.Close()
+	call(t, "POST", a.base+"/v1/admin/webhook-endpoints", admin, fmt.Sprintf(`{"url":%q}`, receiver.URL))
 	const referrers = 6
 	codes := make([]string, referrers)
 	for r := range referrers {
@@ -113,6 +132,20 @@ func TestTwoReplicas(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	time.Sleep(2500 * time.Millisecond) // one more round of both schedules
+	// Every event reaches the receiver on its second attempt (5 s ± 20%).
+	_, feed := call(t, "GET", a.base+"/v1/admin/events?limit=200", admin, "")
+	events := len(feed["items"].([]any))
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		hookMu.Lock()
+		delivered := len(hookOK)
+		hookMu.Unlock()
+		if delivered >= events || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
 	a.stop(t)
 	b.stop(t)
 
@@ -147,6 +180,19 @@ func TestTwoReplicas(t *testing.T) {
 	}
 	if n := scalar(`SELECT COUNT(*) FROM payouts`); n != referrers || credits.total() != referrers {
 		t.Fatalf("%d payouts and %d Stripe credits for %d referrers", n, credits.total(), referrers)
+	}
+	// Each event succeeded once, and every request the receiver got is one
+	// recorded attempt: neither replica sent an attempt twice.
+	hookMu.Lock()
+	defer hookMu.Unlock()
+	if n := scalar(`SELECT COUNT(*) FROM events WHERE type <> 'ping'`); n < 3*referrers || int64(len(hookOK)) != n || int64(events) != n {
+		t.Fatalf("%d events stored, %d in the feed, %d delivered", n, events, len(hookOK))
+	}
+	for id, n := range hookOK {
+		recorded := scalar(`SELECT COUNT(*) FROM outbox_attempts WHERE event_id = $1 AND sink = 'webhook'`, id)
+		if n != 1 || int64(hookRequests[id]) != recorded || recorded != 2 {
+			t.Fatalf("event %s: %d successes, %d requests, %d attempts recorded", id, n, hookRequests[id], recorded)
+		}
 	}
 	var wrong int64
 	if err := db.QueryRow(`SELECT COUNT(*) FROM user_balances b WHERE b.balance <> (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries e WHERE e.user_id = b.user_id AND e.currency = b.currency)`).Scan(&wrong); err != nil || wrong != 0 {
