@@ -10,7 +10,6 @@ import (
 
 	"github.com/refhub/referral-service/internal/outbox"
 	"github.com/refhub/referral-service/internal/referral"
-	"github.com/refhub/referral-service/internal/store"
 	"github.com/refhub/referral-service/internal/testdb"
 )
 
@@ -22,24 +21,12 @@ func TestRewardAvailableOnceAcrossReplicas(t *testing.T) {
 	for _, backend := range []string{"postgres", "sqlite"} {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			dialect, dsn := store.Postgres, ""
-			if backend == "postgres" {
-				dsn = testdb.PostgresURL(t)
-			} else {
-				dialect, dsn = store.SQLite, testdb.SQLitePath(t)
-			}
 			var mu sync.Mutex
 			now := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			stores := testdb.Replicas(t, backend, 3)
 			var replicas []*referral.Service
-			var stores []*store.Store
-			for range 3 {
-				st, err := store.Open(context.Background(), dialect, dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = st.Close() })
-				stores = append(stores, st)
+			for _, st := range stores {
 				replicas = append(replicas, referral.NewService(st, referral.Options{
 					Rule: referral.RewardRule{Percent: referral.MustPercent("20")}, Hold: 24 * time.Hour, Now: clock}))
 			}

@@ -173,6 +173,31 @@ func Each(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 	}
 }
 
+// Replicas opens n stores on one fresh database of backend ("postgres"
+// or "sqlite"), as n replicas of the service would.
+func Replicas(t testing.TB, backend string, n int) []*store.Store {
+	t.Helper()
+	dialect, dsn := store.Postgres, ""
+	switch backend {
+	case "postgres":
+		dsn = PostgresURL(t)
+	case "sqlite":
+		dialect, dsn = store.SQLite, SQLitePath(t)
+	default:
+		t.Fatalf("testdb: no backend %q", backend)
+	}
+	out := make([]*store.Store, 0, n)
+	for range n {
+		st, err := store.Open(context.Background(), dialect, dsn)
+		if err != nil {
+			t.Fatalf("testdb: open %s: %v", backend, err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		out = append(out, st)
+	}
+	return out
+}
+
 // EmptyPostgresURL returns the URL of a fresh database with no schema, for
 // tests of the migrations themselves; it is dropped when the test ends.
 func EmptyPostgresURL(t testing.TB) string {

@@ -403,27 +403,6 @@ func TestDeliveriesVerify(t *testing.T) {
 	})
 }
 
-// openReplicas opens n stores on one database, as n replicas would.
-func openReplicas(t *testing.T, backend string, n int) []*store.Store {
-	t.Helper()
-	dialect, dsn := store.Postgres, ""
-	if backend == "postgres" {
-		dsn = testdb.PostgresURL(t)
-	} else {
-		dialect, dsn = store.SQLite, testdb.SQLitePath(t)
-	}
-	var out []*store.Store
-	for range n {
-		st, err := store.Open(context.Background(), dialect, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		out = append(out, st)
-	}
-	return out
-}
-
 // TestReplicasNeverSendAnAttemptTwice: three replicas' workers share one
 // database and two flaky receivers. Every request a receiver gets is a
 // recorded attempt (none sent twice, none lost), attempts of one event
@@ -433,7 +412,7 @@ func TestReplicasNeverSendAnAttemptTwice(t *testing.T) {
 	for _, backend := range []string{"postgres", "sqlite"} {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			stores := openReplicas(t, backend, 3)
+			stores := testdb.Replicas(t, backend, 3)
 			flaky := func(*http.Request) int {
 				if rand.IntN(10) < 4 {
 					return http.StatusInternalServerError
