@@ -96,6 +96,7 @@ func (d *dnsServer) resolver() *net.Resolver {
 // and other non-public addresses are refused, written any way, and so are
 // names that resolve to them; public ones pass.
 func TestGuardRefusesInternalAddresses(t *testing.T) {
+	t.Parallel()
 	dns := startDNS(t)
 	dns.set("intranet.example", "10.20.30.40")
 	dns.set("metadata.example", "169.254.169.254")
@@ -134,6 +135,7 @@ func TestGuardRefusesInternalAddresses(t *testing.T) {
 // public address and later resolving to loopback (where a receiver listens)
 // gets nothing: the address is checked as each delivery connects.
 func TestGuardChecksEveryConnection(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, st *store.Store) {
 		dns := startDNS(t)
 		dns.set("rebind.example", "93.184.215.14")
