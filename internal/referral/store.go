@@ -31,10 +31,11 @@ type Store interface {
 	// referrer, rewards, ledger, balance or payouts holds it.
 	LockAccounts(ctx context.Context, userIDs ...string) error
 
-	CodeByUser(ctx context.Context, userID string) (Code, error)
+	// CodeByUser returns the user's code in a program.
+	CodeByUser(ctx context.Context, userID, programID string) (Code, error)
 	CodeByValue(ctx context.Context, code string) (Code, error)
 	// CreateCode inserts c (and its alias); false when the user already has a
-	// code or the code is taken (now or formerly, by anyone).
+	// code in its program or the code is taken (now or formerly, by anyone).
 	CreateCode(ctx context.Context, c Code) (bool, error)
 
 	// CreateReferral inserts r; false when the referred user already has a referral.
@@ -162,6 +163,23 @@ type Store interface {
 	// The first link learned for a customer is kept.
 	LinkStripeCustomer(ctx context.Context, customerID, userID string, at time.Time) error
 	UserByStripeCustomer(ctx context.Context, customerID string) (string, error)
+
+	// ProgramByID returns one program as stored.
+	ProgramByID(ctx context.Context, id string) (Program, error)
+	// LockProgram returns a program, locking its row until the transaction
+	// ends (program changes are serialised per program; money transactions
+	// only read programs and take no program lock).
+	LockProgram(ctx context.Context, id string) (Program, error)
+	// ListPrograms returns up to f.Limit programs: the default first, then
+	// newest first.
+	ListPrograms(ctx context.Context, f ProgramFilter) ([]Program, error)
+	CreateProgram(ctx context.Context, p Program) error
+	// UpdateProgram stores p's name, status, manager and rules.
+	UpdateProgram(ctx context.Context, p Program) error
+	AppendProgramChange(ctx context.Context, c ProgramChange) error
+	// ProgramChanges returns up to limit of a program's changes, newest
+	// first, before beforeID (empty: from the newest).
+	ProgramChanges(ctx context.Context, programID, beforeID string, limit int) ([]ProgramChange, error)
 
 	// AppendEvent stores an event in the caller's transaction.
 	AppendEvent(ctx context.Context, e Event) error

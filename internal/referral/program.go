@@ -1,0 +1,307 @@
+package referral
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// DefaultProgramID is the id of the default program: codes and referrals
+// that name no program belong to it. It exists from the migration that
+// introduced programs on, and cannot be archived.
+const DefaultProgramID = "prog_default"
+
+// AnyCurrency is the key of an Amounts entry that applies to every
+// currency not listed on its own. The default program built from REWARD_*
+// uses it: those variables are amounts in whatever currency is paid.
+const AnyCurrency = "*"
+
+// ProgramStatus is whether a program takes new codes and referrals.
+type ProgramStatus string
+
+// Program states. An archived program takes no new codes or referrals; the
+// referrals it has keep earning under its rules.
+const (
+	ProgramActive   ProgramStatus = "active"
+	ProgramArchived ProgramStatus = "archived"
+)
+
+// Who manages a program's rules.
+const (
+	// ManagedByEnvironment: the rules are the running service's REWARD_*
+	// variables (the default program until an operator changes it).
+	ManagedByEnvironment = "environment"
+	// ManagedByAPI: the rules are the stored ones.
+	ManagedByAPI = "api"
+)
+
+// Amounts maps a lower-case currency (or AnyCurrency) to an amount in its
+// minor units.
+type Amounts map[string]int64
+
+// For returns the amount for currency: its own entry, else AnyCurrency's, else 0.
+func (a Amounts) For(currency string) int64 {
+	if v, ok := a[currency]; ok {
+		return v
+	}
+	return a[AnyCurrency]
+}
+
+// ReferrerReward is what a program pays the referrer for a referred user's
+// payments.
+type ReferrerReward struct {
+	// Percent of each earning payment.
+	Percent Percent
+	// Fixed is added per earning payment; Max caps one reward (0 or absent:
+	// no cap); MinPayment is the smallest payment that earns.
+	Fixed, Max, MinPayment Amounts
+	// Payments is how many of a referred user's payments earn (≥ 1).
+	Payments int
+	// HoldDays is how long a reward stays pending before payout.
+	HoldDays int
+}
+
+// RuleFor is the rule a payment in currency earns under, as stored with
+// each reward.
+func (r ReferrerReward) RuleFor(currency string) RewardRule {
+	return RewardRule{Percent: r.Percent, Fixed: r.Fixed.For(currency), Cap: r.Max.For(currency)}
+}
+
+// Hold is HoldDays as a duration.
+func (r ReferrerReward) Hold() time.Duration { return time.Duration(r.HoldDays) * 24 * time.Hour }
+
+// FriendRewardType is what the referred friend gets.
+type FriendRewardType string
+
+// Kinds of friend rewards.
+const (
+	FriendNone     FriendRewardType = "none"
+	FriendDiscount FriendRewardType = "discount"
+	FriendCredit   FriendRewardType = "credit"
+)
+
+// FriendReward is what a program gives the referred user.
+type FriendReward struct {
+	Type FriendRewardType
+}
+
+// Program is a set of reward rules that codes and referrals belong to.
+type Program struct {
+	ID        string
+	Name      string
+	Default   bool
+	Status    ProgramStatus
+	ManagedBy string
+	Referrer  ReferrerReward
+	Friend    FriendReward
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ProgramChange is one entry of a program's history: who changed it, when,
+// and the program as it was after the change.
+type ProgramChange struct {
+	ID        string
+	ProgramID string
+	// Action is create, update, archive, or environment (the service
+	// started with REWARD_* values other than those recorded last).
+	Action    string
+	Subject   string
+	Program   Program
+	CreatedAt time.Time
+}
+
+// Program change actions.
+const (
+	ChangeCreate      = "create"
+	ChangeUpdate      = "update"
+	ChangeArchive     = "archive"
+	ChangeEnvironment = "environment"
+)
+
+// ProgramFilter selects a page of programs.
+type ProgramFilter struct {
+	BeforeID string
+	Limit    int
+}
+
+// RewardPatch changes some fields of a ReferrerReward; nil fields keep
+// their values.
+type RewardPatch struct {
+	Percent    *string
+	Fixed      *Amounts
+	Max        *Amounts
+	MinPayment *Amounts
+	Payments   *int
+	HoldDays   *int
+}
+
+// ProgramPatch changes some fields of a program (or describes a new one);
+// nil fields keep their values.
+type ProgramPatch struct {
+	Name     *string
+	Referrer *RewardPatch
+	Friend   *FriendReward
+}
+
+// ValidationError lists what is wrong with a program, by field path
+// ("referrerReward.percent"), for a 422.
+type ValidationError struct {
+	Fields map[string]string
+}
+
+func (e *ValidationError) Error() string {
+	keys := slices.Sorted(maps.Keys(e.Fields))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + " " + e.Fields[k]
+	}
+	return "invalid program: " + strings.Join(parts, "; ")
+}
+
+// Program errors.
+var (
+	ErrProgramNotFound = errors.New("program not found")
+	ErrProgramArchived = errors.New("the program is archived")
+	ErrProgramDefault  = errors.New("the default program cannot be archived")
+)
+
+// Limits of program values.
+const (
+	maxProgramName  = 100
+	maxRewardAmount = 1_000_000_000_000
+	maxPayments     = 1000
+	maxHoldDays     = 3650
+)
+
+// apply returns p with patch applied and checks the result; errors are a
+// *ValidationError.
+func (patch ProgramPatch) apply(p Program) (Program, error) {
+	bad := map[string]string{}
+	if patch.Name != nil {
+		p.Name = strings.TrimSpace(*patch.Name)
+	}
+	if p.Name == "" {
+		bad["name"] = "is required"
+	} else if utf8.RuneCountInString(p.Name) > maxProgramName {
+		bad["name"] = fmt.Sprintf("is longer than %d characters", maxProgramName)
+	}
+	if rp := patch.Referrer; rp != nil {
+		r := &p.Referrer
+		if rp.Percent != nil {
+			pct, err := ParsePercent(*rp.Percent)
+			if err != nil || strings.TrimSpace(*rp.Percent) != *rp.Percent {
+				bad["referrerReward.percent"] = "must be a decimal string between 0 and 100 with at most 4 decimals, e.g. \"12.5\""
+			}
+			r.Percent = pct
+		}
+		for _, f := range []struct {
+			name string
+			src  *Amounts
+			dst  *Amounts
+		}{{"fixedAmount", rp.Fixed, &r.Fixed}, {"maxAmount", rp.Max, &r.Max}, {"minPayment", rp.MinPayment, &r.MinPayment}} {
+			if f.src != nil {
+				*f.dst = maps.Clone(*f.src)
+			}
+		}
+		if rp.Payments != nil {
+			r.Payments = *rp.Payments
+		}
+		if rp.HoldDays != nil {
+			r.HoldDays = *rp.HoldDays
+		}
+	}
+	r := p.Referrer
+	for name, a := range map[string]Amounts{"fixedAmount": r.Fixed, "maxAmount": r.Max, "minPayment": r.MinPayment} {
+		checkAmounts(bad, "referrerReward."+name, a)
+	}
+	if r.Payments < 1 || r.Payments > maxPayments {
+		bad["referrerReward.payments"] = fmt.Sprintf("must be between 1 and %d", maxPayments)
+	}
+	if r.HoldDays < 0 || r.HoldDays > maxHoldDays {
+		bad["referrerReward.holdDays"] = fmt.Sprintf("must be between 0 and %d", maxHoldDays)
+	}
+	if _, bad1 := bad["referrerReward.percent"]; !bad1 && r.Percent.Units() == 0 && !anyPositive(r.Fixed) {
+		bad["referrerReward.percent"] = "and fixedAmount are both zero: no referral would ever earn anything"
+	}
+	if patch.Friend != nil {
+		p.Friend = *patch.Friend
+	}
+	switch p.Friend.Type {
+	case FriendNone:
+	case FriendDiscount, FriendCredit:
+		bad["friendReward.type"] = "only none is supported by this version"
+	default:
+		bad["friendReward.type"] = "must be none, discount or credit"
+	}
+	if len(bad) > 0 {
+		return Program{}, &ValidationError{Fields: bad}
+	}
+	return p, nil
+}
+
+// checkAmounts records what is wrong with an amounts map under field.
+func checkAmounts(bad map[string]string, field string, a Amounts) {
+	for cur, v := range a {
+		switch {
+		case cur != AnyCurrency && !ValidCurrency(cur):
+			bad[field] = fmt.Sprintf("has %q, not a lower-case ISO 4217 currency", cur)
+		case v < 0 || v > maxRewardAmount:
+			bad[field] = fmt.Sprintf("%s must be a whole amount in minor units between 0 and 10^12", cur)
+		}
+	}
+}
+
+func anyPositive(a Amounts) bool {
+	for _, v := range a {
+		if v > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// newProgramDefaults are the values of a new program's fields not sent.
+func newProgramDefaults() Program {
+	return Program{
+		Status: ProgramActive, ManagedBy: ManagedByAPI, Friend: FriendReward{Type: FriendNone},
+		Referrer: ReferrerReward{Fixed: Amounts{}, Max: Amounts{}, MinPayment: Amounts{}, Payments: 1, HoldDays: 14},
+	}
+}
+
+// environmentReward is the referrer reward the service's options (the
+// REWARD_* variables) describe: their amounts apply to any currency.
+func (s *Service) environmentReward() ReferrerReward {
+	amounts := func(v int64) Amounts {
+		if v == 0 {
+			return Amounts{}
+		}
+		return Amounts{AnyCurrency: v}
+	}
+	return ReferrerReward{
+		Percent: s.rule.Percent, Fixed: amounts(s.rule.Fixed), Max: amounts(s.rule.Cap), MinPayment: amounts(s.minPay),
+		Payments: s.payN, HoldDays: int(s.hold / (24 * time.Hour)),
+	}
+}
+
+// effective returns p with the rules in force: an environment-managed
+// program's are the service's options.
+func (s *Service) effective(p Program) Program {
+	if p.ManagedBy == ManagedByEnvironment {
+		p.Referrer = s.environmentReward()
+		p.Friend = FriendReward{Type: FriendNone}
+	}
+	return p
+}
+
+// sameRules reports whether two programs pay the same.
+func sameRules(a, b Program) bool {
+	ra, rb := a.Referrer, b.Referrer
+	return ra.Percent == rb.Percent && maps.Equal(ra.Fixed, rb.Fixed) && maps.Equal(ra.Max, rb.Max) &&
+		maps.Equal(ra.MinPayment, rb.MinPayment) && ra.Payments == rb.Payments && ra.HoldDays == rb.HoldDays &&
+		a.Friend == b.Friend
+}

@@ -1,0 +1,233 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/refhub/referral-service/internal/referral"
+)
+
+// Program is a program row; its rules are a JSON document (rulesDoc).
+type Program struct {
+	ID        string `gorm:"primaryKey"`
+	Name      string
+	IsDefault bool
+	Status    string
+	ManagedBy string
+	Rules     string
+	CreatedAt time.Time
+	UpdatedAt time.Time `gorm:"autoUpdateTime:false"`
+}
+
+// ProgramChange is one entry of a program's history.
+type ProgramChange struct {
+	ID        string `gorm:"primaryKey"`
+	ProgramID string
+	Action    string
+	Subject   string
+	Program   string
+	CreatedAt time.Time
+}
+
+// rulesDoc is how a program's rules are stored: a storage format of this
+// package (the API's wire types live in pkg/referralapi).
+type rulesDoc struct {
+	Percent    string           `json:"percent"`
+	Fixed      referral.Amounts `json:"fixedAmount,omitempty"`
+	Max        referral.Amounts `json:"maxAmount,omitempty"`
+	MinPayment referral.Amounts `json:"minPayment,omitempty"`
+	Payments   int              `json:"payments"`
+	HoldDays   int              `json:"holdDays"`
+	Friend     string           `json:"friendReward"`
+}
+
+// programDoc is a whole program as a history entry stores it.
+type programDoc struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Default   bool      `json:"default"`
+	Status    string    `json:"status"`
+	ManagedBy string    `json:"managedBy"`
+	Rules     rulesDoc  `json:"rules"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// programOrDefault maps an empty program id to the default program.
+func programOrDefault(id string) string {
+	if id == "" {
+		return referral.DefaultProgramID
+	}
+	return id
+}
+
+func toRulesDoc(p referral.Program) rulesDoc {
+	r := p.Referrer
+	return rulesDoc{
+		Percent: r.Percent.String(), Fixed: r.Fixed, Max: r.Max, MinPayment: r.MinPayment,
+		Payments: r.Payments, HoldDays: r.HoldDays, Friend: string(p.Friend.Type),
+	}
+}
+
+func (d rulesDoc) apply(p *referral.Program) error {
+	pct, err := referral.ParsePercent(d.Percent)
+	if err != nil {
+		return fmt.Errorf("stored percent: %w", err)
+	}
+	orEmpty := func(a referral.Amounts) referral.Amounts {
+		if a == nil {
+			return referral.Amounts{}
+		}
+		return a
+	}
+	p.Referrer = referral.ReferrerReward{
+		Percent: pct, Fixed: orEmpty(d.Fixed), Max: orEmpty(d.Max), MinPayment: orEmpty(d.MinPayment),
+		Payments: d.Payments, HoldDays: d.HoldDays,
+	}
+	p.Friend = referral.FriendReward{Type: referral.FriendRewardType(d.Friend)}
+	if p.Friend.Type == "" {
+		p.Friend.Type = referral.FriendNone
+	}
+	return nil
+}
+
+func programModel(p referral.Program) (Program, error) {
+	rules, err := json.Marshal(toRulesDoc(p))
+	if err != nil {
+		return Program{}, err
+	}
+	return Program{
+		ID: p.ID, Name: p.Name, IsDefault: p.Default, Status: string(p.Status), ManagedBy: p.ManagedBy,
+		Rules: string(rules), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+	}, nil
+}
+
+func (m Program) toDomain() (referral.Program, error) {
+	p := referral.Program{
+		ID: m.ID, Name: m.Name, Default: m.IsDefault, Status: referral.ProgramStatus(m.Status), ManagedBy: m.ManagedBy,
+		CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
+	}
+	if m.ManagedBy == referral.ManagedByEnvironment && (m.Rules == "" || m.Rules == "{}") {
+		// Never recorded yet: the service fills in the environment's rules.
+		p.Friend.Type = referral.FriendNone
+		return p, nil
+	}
+	var d rulesDoc
+	if err := json.Unmarshal([]byte(m.Rules), &d); err != nil {
+		return referral.Program{}, fmt.Errorf("program %s rules: %w", m.ID, err)
+	}
+	if err := d.apply(&p); err != nil {
+		return referral.Program{}, fmt.Errorf("program %s: %w", m.ID, err)
+	}
+	return p, nil
+}
+
+// ProgramByID returns one program.
+func (s *Store) ProgramByID(ctx context.Context, id string) (referral.Program, error) {
+	var m Program
+	if err := s.with(ctx).Where("id = ?", id).Take(&m).Error; err != nil {
+		return referral.Program{}, notFound(err)
+	}
+	return m.toDomain()
+}
+
+// LockProgram returns a program and locks its row (FOR UPDATE on
+// PostgreSQL; SQLite's transactions are serial already).
+func (s *Store) LockProgram(ctx context.Context, id string) (referral.Program, error) {
+	q := s.with(ctx).Where("id = ?", id)
+	if s.dialect == Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var m Program
+	if err := q.Take(&m).Error; err != nil {
+		return referral.Program{}, notFound(err)
+	}
+	return m.toDomain()
+}
+
+// ListPrograms returns up to f.Limit programs, the default first, then
+// newest first (the default program's id sorts above generated ones).
+func (s *Store) ListPrograms(ctx context.Context, f referral.ProgramFilter) ([]referral.Program, error) {
+	q := s.with(ctx)
+	if f.BeforeID != "" {
+		q = q.Where("id < ?", f.BeforeID)
+	}
+	var ms []Program
+	if err := q.Order("id DESC").Limit(f.Limit).Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("list programs: %w", err)
+	}
+	out := make([]referral.Program, len(ms))
+	for i, m := range ms {
+		p, err := m.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
+// CreateProgram inserts a program.
+func (s *Store) CreateProgram(ctx context.Context, p referral.Program) error {
+	m, err := programModel(p)
+	if err != nil {
+		return err
+	}
+	return s.with(ctx).Create(&m).Error
+}
+
+// UpdateProgram stores a program's name, status, manager and rules.
+func (s *Store) UpdateProgram(ctx context.Context, p referral.Program) error {
+	m, err := programModel(p)
+	if err != nil {
+		return err
+	}
+	return s.with(ctx).Model(&Program{}).Where("id = ?", p.ID).Updates(map[string]any{
+		"name": m.Name, "status": m.Status, "managed_by": m.ManagedBy, "rules": m.Rules, "updated_at": m.UpdatedAt,
+	}).Error
+}
+
+// AppendProgramChange records a change of a program.
+func (s *Store) AppendProgramChange(ctx context.Context, c referral.ProgramChange) error {
+	doc, err := json.Marshal(programDoc{
+		ID: c.Program.ID, Name: c.Program.Name, Default: c.Program.Default, Status: string(c.Program.Status),
+		ManagedBy: c.Program.ManagedBy, Rules: toRulesDoc(c.Program), CreatedAt: c.Program.CreatedAt, UpdatedAt: c.Program.UpdatedAt,
+	})
+	if err != nil {
+		return err
+	}
+	m := ProgramChange{ID: c.ID, ProgramID: c.ProgramID, Action: c.Action, Subject: c.Subject, Program: string(doc), CreatedAt: c.CreatedAt}
+	return s.with(ctx).Create(&m).Error
+}
+
+// ProgramChanges returns up to limit of a program's changes, newest first.
+func (s *Store) ProgramChanges(ctx context.Context, programID, beforeID string, limit int) ([]referral.ProgramChange, error) {
+	q := s.with(ctx).Where("program_id = ?", programID)
+	if beforeID != "" {
+		q = q.Where("id < ?", beforeID)
+	}
+	var ms []ProgramChange
+	if err := q.Order("id DESC").Limit(limit).Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("program changes of %s: %w", programID, err)
+	}
+	out := make([]referral.ProgramChange, len(ms))
+	for i, m := range ms {
+		var d programDoc
+		if err := json.Unmarshal([]byte(m.Program), &d); err != nil {
+			return nil, fmt.Errorf("program change %s: %w", m.ID, err)
+		}
+		p := referral.Program{
+			ID: d.ID, Name: d.Name, Default: d.Default, Status: referral.ProgramStatus(d.Status), ManagedBy: d.ManagedBy,
+			CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
+		}
+		if err := d.Rules.apply(&p); err != nil {
+			return nil, fmt.Errorf("program change %s: %w", m.ID, err)
+		}
+		out[i] = referral.ProgramChange{ID: m.ID, ProgramID: m.ProgramID, Action: m.Action, Subject: m.Subject, Program: p, CreatedAt: m.CreatedAt.UTC()}
+	}
+	return out, nil
+}
