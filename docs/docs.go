@@ -1618,6 +1618,1146 @@ const docTemplate = `{
                 ]
             }
         },
+        "/v1/admin/programs": {
+            "get": {
+                "description": "Programs, active and archived: the default first, then newest first.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "List programs (operators)",
+                "operationId": "adminListPrograms",
+                "parameters": [
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 20,
+                        "description": "Page size, 1-100 (larger values are capped at 100)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "nextCursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.ProgramPage"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Bad limit or cursor (code invalid_request or invalid_cursor)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            },
+            "post": {
+                "description": "A program holds the referrer's reward rules and the friend's reward. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none. Amount maps are keyed by lower-case currency (\"*\": any other currency). The change is recorded in the program's history with the caller's subject.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "Create a program (operators)",
+                "operationId": "adminCreateProgram",
+                "parameters": [
+                    {
+                        "description": "The program",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.ProgramCreate"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Program"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body or wrong types (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 64 KiB (code payload_too_large)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "415": {
+                        "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "422": {
+                        "description": "Out-of-range values, named per field in errors: percent outside 0–100, unknown currency, negative amounts, payments or holdDays out of range, a program that would never earn (code program_invalid)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
+        "/v1/admin/programs/{id}": {
+            "get": {
+                "description": "The program with the rules in force (for the default program while it follows the environment: the REWARD_* values).",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "A program (operators)",
+                "operationId": "adminGetProgram",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The program's id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Program"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            },
+            "patch": {
+                "description": "Merges the fields sent into the program (within referrerReward too; friendReward, when sent, is replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "Change a program (operators)",
+                "operationId": "adminUpdateProgram",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The program's id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "The fields to change",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.ProgramUpdate"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Program"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body or wrong types (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 64 KiB (code payload_too_large)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "415": {
+                        "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "422": {
+                        "description": "Out-of-range values, named per field in errors (code program_invalid), or the program is archived (code program_archived)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
+        "/v1/admin/programs/{id}/archive": {
+            "post": {
+                "description": "An archived program takes no new codes or referrals (422 program_archived); its referrals keep earning under its rules and its codes keep resolving. Archiving again changes nothing. The default program cannot be archived.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "Archive a program (operators)",
+                "operationId": "adminArchiveProgram",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The program's id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Program"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "422": {
+                        "description": "The default program cannot be archived (code program_default)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
+        "/v1/admin/programs/{id}/history": {
+            "get": {
+                "description": "Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "A program's history (operators)",
+                "operationId": "adminProgramHistory",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The program's id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 20,
+                        "description": "Page size, 1-100 (larger values are capped at 100)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "nextCursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.ProgramChangePage"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Bad limit or cursor (code invalid_request or invalid_cursor)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
+        "/v1/admin/programs/{id}/preview": {
+            "post": {
+                "description": "A dry run: what the payment would earn the referrer as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "Price a sample payment under a program (operators)",
+                "operationId": "adminPreviewProgram",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The program's id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "The sample payment and an optional draft",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.ProgramPreviewRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.ProgramPreview"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body, wrong types, bad amount or currency (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 64 KiB (code payload_too_large)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "415": {
+                        "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "422": {
+                        "description": "The draft has out-of-range values, named per field in errors as draft.… (code program_invalid)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
         "/v1/admin/referrals": {
             "get": {
                 "description": "Every referral, newest first, filtered by status, referrer, referred user or code.",
@@ -4419,7 +5559,7 @@ const docTemplate = `{
         },
         "/v1/me/referral-code": {
             "get": {
-                "description": "Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.",
+                "description": "Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user and program, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.",
                 "produces": [
                     "application/json",
                     "application/problem+json"
@@ -4429,6 +5569,14 @@ const docTemplate = `{
                 ],
                 "summary": "Get or create the caller's referral code",
                 "operationId": "getMyReferralCode",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "A program's id: the caller's code in that program (default: the default program)",
+                        "name": "program",
+                        "in": "query"
+                    }
+                ],
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -4456,6 +5604,30 @@ const docTemplate = `{
                     },
                     "403": {
                         "description": "An API key acts for no user: /v1/me needs a user's token (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "422": {
+                        "description": "The caller has no code in this program and it is archived (code program_archived)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -5309,7 +6481,7 @@ const docTemplate = `{
         },
         "/v1/referrals": {
             "post": {
-                "description": "Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired.",
+                "description": "Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program.",
                 "consumes": [
                     "application/json"
                 ],
@@ -5395,7 +6567,7 @@ const docTemplate = `{
                         }
                     },
                     "404": {
-                        "description": "Unknown code (code code_not_found)",
+                        "description": "Unknown code (code code_not_found) or programId (code program_not_found)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -5443,7 +6615,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "The code belongs to the referred user (code self_referral), or the click is older than ATTRIBUTION_WINDOW_DAYS (code attribution_expired)",
+                        "description": "The code belongs to the referred user (code self_referral), the click is older than ATTRIBUTION_WINDOW_DAYS (code attribution_expired), or the program is archived (code program_archived)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -6123,6 +7295,12 @@ const docTemplate = `{
                     "maxLength": 45,
                     "example": "203.0.113.7"
                 },
+                "programId": {
+                    "description": "ProgramID, when sent, is the program the referral earns under; else the code's program.",
+                    "type": "string",
+                    "maxLength": 64,
+                    "example": "prog_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
+                },
                 "referredUserId": {
                     "description": "ReferredUserID is the product's id of the newly registered user (1–128 characters).",
                     "type": "string",
@@ -6386,6 +7564,23 @@ const docTemplate = `{
                     "description": "NextCursor is the last event's id: pass it as after to read on, now\nor later (null when the page is empty).",
                     "type": "string",
                     "x-nullable": true
+                }
+            }
+        },
+        "referralapi.FriendReward": {
+            "type": "object",
+            "required": [
+                "type"
+            ],
+            "properties": {
+                "type": {
+                    "type": "string",
+                    "enum": [
+                        "none",
+                        "discount",
+                        "credit"
+                    ],
+                    "example": "none"
                 }
             }
         },
@@ -6830,6 +8025,267 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.Program": {
+            "type": "object",
+            "required": [
+                "createdAt",
+                "default",
+                "friendReward",
+                "id",
+                "managedBy",
+                "name",
+                "referrerReward",
+                "status",
+                "updatedAt"
+            ],
+            "properties": {
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "default": {
+                    "description": "Default is true for the program codes and referrals belong to when\nthey name none (id prog_default; it cannot be archived).",
+                    "type": "boolean"
+                },
+                "friendReward": {
+                    "$ref": "#/definitions/referralapi.FriendReward"
+                },
+                "id": {
+                    "type": "string",
+                    "example": "prog_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
+                },
+                "managedBy": {
+                    "description": "ManagedBy is environment while the default program's rules are the\nREWARD_* variables (until an operator changes it), else api.",
+                    "type": "string",
+                    "enum": [
+                        "environment",
+                        "api"
+                    ],
+                    "example": "api"
+                },
+                "name": {
+                    "type": "string",
+                    "example": "Give 20%, get 25%"
+                },
+                "referrerReward": {
+                    "$ref": "#/definitions/referralapi.ReferrerReward"
+                },
+                "status": {
+                    "description": "Status: archived programs take no new codes or referrals; their\nreferrals keep earning under their rules.",
+                    "type": "string",
+                    "enum": [
+                        "active",
+                        "archived"
+                    ],
+                    "example": "active"
+                },
+                "updatedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                }
+            }
+        },
+        "referralapi.ProgramChange": {
+            "type": "object",
+            "required": [
+                "action",
+                "createdAt",
+                "id",
+                "program",
+                "subject"
+            ],
+            "properties": {
+                "action": {
+                    "description": "Action: create, update, archive, or environment (the service started\nwith other REWARD_* values while the default program followed them).",
+                    "type": "string",
+                    "enum": [
+                        "create",
+                        "update",
+                        "archive",
+                        "environment"
+                    ],
+                    "example": "update"
+                },
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "id": {
+                    "type": "string",
+                    "example": "pch_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
+                },
+                "program": {
+                    "description": "Program is the program as it was after the change (its new values).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.Program"
+                        }
+                    ]
+                },
+                "subject": {
+                    "description": "Subject is who changed it: the admin token's subject or API key, or\n\"environment\".",
+                    "type": "string",
+                    "example": "ops@example.com"
+                }
+            }
+        },
+        "referralapi.ProgramChangePage": {
+            "type": "object",
+            "required": [
+                "items",
+                "nextCursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/referralapi.ProgramChange"
+                    }
+                },
+                "nextCursor": {
+                    "description": "NextCursor fetches the next page; null on the last page.",
+                    "type": "string",
+                    "x-nullable": true
+                }
+            }
+        },
+        "referralapi.ProgramCreate": {
+            "type": "object",
+            "required": [
+                "name"
+            ],
+            "properties": {
+                "friendReward": {
+                    "$ref": "#/definitions/referralapi.FriendReward"
+                },
+                "name": {
+                    "description": "Name, 1–100 characters.",
+                    "type": "string",
+                    "maxLength": 100,
+                    "minLength": 1,
+                    "example": "Give 20%, get 25%"
+                },
+                "referrerReward": {
+                    "$ref": "#/definitions/referralapi.ReferrerRewardChange"
+                }
+            }
+        },
+        "referralapi.ProgramPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "nextCursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/referralapi.Program"
+                    }
+                },
+                "nextCursor": {
+                    "description": "NextCursor fetches the next page; null on the last page.",
+                    "type": "string",
+                    "x-nullable": true
+                }
+            }
+        },
+        "referralapi.ProgramPreview": {
+            "type": "object",
+            "required": [
+                "amount",
+                "currency",
+                "earns",
+                "holdDays",
+                "minPayment",
+                "payments",
+                "programId",
+                "rewardAmount",
+                "rule"
+            ],
+            "properties": {
+                "amount": {
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 10000
+                },
+                "currency": {
+                    "type": "string",
+                    "example": "usd"
+                },
+                "earns": {
+                    "description": "Earns is false when the payment is under the program's minimum.",
+                    "type": "boolean"
+                },
+                "holdDays": {
+                    "type": "integer",
+                    "example": 14
+                },
+                "minPayment": {
+                    "description": "MinPayment is the smallest earning payment in this currency.",
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 0
+                },
+                "payments": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "programId": {
+                    "type": "string",
+                    "example": "prog_default"
+                },
+                "rewardAmount": {
+                    "description": "RewardAmount is the referrer's reward for the payment, as the first\nearning payment of a referral.",
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 2500
+                },
+                "rule": {
+                    "description": "Rule is what the reward would be stored with, for this currency.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.RewardRule"
+                        }
+                    ]
+                }
+            }
+        },
+        "referralapi.ProgramPreviewRequest": {
+            "type": "object",
+            "required": [
+                "amount",
+                "currency"
+            ],
+            "properties": {
+                "amount": {
+                    "description": "Amount of the sample payment in minor units (0–10^12).",
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 0,
+                    "example": 10000
+                },
+                "currency": {
+                    "description": "Currency of the payment, lower-case ISO 4217.",
+                    "type": "string",
+                    "example": "usd"
+                },
+                "draft": {
+                    "description": "Draft, when sent, is merged into the program for this preview only\n(validated like a PATCH; nothing is saved).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.ProgramUpdate"
+                        }
+                    ]
+                },
+                "referrerId": {
+                    "description": "ReferrerID, when sent, is the referrer the payment would earn for.",
+                    "type": "string",
+                    "maxLength": 128,
+                    "example": "u1"
+                }
+            }
+        },
         "referralapi.ProgramStats": {
             "type": "object",
             "required": [
@@ -6884,6 +8340,22 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.ProgramUpdate": {
+            "type": "object",
+            "properties": {
+                "friendReward": {
+                    "$ref": "#/definitions/referralapi.FriendReward"
+                },
+                "name": {
+                    "type": "string",
+                    "maxLength": 100,
+                    "example": "Partners"
+                },
+                "referrerReward": {
+                    "$ref": "#/definitions/referralapi.ReferrerRewardChange"
+                }
+            }
+        },
         "referralapi.Redelivery": {
             "type": "object",
             "required": [
@@ -6907,6 +8379,7 @@ const docTemplate = `{
                 "code",
                 "createdAt",
                 "id",
+                "programId",
                 "qualifiedAt",
                 "referredUserId",
                 "referrerId",
@@ -6933,6 +8406,11 @@ const docTemplate = `{
                 "id": {
                     "type": "string",
                     "example": "ref_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
+                },
+                "programId": {
+                    "description": "ProgramID is the program whose rules the referral earns under.",
+                    "type": "string",
+                    "example": "prog_default"
                 },
                 "qualifiedAt": {
                     "type": "string",
@@ -6981,6 +8459,7 @@ const docTemplate = `{
                 "code",
                 "createdAt",
                 "links",
+                "programId",
                 "url"
             ],
             "properties": {
@@ -7001,6 +8480,11 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.CodeLinks"
                         }
                     ]
+                },
+                "programId": {
+                    "description": "ProgramID is the program the code belongs to.",
+                    "type": "string",
+                    "example": "prog_default"
                 },
                 "url": {
                     "description": "URL is APP_URL + \"/?ref=\" + code.",
@@ -7131,6 +8615,100 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.ReferrerReward": {
+            "type": "object",
+            "required": [
+                "fixedAmount",
+                "holdDays",
+                "maxAmount",
+                "minPayment",
+                "payments",
+                "percent"
+            ],
+            "properties": {
+                "fixedAmount": {
+                    "description": "FixedAmount is added to each reward, per currency, in minor units.",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "holdDays": {
+                    "description": "HoldDays is how long a reward stays pending before it can be paid out.",
+                    "type": "integer",
+                    "maximum": 3650,
+                    "minimum": 0,
+                    "example": 14
+                },
+                "maxAmount": {
+                    "description": "MaxAmount caps one reward, per currency (absent: no cap).",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "minPayment": {
+                    "description": "MinPayment is the smallest payment that earns, per currency.",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "payments": {
+                    "description": "Payments is how many of a referred user's payments earn (1: the first).",
+                    "type": "integer",
+                    "maximum": 1000,
+                    "minimum": 1,
+                    "example": 1
+                },
+                "percent": {
+                    "description": "Percent of the payment, a decimal string 0–100 with up to 4 decimals.",
+                    "type": "string",
+                    "example": "25"
+                }
+            }
+        },
+        "referralapi.ReferrerRewardChange": {
+            "type": "object",
+            "properties": {
+                "fixedAmount": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "holdDays": {
+                    "type": "integer",
+                    "example": 14
+                },
+                "maxAmount": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "minPayment": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "payments": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "percent": {
+                    "type": "string",
+                    "example": "25"
+                }
+            }
+        },
         "referralapi.RefundRequest": {
             "type": "object",
             "required": [
@@ -7228,6 +8806,31 @@ const docTemplate = `{
                     "description": "To defaults to now.",
                     "type": "string",
                     "format": "date-time"
+                }
+            }
+        },
+        "referralapi.RewardRule": {
+            "type": "object",
+            "required": [
+                "fixedAmount",
+                "maxAmount",
+                "percent"
+            ],
+            "properties": {
+                "fixedAmount": {
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 0
+                },
+                "maxAmount": {
+                    "description": "MaxAmount caps the reward; 0: no cap.",
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 0
+                },
+                "percent": {
+                    "type": "string",
+                    "example": "25"
                 }
             }
         },
@@ -7578,6 +9181,10 @@ const docTemplate = `{
         {
             "description": "Operators: referrals, balances, payouts, program stats and API keys (role admin).",
             "name": "admin"
+        },
+        {
+            "description": "Operators: referral programs as data (reward rules, their history and dry runs) (role admin).",
+            "name": "programs"
         },
         {
             "description": "Operators: the feed of business events, oldest first, to resume from any event (role admin).",

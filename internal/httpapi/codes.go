@@ -31,7 +31,7 @@ func codeObject(appURL string, lc LinkConfig, code referral.Code) referralapi.Re
 		return strings.ReplaceAll(tmpl, "{code}", url.QueryEscape(code.Code))
 	}
 	links.IOS, links.Android = fill(lc.IOSTemplate), fill(lc.AndroidTemplate)
-	return referralapi.ReferralCode{Code: code.Code, URL: web, CreatedAt: code.CreatedAt, Links: links}
+	return referralapi.ReferralCode{Code: code.Code, URL: web, CreatedAt: code.CreatedAt, ProgramID: code.ProgramID, Links: links}
 }
 
 // putMyReferralCode godoc

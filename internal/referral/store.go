@@ -23,7 +23,9 @@ type Store interface {
 	//     ledger and balance, payouts, daily counters.
 	// Click batches touch recent visitors and daily counters of many
 	// referrers, each in sorted order, and hold nothing a money transaction
-	// waits for.
+	// waits for. Program changes lock one program row (LockProgram) and
+	// write only programs and their history; money transactions read
+	// programs without locking them, so neither waits for the other.
 	InTx(ctx context.Context, fn func(tx Store) error) error
 
 	// LockAccounts takes the transaction-scoped lock of each user's account

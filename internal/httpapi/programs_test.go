@@ -1,0 +1,151 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/refhub/referral-service/pkg/referralapi"
+)
+
+// TestProgramsAdmin: the admin API over HTTP: the default program from
+// the environment, create, PATCH merging, refusals (with nothing changed),
+// unknown programs, the audit trail, the dry run, and rewards under the
+// program in force.
+func TestProgramsAdmin(t *testing.T) {
+	eachBackend(t, serverOpts{}, func(t *testing.T, s *server) {
+		admin := s.token("ops@example.com", "admin")
+		backend := s.token("backend", "service")
+
+		var def referralapi.Program
+		s.do(t, request{method: "GET", path: "/v1/admin/programs/prog_default", token: admin}).decode(t, &def)
+		if !def.Default || def.ManagedBy != "environment" || def.ReferrerReward.Percent != "20" || def.FriendReward.Type != "none" {
+			t.Fatalf("default program: %+v", def)
+		}
+		s.do(t, request{method: "GET", path: "/v1/admin/programs", token: s.token("u1")}).problem(t, http.StatusForbidden, "forbidden")
+
+		res := s.do(t, request{method: "POST", path: "/v1/admin/programs", token: admin, body: `{"name": "Partners",
+			"referrerReward": {"percent": "25", "fixedAmount": {"usd": 100}, "minPayment": {"usd": 1000, "eur": 900}, "holdDays": 0}}`})
+		if res.Status != http.StatusCreated {
+			t.Fatalf("create: %d %s", res.Status, res.Body)
+		}
+		var prog referralapi.Program
+		res.decode(t, &prog)
+		if prog.ReferrerReward.Payments != 1 || prog.ReferrerReward.MinPayment["eur"] != 900 || prog.Status != "active" || prog.ManagedBy != "api" {
+			t.Fatalf("created: %+v", prog)
+		}
+		path := "/v1/admin/programs/" + prog.ID
+
+		// Refusals: out-of-range values are 422 with the fields named;
+		// malformed bodies 400; unknown programs 404. None changes anything.
+		for _, tc := range []struct {
+			name, method, path, body string
+			status                   int
+			code, field              string
+		}{
+			{"percent over 100", "PATCH", path, `{"referrerReward": {"percent": "101"}}`, 422, "program_invalid", "referrerReward.percent"},
+			{"percent as a number", "PATCH", path, `{"referrerReward": {"percent": 20}}`, 400, "invalid_request", ""},
+			{"bad currency", "PATCH", path, `{"referrerReward": {"maxAmount": {"dollars": 5}}}`, 422, "program_invalid", "referrerReward.maxAmount"},
+			{"negative amount", "PATCH", path, `{"referrerReward": {"fixedAmount": {"usd": -1}}}`, 422, "program_invalid", "referrerReward.fixedAmount"},
+			{"zero payments", "PATCH", path, `{"referrerReward": {"payments": 0}}`, 422, "program_invalid", "referrerReward.payments"},
+			{"blank name", "PATCH", path, `{"name": "  "}`, 422, "program_invalid", "name"},
+			{"unknown field", "PATCH", path, `{"rate": 5}`, 400, "invalid_request", ""},
+			{"unknown friend reward", "PATCH", path, `{"friendReward": {"type": "cash"}}`, 422, "program_invalid", "friendReward.type"},
+			{"create without name", "POST", "/v1/admin/programs", `{"referrerReward": {"percent": "5"}}`, 422, "program_invalid", "name"},
+			{"create earning nothing", "POST", "/v1/admin/programs", `{"name": "zero"}`, 422, "program_invalid", "referrerReward.percent"},
+			{"unknown program", "PATCH", "/v1/admin/programs/prog_nope", `{"name": "x"}`, 404, "program_not_found", ""},
+			{"preview bad currency", "POST", path + "/preview", `{"amount": 100, "currency": "USD"}`, 400, "invalid_request", "currency"},
+			{"preview bad draft", "POST", path + "/preview", `{"amount": 100, "currency": "usd", "draft": {"referrerReward": {"holdDays": -1}}}`, 422, "program_invalid", "draft.referrerReward.holdDays"},
+			{"preview unknown program", "POST", "/v1/admin/programs/prog_nope/preview", `{"amount": 100, "currency": "usd"}`, 404, "program_not_found", ""},
+			{"archive default", "POST", "/v1/admin/programs/prog_default/archive", "", 422, "program_default", ""},
+			{"archive unknown", "POST", "/v1/admin/programs/prog_nope/archive", "", 404, "program_not_found", ""},
+			{"history unknown", "GET", "/v1/admin/programs/prog_nope/history", "", 404, "program_not_found", ""},
+			{"get unknown", "GET", "/v1/admin/programs/prog_nope", "", 404, "program_not_found", ""},
+			{"code in unknown program", "GET", "/v1/me/referral-code?program=prog_nope", "", 404, "program_not_found", ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				tok := admin
+				if tc.path == "/v1/me/referral-code?program=prog_nope" {
+					tok = s.token("u1")
+				}
+				p := s.do(t, request{method: tc.method, path: tc.path, token: tok, body: tc.body}).problem(t, tc.status, tc.code)
+				if tc.field != "" {
+					if errs, _ := p["errors"].(map[string]any); errs[tc.field] == nil {
+						t.Fatalf("errors = %v, want %s named", p["errors"], tc.field)
+					}
+				}
+			})
+		}
+		var after referralapi.Program
+		s.do(t, request{method: "GET", path: path, token: admin}).decode(t, &after)
+		if after.ReferrerReward.Percent != "25" || after.UpdatedAt != prog.UpdatedAt || after.Name != "Partners" {
+			t.Fatalf("a refused change changed the program: %+v", after)
+		}
+
+		// A referral under the program earns its rule; a later PATCH (merged:
+		// the fixed amount and minimum stay) applies to later rewards only.
+		code := getCodeIn(t, s, "r1", prog.ID)
+		mustStatus(t, attribute(t, s, "f1", code, nil), http.StatusCreated)
+		mustStatus(t, pay(t, s, "p1", "f1", 10000, "usd"), http.StatusOK)
+		res = s.do(t, request{method: "PATCH", path: path, token: admin, body: `{"referrerReward": {"percent": "10"}}`})
+		res.decode(t, &after)
+		if after.ReferrerReward.Percent != "10" || after.ReferrerReward.FixedAmount["usd"] != 100 || after.ReferrerReward.MinPayment["usd"] != 1000 {
+			t.Fatalf("PATCH did not merge: %+v", after.ReferrerReward)
+		}
+		mustStatus(t, attribute(t, s, "f2", code, nil), http.StatusCreated)
+		mustStatus(t, pay(t, s, "p2", "f2", 10000, "usd"), http.StatusOK)
+		var bal referralapi.Balances
+		s.do(t, request{method: "GET", path: "/v1/admin/users/r1/balance", token: admin}).decode(t, &bal)
+		if len(bal.Balances) != 1 || bal.Balances[0].Amount != 2600+1100 {
+			t.Fatalf("balance under the program's rules: %+v", bal)
+		}
+
+		var pv referralapi.ProgramPreview
+		s.do(t, request{method: "POST", path: path + "/preview", token: admin, body: `{"amount": 999, "currency": "usd"}`}).decode(t, &pv)
+		if pv.Earns || pv.MinPayment != 1000 {
+			t.Fatalf("preview under the minimum: %+v", pv)
+		}
+		s.do(t, request{method: "POST", path: path + "/preview", token: admin,
+			body: `{"amount": 5000, "currency": "gbp", "draft": {"referrerReward": {"maxAmount": {"*": 300}}}}`}).decode(t, &pv)
+		if !pv.Earns || pv.RewardAmount != 300 || pv.Rule.MaxAmount != 300 || pv.Rule.Percent != "10" {
+			t.Fatalf("draft preview: %+v", pv)
+		}
+
+		var hist referralapi.ProgramChangePage
+		s.do(t, request{method: "GET", path: path + "/history?limit=1", token: admin}).decode(t, &hist)
+		if len(hist.Items) != 1 || hist.NextCursor == nil || hist.Items[0].Subject != "ops@example.com" || hist.Items[0].Action != "update" ||
+			hist.Items[0].Program.ReferrerReward.Percent != "10" {
+			t.Fatalf("history page: %+v", hist)
+		}
+		s.do(t, request{method: "GET", path: path + "/history?cursor=" + *hist.NextCursor, token: admin}).decode(t, &hist)
+		if len(hist.Items) != 1 || hist.Items[0].Action != "create" || hist.NextCursor != nil {
+			t.Fatalf("history second page: %+v", hist)
+		}
+
+		// Archived: no new codes or referrals in it, existing ones earn.
+		s.do(t, request{method: "POST", path: path + "/archive", token: admin})
+		s.do(t, request{method: "GET", path: "/v1/me/referral-code?program=" + prog.ID, token: s.token("r2")}).problem(t, 422, "program_archived")
+		s.do(t, request{method: "POST", path: "/v1/referrals", token: backend,
+			body: jsonBody(t, map[string]string{"referredUserId": "f3", "code": code})}).problem(t, 422, "program_archived")
+		s.do(t, request{method: "PATCH", path: path, token: admin, body: `{"name": "x"}`}).problem(t, 422, "program_archived")
+		s.do(t, request{method: "POST", path: "/v1/referrals", token: backend,
+			body: jsonBody(t, map[string]string{"referredUserId": "f3", "code": code, "programId": "prog_nope"})}).problem(t, 404, "program_not_found")
+	})
+}
+
+func getCodeIn(t *testing.T, s *server, user, program string) string {
+	t.Helper()
+	res := s.do(t, request{method: "GET", path: "/v1/me/referral-code?program=" + program, token: s.token(user)})
+	var c referralapi.ReferralCode
+	res.decode(t, &c)
+	if res.Status != http.StatusOK || c.ProgramID != program {
+		t.Fatalf("code in %s: %d %s", program, res.Status, res.Body)
+	}
+	return c.Code
+}
+
+func mustStatus(t *testing.T, res response, status int) {
+	t.Helper()
+	if res.Status != status {
+		t.Fatalf("status %d, want %d: %s", res.Status, status, res.Body)
+	}
+}
