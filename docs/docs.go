@@ -2406,7 +2406,7 @@ const docTemplate = `{
         },
         "/v1/admin/programs/{id}/history": {
             "get": {
-                "description": "Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it.",
+                "description": "Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it; referrer overrides set or removed in the program too.",
                 "produces": [
                     "application/json",
                     "application/problem+json"
@@ -2566,7 +2566,7 @@ const docTemplate = `{
         },
         "/v1/admin/programs/{id}/preview": {
             "post": {
-                "description": "A dry run: what the payment would earn the referrer as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.",
+                "description": "A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.",
                 "consumes": [
                     "application/json"
                 ],
@@ -3171,6 +3171,346 @@ const docTemplate = `{
                     },
                     "415": {
                         "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
+        "/v1/admin/referrers/{userId}/override": {
+            "put": {
+                "description": "The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "Give a referrer their own percent (operators)",
+                "operationId": "adminPutOverride",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The referrer's user id",
+                        "name": "userId",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "The program and the percent",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.OverrideRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Override"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body, wrong types, over-long ids (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 64 KiB (code payload_too_large)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "415": {
+                        "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "422": {
+                        "description": "percent is not a decimal string 0–100 (code program_invalid)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            },
+            "delete": {
+                "description": "The referrer's rewards in the program earned from now on follow the program's percent again. Recorded in the program's history.",
+                "produces": [
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "Remove a referrer's own percent (operators)",
+                "operationId": "adminDeleteOverride",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The referrer's user id",
+                        "name": "userId",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "The program (default: the default program)",
+                        "name": "programId",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "No Content",
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Over-long ids (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found), or the referrer has no override in it (code override_not_found)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -7771,6 +8111,82 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.Override": {
+            "type": "object",
+            "required": [
+                "createdAt",
+                "percent",
+                "programId",
+                "setBy",
+                "updatedAt",
+                "userId"
+            ],
+            "properties": {
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "percent": {
+                    "type": "string",
+                    "example": "30"
+                },
+                "programId": {
+                    "type": "string",
+                    "example": "prog_default"
+                },
+                "setBy": {
+                    "description": "SetBy is the subject of the operator who set it last.",
+                    "type": "string",
+                    "example": "ops@example.com"
+                },
+                "updatedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "userId": {
+                    "type": "string",
+                    "example": "u1"
+                }
+            }
+        },
+        "referralapi.OverrideChange": {
+            "type": "object",
+            "required": [
+                "percent",
+                "userId"
+            ],
+            "properties": {
+                "percent": {
+                    "description": "Percent is the new percent; null when the override was removed.",
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "30"
+                },
+                "userId": {
+                    "type": "string",
+                    "example": "u1"
+                }
+            }
+        },
+        "referralapi.OverrideRequest": {
+            "type": "object",
+            "required": [
+                "percent"
+            ],
+            "properties": {
+                "percent": {
+                    "description": "Percent replaces the program's percent for this referrer's rewards\n(a decimal string 0–100); the program's fixed part, cap, minimum,\npayments and hold still apply.",
+                    "type": "string",
+                    "example": "30"
+                },
+                "programId": {
+                    "description": "ProgramID is the program; the default program when absent.",
+                    "type": "string",
+                    "maxLength": 64,
+                    "example": "prog_default"
+                }
+            }
+        },
         "referralapi.PaymentRequest": {
             "type": "object",
             "required": [
@@ -8102,7 +8518,9 @@ const docTemplate = `{
                         "create",
                         "update",
                         "archive",
-                        "environment"
+                        "environment",
+                        "override_set",
+                        "override_removed"
                     ],
                     "example": "update"
                 },
@@ -8113,6 +8531,14 @@ const docTemplate = `{
                 "id": {
                     "type": "string",
                     "example": "pch_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
+                },
+                "override": {
+                    "description": "Override is the referrer override an override_set or\noverride_removed action changed (percent null: removed).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.OverrideChange"
+                        }
+                    ]
                 },
                 "program": {
                     "description": "Program is the program as it was after the change (its new values).",
@@ -8198,6 +8624,7 @@ const docTemplate = `{
                 "earns",
                 "holdDays",
                 "minPayment",
+                "overridden",
                 "payments",
                 "programId",
                 "rewardAmount",
@@ -8226,6 +8653,10 @@ const docTemplate = `{
                     "type": "integer",
                     "format": "int64",
                     "example": 0
+                },
+                "overridden": {
+                    "description": "Overridden is true when the referrer's override set the percent.",
+                    "type": "boolean"
                 },
                 "payments": {
                     "type": "integer",
@@ -8279,7 +8710,7 @@ const docTemplate = `{
                     ]
                 },
                 "referrerId": {
-                    "description": "ReferrerID, when sent, is the referrer the payment would earn for.",
+                    "description": "ReferrerID, when sent, is the referrer the payment would earn for:\ntheir override, if any, applies.",
                     "type": "string",
                     "maxLength": 128,
                     "example": "u1"

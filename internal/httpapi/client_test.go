@@ -453,11 +453,19 @@ func TestGeneratedClientDrivesEveryOperation(t *testing.T) {
 		if !preview.JSON200.Earns || preview.JSON200.RewardAmount != 3000 {
 			t.Fatalf("preview: %+v", preview.JSON200)
 		}
+		partner, err := c.AdminPutOverrideWithResponse(ctx, "u1", referralclient.OverrideRequest{ProgramID: &prog.JSON201.ID, Percent: "40"}, admin)
+		ok("override", partner, err, http.StatusOK)
+		if partner.JSON200.Percent != "40" || partner.JSON200.SetBy != "ops" {
+			t.Fatalf("override: %+v", partner.JSON200)
+		}
+		removed, err := c.AdminDeleteOverrideWithResponse(ctx, "u1", &referralclient.AdminDeleteOverrideParams{ProgramID: &prog.JSON201.ID}, admin)
+		ok("remove override", removed, err, http.StatusNoContent)
 		archived, err := c.AdminArchiveProgramWithResponse(ctx, prog.JSON201.ID, admin)
 		ok("archive program", archived, err, http.StatusOK)
 		progHistory, err := c.AdminProgramHistoryWithResponse(ctx, prog.JSON201.ID, &referralclient.AdminProgramHistoryParams{}, admin)
 		ok("program history", progHistory, err, http.StatusOK)
-		if h := progHistory.JSON200.Items; len(h) != 3 || h[0].Action != "archive" || h[2].Subject != "ops" || h[1].Program.ReferrerReward.Percent != "30" {
+		if h := progHistory.JSON200.Items; len(h) != 5 || h[0].Action != "archive" || h[4].Subject != "ops" || h[3].Program.ReferrerReward.Percent != "30" ||
+			h[2].Override == nil || *h[2].Override.Percent != "40" || h[1].Override.Percent != nil {
 			t.Fatalf("program history: %+v", h)
 		}
 

@@ -75,6 +75,7 @@ var domainErrors = []struct {
 	{referral.ErrProgramNotFound, newError(http.StatusNotFound, "program_not_found", "Program not found", "no program has this id")},
 	{referral.ErrProgramArchived, newError(http.StatusUnprocessableEntity, "program_archived", "Program archived", "the program is archived: it takes no new codes, referrals or changes")},
 	{referral.ErrProgramDefault, newError(http.StatusUnprocessableEntity, "program_default", "Default program", "the default program cannot be archived")},
+	{referral.ErrOverrideMissing, newError(http.StatusNotFound, "override_not_found", "Override not found", "the referrer has no override in this program")},
 	{referral.ErrPaymentConflict, newError(http.StatusConflict, "payment_conflict", "Payment id reused", "this paymentId was already recorded with a different user, amount or currency")},
 }
 

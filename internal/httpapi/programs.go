@@ -271,7 +271,7 @@ func (h *handlers) adminArchiveProgram(c echo.Context) error {
 // adminProgramHistory godoc
 //
 //	@Summary		A program's history (operators)
-//	@Description	Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it.
+//	@Description	Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it; referrer overrides set or removed in the program too.
 //	@ID				adminProgramHistory
 //	@Tags			programs
 //	@Produce		json
@@ -311,6 +311,13 @@ func (h *handlers) adminProgramHistory(c echo.Context) error {
 	out := referralapi.ProgramChangePage{Items: make([]referralapi.ProgramChange, len(changes))}
 	for i, ch := range changes {
 		out.Items[i] = referralapi.ProgramChange{ID: ch.ID, Action: ch.Action, Subject: ch.Subject, CreatedAt: ch.CreatedAt, Program: toProgram(ch.Program)}
+		if oc := ch.Override; oc != nil {
+			out.Items[i].Override = &referralapi.OverrideChange{UserID: oc.UserID}
+			if oc.Percent != nil {
+				pct := oc.Percent.String()
+				out.Items[i].Override.Percent = &pct
+			}
+		}
 	}
 	if more {
 		next := encodeCursor(changes[len(changes)-1].ID)
@@ -322,7 +329,7 @@ func (h *handlers) adminProgramHistory(c echo.Context) error {
 // adminPreviewProgram godoc
 //
 //	@Summary		Price a sample payment under a program (operators)
-//	@Description	A dry run: what the payment would earn the referrer as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+//	@Description	A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
 //	@ID				adminPreviewProgram
 //	@Tags			programs
 //	@Accept			json
@@ -382,7 +389,7 @@ func (h *handlers) adminPreviewProgram(c echo.Context) error {
 	return c.JSON(http.StatusOK, referralapi.ProgramPreview{
 		ProgramID: pv.ProgramID, Amount: pv.Amount, Currency: pv.Currency, Earns: pv.Earns, RewardAmount: pv.Reward,
 		Rule:       referralapi.RewardRule{Percent: pv.Rule.Percent.String(), FixedAmount: pv.Rule.Fixed, MaxAmount: pv.Rule.Cap},
-		MinPayment: pv.MinPayment, Payments: pv.Payments, HoldDays: int(pv.Hold.Hours() / 24),
+		MinPayment: pv.MinPayment, Payments: pv.Payments, HoldDays: int(pv.Hold.Hours() / 24), Overridden: pv.Overridden,
 	})
 }
 

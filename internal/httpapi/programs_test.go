@@ -132,6 +132,49 @@ func TestProgramsAdmin(t *testing.T) {
 	})
 }
 
+// TestOverridesOverHTTP: a partner's own percent through the API, its
+// refusals, and its removal.
+func TestOverridesOverHTTP(t *testing.T) {
+	eachBackend(t, serverOpts{}, func(t *testing.T, s *server) {
+		admin := s.token("ops@example.com", "admin")
+		put := func(user, body string) response {
+			return s.do(t, request{method: "PUT", path: "/v1/admin/referrers/" + user + "/override", token: admin, body: body})
+		}
+		var o referralapi.Override
+		res := put("partner", `{"percent": "30"}`)
+		res.decode(t, &o)
+		if res.Status != http.StatusOK || o.ProgramID != "prog_default" || o.Percent != "30" || o.SetBy != "ops@example.com" {
+			t.Fatalf("override: %d %+v", res.Status, o)
+		}
+		put("partner", `{"percent": "130"}`).problem(t, 422, "program_invalid")
+		put("partner", `{"percent": 30}`).problem(t, 400, "invalid_request")
+		put("partner", `{}`).problem(t, 400, "invalid_request")
+		put("partner", `{"percent": "30", "programId": "prog_nope"}`).problem(t, 404, "program_not_found")
+		s.do(t, request{method: "PUT", path: "/v1/admin/referrers/partner/override", token: s.token("partner"), body: `{"percent": "90"}`}).problem(t, 403, "forbidden")
+
+		code := getCode(t, s, "partner").Code
+		mustStatus(t, attribute(t, s, "f1", code, nil), http.StatusCreated)
+		var paid referralapi.PaymentResult
+		res = pay(t, s, "p1", "f1", 10000, "usd")
+		res.decode(t, &paid)
+		if paid.Referral == nil || *paid.Referral.RewardAmount != 3000 {
+			t.Fatalf("partner's reward: %s", res.Body)
+		}
+		del := func(query string) response {
+			return s.do(t, request{method: "DELETE", path: "/v1/admin/referrers/partner/override" + query, token: admin})
+		}
+		del("?programId=prog_nope").problem(t, 404, "program_not_found")
+		mustStatus(t, del("?programId=prog_default"), http.StatusNoContent)
+		del("").problem(t, 404, "override_not_found")
+		mustStatus(t, attribute(t, s, "f2", code, nil), http.StatusCreated)
+		res = pay(t, s, "p2", "f2", 10000, "usd")
+		res.decode(t, &paid)
+		if *paid.Referral.RewardAmount != 2000 {
+			t.Fatalf("reward after removal: %s", res.Body)
+		}
+	})
+}
+
 func getCodeIn(t *testing.T, s *server, user, program string) string {
 	t.Helper()
 	res := s.do(t, request{method: "GET", path: "/v1/me/referral-code?program=" + program, token: s.token(user)})

@@ -184,6 +184,8 @@ func New(d Deps) http.Handler {
 	e.POST("/v1/admin/programs/:id/archive", h.adminArchiveProgram, user, admin)
 	e.GET("/v1/admin/programs/:id/history", h.adminProgramHistory, user, admin)
 	e.POST("/v1/admin/programs/:id/preview", h.adminPreviewProgram, user, admin)
+	e.PUT("/v1/admin/referrers/:userId/override", h.adminPutOverride, user, admin)
+	e.DELETE("/v1/admin/referrers/:userId/override", h.adminDeleteOverride, user, admin)
 	e.POST("/v1/admin/webhook-endpoints", h.adminCreateWebhookEndpoint, user, admin)
 	e.GET("/v1/admin/webhook-endpoints", h.adminListWebhookEndpoints, user, admin)
 	e.GET("/v1/admin/webhook-endpoints/:id", h.adminGetWebhookEndpoint, user, admin)

@@ -321,7 +321,10 @@ func (s *Service) evaluatePayment(ctx context.Context, tx Store, p Payment) (Pay
 	if err != nil {
 		return PaymentResult{}, err
 	}
-	t := s.termsOf(prog, p.Currency)
+	t, err := s.referrerTerms(ctx, tx, prog, ref.ReferrerID, p.Currency)
+	if err != nil {
+		return PaymentResult{}, err
+	}
 	if !t.earns(p.Amount) {
 		return res, nil
 	}

@@ -102,17 +102,41 @@ type Program struct {
 	UpdatedAt time.Time
 }
 
+// Override gives one referrer another percent in one program (a partner
+// at 30%): it replaces the program's percent for that referrer's rewards;
+// the fixed part, cap, minimum, payments and hold stay the program's.
+type Override struct {
+	UserID    string
+	ProgramID string
+	Percent   Percent
+	// SetBy is the subject of the operator who set it.
+	SetBy     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 // ProgramChange is one entry of a program's history: who changed it, when,
 // and the program as it was after the change.
 type ProgramChange struct {
 	ID        string
 	ProgramID string
-	// Action is create, update, archive, or environment (the service
-	// started with REWARD_* values other than those recorded last).
-	Action    string
-	Subject   string
-	Program   Program
+	// Action is create, update, archive, environment (the service started
+	// with REWARD_* values other than those recorded last), override_set or
+	// override_removed.
+	Action  string
+	Subject string
+	Program Program
+	// Override is the referrer's override set (Percent) or removed (nil
+	// Percent) by an override action.
+	Override  *OverrideChange
 	CreatedAt time.Time
+}
+
+// OverrideChange is what an override action changed.
+type OverrideChange struct {
+	UserID string
+	// Percent is the new percent; nil when the override was removed.
+	Percent *Percent
 }
 
 // Program change actions.
@@ -121,6 +145,8 @@ const (
 	ChangeUpdate      = "update"
 	ChangeArchive     = "archive"
 	ChangeEnvironment = "environment"
+	ChangeOverrideSet = "override_set"
+	ChangeOverrideDel = "override_removed"
 )
 
 // ProgramFilter selects a page of programs.
@@ -168,6 +194,7 @@ var (
 	ErrProgramNotFound = errors.New("program not found")
 	ErrProgramArchived = errors.New("the program is archived")
 	ErrProgramDefault  = errors.New("the default program cannot be archived")
+	ErrOverrideMissing = errors.New("the referrer has no override in this program")
 )
 
 // Limits of program values.

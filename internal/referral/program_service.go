@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -205,6 +206,8 @@ type Preview struct {
 	MinPayment int64
 	Payments   int
 	Hold       time.Duration
+	// Overridden is set when the referrer's override set the percent.
+	Overridden bool
 }
 
 // PreviewProgram prices a sample payment under the program, or under the
@@ -220,8 +223,12 @@ func (s *Service) PreviewProgram(ctx context.Context, id string, req PreviewRequ
 		}
 		p.ManagedBy = ManagedByAPI
 	}
-	t := s.termsOf(p, req.Currency)
-	out := Preview{ProgramID: p.ID, Amount: req.Amount, Currency: req.Currency, Rule: t.rule, MinPayment: t.minPayment, Payments: t.payments, Hold: t.hold}
+	t, err := s.referrerTerms(ctx, s.store, p, req.ReferrerID, req.Currency)
+	if err != nil {
+		return Preview{}, err
+	}
+	out := Preview{ProgramID: p.ID, Amount: req.Amount, Currency: req.Currency, Rule: t.rule, MinPayment: t.minPayment,
+		Payments: t.payments, Hold: t.hold, Overridden: t.overridden}
 	if t.earns(req.Amount) {
 		out.Earns, out.Reward = true, t.rule.For(req.Amount)
 	}
@@ -235,6 +242,8 @@ type terms struct {
 	minPayment int64
 	payments   int
 	hold       time.Duration
+	// overridden is set when the referrer's override replaced the percent.
+	overridden bool
 }
 
 // earns reports whether a payment of amount earns at all.
@@ -252,4 +261,99 @@ func (s *Service) termsOf(p Program, currency string) terms {
 		t.hold = s.hold
 	}
 	return t
+}
+
+// SetOverride gives a referrer another percent in a program (the default
+// program when programID is empty) for rewards earned from now on, and
+// records who did it in the program's history.
+func (s *Service) SetOverride(ctx context.Context, subject, userID, programID, percent string) (Override, error) {
+	if programID == "" {
+		programID = DefaultProgramID
+	}
+	pct, err := ParsePercent(percent)
+	if err != nil || strings.TrimSpace(percent) != percent {
+		return Override{}, &ValidationError{Fields: map[string]string{"percent": "must be a decimal string between 0 and 100 with at most 4 decimals, e.g. \"30\""}}
+	}
+	var out Override
+	err = s.store.InTx(ctx, func(tx Store) error {
+		cur, err := tx.LockProgram(ctx, programID)
+		if errors.Is(err, ErrNotFound) {
+			return ErrProgramNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock program %s: %w", programID, err)
+		}
+		now := s.clock()
+		out = Override{UserID: userID, ProgramID: programID, Percent: pct, SetBy: subject, CreatedAt: now, UpdatedAt: now}
+		if old, err := tx.OverrideOf(ctx, userID, programID); err == nil {
+			out.CreatedAt = old.CreatedAt
+		} else if !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("read override: %w", err)
+		}
+		if err := tx.SaveOverride(ctx, out); err != nil {
+			return fmt.Errorf("save override: %w", err)
+		}
+		return s.recordOverride(ctx, tx, s.effective(cur), subject, &OverrideChange{UserID: userID, Percent: &pct}, now)
+	})
+	return out, err
+}
+
+// RemoveOverride takes a referrer's override in a program away: their
+// rewards earned from now on follow the program. ErrOverrideMissing when
+// there is none.
+func (s *Service) RemoveOverride(ctx context.Context, subject, userID, programID string) error {
+	if programID == "" {
+		programID = DefaultProgramID
+	}
+	return s.store.InTx(ctx, func(tx Store) error {
+		cur, err := tx.LockProgram(ctx, programID)
+		if errors.Is(err, ErrNotFound) {
+			return ErrProgramNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock program %s: %w", programID, err)
+		}
+		removed, err := tx.DeleteOverride(ctx, userID, programID)
+		if err != nil {
+			return fmt.Errorf("remove override: %w", err)
+		}
+		if !removed {
+			return ErrOverrideMissing
+		}
+		return s.recordOverride(ctx, tx, s.effective(cur), subject, &OverrideChange{UserID: userID}, s.clock())
+	})
+}
+
+func (s *Service) recordOverride(ctx context.Context, tx Store, p Program, subject string, oc *OverrideChange, now time.Time) error {
+	id, err := s.ids.New("pch_", now)
+	if err != nil {
+		return err
+	}
+	action := ChangeOverrideSet
+	if oc.Percent == nil {
+		action = ChangeOverrideDel
+	}
+	c := ProgramChange{ID: id, ProgramID: p.ID, Action: action, Subject: subject, Program: p, Override: oc, CreatedAt: now}
+	if err := tx.AppendProgramChange(ctx, c); err != nil {
+		return fmt.Errorf("record override in program %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// referrerTerms are the terms of a referrer's payment in currency under
+// program p: the program's, with the referrer's override applied.
+func (s *Service) referrerTerms(ctx context.Context, st Store, p Program, referrerID, currency string) (terms, error) {
+	t := s.termsOf(p, currency)
+	if referrerID == "" {
+		return t, nil
+	}
+	o, err := st.OverrideOf(ctx, referrerID, p.ID)
+	if errors.Is(err, ErrNotFound) {
+		return t, nil
+	}
+	if err != nil {
+		return terms{}, fmt.Errorf("read override of %s: %w", referrerID, err)
+	}
+	t.rule.Percent, t.overridden = o.Percent, true
+	return t, nil
 }

@@ -261,3 +261,78 @@ func TestPreviewPricesASamplePayment(t *testing.T) {
 		}
 	})
 }
+
+// TestReferrerOverride: a partner earns their own percent in a program
+// (the program's fixed part and cap still apply), others the program's;
+// setting and removing it applies to rewards earned afterwards only, and
+// the program's history names who did it.
+func TestReferrerOverride(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		svc := referral.NewService(st, referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent("20"), Cap: 4000}})
+		setupReferral(t, svc, "partner", "f1")
+		mustPay(t, svc, "p1", "f1", 10000) // 2000, before the override
+		if _, err := svc.SetOverride(ctx, "ops", "partner", "", "30"); err != nil {
+			t.Fatal(err)
+		}
+		if o, err := svc.SetOverride(ctx, "ops2", "partner", referral.DefaultProgramID, "35.5"); err != nil || o.Percent.String() != "35.5" {
+			t.Fatalf("replace override: %+v %v", o, err)
+		}
+		setupReferral(t, svc, "partner", "f2")
+		setupReferral(t, svc, "other", "g1")
+		if res := mustPay(t, svc, "p2", "f2", 10000); *res.Referral.RewardAmount != 3550 {
+			t.Fatalf("partner's reward: %+v", res.Referral)
+		}
+		setupReferral(t, svc, "partner", "f3")
+		if res := mustPay(t, svc, "p3", "f3", 20000); *res.Referral.RewardAmount != 4000 {
+			t.Fatalf("partner's reward over the program's cap: %+v", res.Referral)
+		}
+		if res := mustPay(t, svc, "g", "g1", 10000); *res.Referral.RewardAmount != 2000 {
+			t.Fatalf("other referrer's reward: %+v", res.Referral)
+		}
+		pv, err := svc.PreviewProgram(ctx, referral.DefaultProgramID, referral.PreviewRequest{Amount: 1000, Currency: "usd", ReferrerID: "partner"})
+		if err != nil || pv.Reward != 355 || !pv.Overridden {
+			t.Fatalf("preview for the partner: %+v %v", pv, err)
+		}
+		if err := svc.RemoveOverride(ctx, "ops", "partner", ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.RemoveOverride(ctx, "ops", "partner", ""); !errors.Is(err, referral.ErrOverrideMissing) {
+			t.Fatalf("second removal: %v", err)
+		}
+		setupReferral(t, svc, "partner", "f4")
+		if res := mustPay(t, svc, "p4", "f4", 10000); *res.Referral.RewardAmount != 2000 {
+			t.Fatalf("partner's reward after removal: %+v", res.Referral)
+		}
+		// Earned rewards keep their rule: a refund recomputes at 35.5%.
+		mustClaim(t, svc, refund("r2", "p2", 5000))
+		if rw, _ := st.RewardByPayment(ctx, "p2"); rw.KeptAmount != 1775 || rw.Rule.Percent.String() != "35.5" {
+			t.Fatalf("refunded partner reward: %+v", rw)
+		}
+		if got := balanceOf(t, svc, "partner", "usd"); got != 2000+1775+4000+2000 {
+			t.Fatalf("partner balance %d", got)
+		}
+		for _, tc := range []struct {
+			program, percent string
+			want             error
+		}{{"prog_nope", "30", referral.ErrProgramNotFound}} {
+			if _, err := svc.SetOverride(ctx, "ops", "partner", tc.program, tc.percent); !errors.Is(err, tc.want) {
+				t.Fatalf("override in %s: %v", tc.program, err)
+			}
+		}
+		var ve *referral.ValidationError
+		if _, err := svc.SetOverride(ctx, "ops", "partner", "", "130"); !errors.As(err, &ve) {
+			t.Fatalf("override of 130%%: %v", err)
+		}
+		hist, _, err := svc.ProgramHistory(ctx, referral.DefaultProgramID, "", 10)
+		if err != nil || len(hist) != 3 {
+			t.Fatalf("history: %+v %v", hist, err)
+		}
+		if h := hist[0]; h.Action != referral.ChangeOverrideDel || h.Override.UserID != "partner" || h.Override.Percent != nil {
+			t.Fatalf("removal entry: %+v", h)
+		}
+		if h := hist[1]; h.Action != referral.ChangeOverrideSet || h.Subject != "ops2" || h.Override.Percent.String() != "35.5" {
+			t.Fatalf("set entry: %+v", h)
+		}
+	})
+}

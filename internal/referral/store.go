@@ -179,6 +179,12 @@ type Store interface {
 	// UpdateProgram stores p's name, status, manager and rules.
 	UpdateProgram(ctx context.Context, p Program) error
 	AppendProgramChange(ctx context.Context, c ProgramChange) error
+	// OverrideOf returns a referrer's override in a program; ErrNotFound when none.
+	OverrideOf(ctx context.Context, userID, programID string) (Override, error)
+	// SaveOverride creates or replaces an override.
+	SaveOverride(ctx context.Context, o Override) error
+	// DeleteOverride removes an override; false when there was none.
+	DeleteOverride(ctx context.Context, userID, programID string) (bool, error)
 	// ProgramChanges returns up to limit of a program's changes, newest
 	// first, before beforeID (empty: from the newest).
 	ProgramChanges(ctx context.Context, programID, beforeID string, limit int) ([]ProgramChange, error)

@@ -30,7 +30,24 @@ type ProgramChange struct {
 	Action    string
 	Subject   string
 	Program   string
+	Override  *string
 	CreatedAt time.Time
+}
+
+// ReferrerOverride is a referrer's own percent in a program.
+type ReferrerOverride struct {
+	UserID       string `gorm:"primaryKey"`
+	ProgramID    string `gorm:"primaryKey"`
+	PercentUnits int64
+	SetBy        string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time `gorm:"autoUpdateTime:false"`
+}
+
+// overrideDoc is an override change as a history entry stores it.
+type overrideDoc struct {
+	UserID  string  `json:"userId"`
+	Percent *string `json:"percent"`
 }
 
 // rulesDoc is how a program's rules are stored: a storage format of this
@@ -201,6 +218,18 @@ func (s *Store) AppendProgramChange(ctx context.Context, c referral.ProgramChang
 		return err
 	}
 	m := ProgramChange{ID: c.ID, ProgramID: c.ProgramID, Action: c.Action, Subject: c.Subject, Program: string(doc), CreatedAt: c.CreatedAt}
+	if oc := c.Override; oc != nil {
+		od := overrideDoc{UserID: oc.UserID}
+		if oc.Percent != nil {
+			pct := oc.Percent.String()
+			od.Percent = &pct
+		}
+		raw, err := json.Marshal(od)
+		if err != nil {
+			return err
+		}
+		m.Override = nullable(string(raw))
+	}
 	return s.with(ctx).Create(&m).Error
 }
 
@@ -228,6 +257,48 @@ func (s *Store) ProgramChanges(ctx context.Context, programID, beforeID string, 
 			return nil, fmt.Errorf("program change %s: %w", m.ID, err)
 		}
 		out[i] = referral.ProgramChange{ID: m.ID, ProgramID: m.ProgramID, Action: m.Action, Subject: m.Subject, Program: p, CreatedAt: m.CreatedAt.UTC()}
+		if m.Override != nil {
+			var od overrideDoc
+			if err := json.Unmarshal([]byte(*m.Override), &od); err != nil {
+				return nil, fmt.Errorf("program change %s override: %w", m.ID, err)
+			}
+			oc := &referral.OverrideChange{UserID: od.UserID}
+			if od.Percent != nil {
+				pct, err := referral.ParsePercent(*od.Percent)
+				if err != nil {
+					return nil, fmt.Errorf("program change %s override: %w", m.ID, err)
+				}
+				oc.Percent = &pct
+			}
+			out[i].Override = oc
+		}
 	}
 	return out, nil
+}
+
+// OverrideOf returns a referrer's override in a program.
+func (s *Store) OverrideOf(ctx context.Context, userID, programID string) (referral.Override, error) {
+	var m ReferrerOverride
+	if err := s.with(ctx).Where("user_id = ? AND program_id = ?", userID, programID).Take(&m).Error; err != nil {
+		return referral.Override{}, notFound(err)
+	}
+	return referral.Override{
+		UserID: m.UserID, ProgramID: m.ProgramID, Percent: referral.PercentFromUnits(m.PercentUnits), SetBy: m.SetBy,
+		CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
+	}, nil
+}
+
+// SaveOverride creates or replaces an override.
+func (s *Store) SaveOverride(ctx context.Context, o referral.Override) error {
+	m := ReferrerOverride{UserID: o.UserID, ProgramID: o.ProgramID, PercentUnits: o.Percent.Units(), SetBy: o.SetBy, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	return s.with(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "user_id"}, {Name: "program_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"percent_units", "set_by", "updated_at"}),
+	}).Create(&m).Error
+}
+
+// DeleteOverride removes an override.
+func (s *Store) DeleteOverride(ctx context.Context, userID, programID string) (bool, error) {
+	res := s.with(ctx).Where("user_id = ? AND program_id = ?", userID, programID).Delete(&ReferrerOverride{})
+	return res.RowsAffected == 1, res.Error
 }

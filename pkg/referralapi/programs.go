@@ -88,13 +88,44 @@ type ProgramChange struct {
 	ID string `json:"id" validate:"required" example:"pch_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
 	// Action: create, update, archive, or environment (the service started
 	// with other REWARD_* values while the default program followed them).
-	Action string `json:"action" validate:"required" enums:"create,update,archive,environment" example:"update"`
+	Action string `json:"action" validate:"required" enums:"create,update,archive,environment,override_set,override_removed" example:"update"`
 	// Subject is who changed it: the admin token's subject or API key, or
 	// "environment".
 	Subject   string    `json:"subject" validate:"required" example:"ops@example.com"`
 	CreatedAt time.Time `json:"createdAt" validate:"required" format:"date-time"`
 	// Program is the program as it was after the change (its new values).
 	Program Program `json:"program" validate:"required"`
+	// Override is the referrer override an override_set or
+	// override_removed action changed (percent null: removed).
+	Override *OverrideChange `json:"override,omitempty"`
+}
+
+// OverrideChange is a referrer override as a history entry shows it.
+type OverrideChange struct {
+	UserID string `json:"userId" validate:"required" example:"u1"`
+	// Percent is the new percent; null when the override was removed.
+	Percent *string `json:"percent" validate:"required" extensions:"x-nullable" example:"30"`
+}
+
+// OverrideRequest gives a referrer their own percent in a program.
+type OverrideRequest struct {
+	// ProgramID is the program; the default program when absent.
+	ProgramID string `json:"programId,omitempty" maxLength:"64" example:"prog_default"`
+	// Percent replaces the program's percent for this referrer's rewards
+	// (a decimal string 0–100); the program's fixed part, cap, minimum,
+	// payments and hold still apply.
+	Percent string `json:"percent" validate:"required" example:"30"`
+}
+
+// Override is a referrer's own percent in a program.
+type Override struct {
+	UserID    string `json:"userId" validate:"required" example:"u1"`
+	ProgramID string `json:"programId" validate:"required" example:"prog_default"`
+	Percent   string `json:"percent" validate:"required" example:"30"`
+	// SetBy is the subject of the operator who set it last.
+	SetBy     string    `json:"setBy" validate:"required" example:"ops@example.com"`
+	CreatedAt time.Time `json:"createdAt" validate:"required" format:"date-time"`
+	UpdatedAt time.Time `json:"updatedAt" validate:"required" format:"date-time"`
 }
 
 // ProgramChangePage is one page of a program's history, newest first.
@@ -110,7 +141,8 @@ type ProgramPreviewRequest struct {
 	Amount int64 `json:"amount" validate:"required" minimum:"0" example:"10000" format:"int64"`
 	// Currency of the payment, lower-case ISO 4217.
 	Currency string `json:"currency" validate:"required" example:"usd"`
-	// ReferrerID, when sent, is the referrer the payment would earn for.
+	// ReferrerID, when sent, is the referrer the payment would earn for:
+	// their override, if any, applies.
 	ReferrerID string `json:"referrerId,omitempty" maxLength:"128" example:"u1"`
 	// Draft, when sent, is merged into the program for this preview only
 	// (validated like a PATCH; nothing is saved).
@@ -133,6 +165,8 @@ type ProgramPreview struct {
 	MinPayment int64 `json:"minPayment" validate:"required" example:"0" format:"int64"`
 	Payments   int   `json:"payments" validate:"required" example:"1"`
 	HoldDays   int   `json:"holdDays" validate:"required" example:"14"`
+	// Overridden is true when the referrer's override set the percent.
+	Overridden bool `json:"overridden" validate:"required"`
 }
 
 // RewardRule is a reward's rule for one currency.

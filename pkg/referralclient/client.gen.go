@@ -338,10 +338,12 @@ func (e ProgramStatus) Valid() bool {
 
 // Defines values for ProgramChangeAction.
 const (
-	ProgramChangeActionArchive     ProgramChangeAction = "archive"
-	ProgramChangeActionCreate      ProgramChangeAction = "create"
-	ProgramChangeActionEnvironment ProgramChangeAction = "environment"
-	ProgramChangeActionUpdate      ProgramChangeAction = "update"
+	ProgramChangeActionArchive         ProgramChangeAction = "archive"
+	ProgramChangeActionCreate          ProgramChangeAction = "create"
+	ProgramChangeActionEnvironment     ProgramChangeAction = "environment"
+	ProgramChangeActionOverrideRemoved ProgramChangeAction = "override_removed"
+	ProgramChangeActionOverrideSet     ProgramChangeAction = "override_set"
+	ProgramChangeActionUpdate          ProgramChangeAction = "update"
 )
 
 // Valid indicates whether the value is a known member of the ProgramChangeAction enum.
@@ -352,6 +354,10 @@ func (e ProgramChangeAction) Valid() bool {
 	case ProgramChangeActionCreate:
 		return true
 	case ProgramChangeActionEnvironment:
+		return true
+	case ProgramChangeActionOverrideRemoved:
+		return true
+	case ProgramChangeActionOverrideSet:
 		return true
 	case ProgramChangeActionUpdate:
 		return true
@@ -1079,6 +1085,52 @@ type LedgerPage struct {
 	NextCursor *string `json:"nextCursor"`
 }
 
+// Override defines model for Override.
+type Override struct {
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Percent Example: 30
+	Percent string `json:"percent"`
+
+	// ProgramID Example: prog_default
+	ProgramID string `json:"programId"`
+
+	// SetBy SetBy is the subject of the operator who set it last.
+	//
+	// Example: ops@example.com
+	SetBy     string    `json:"setBy"`
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// UserID Example: u1
+	UserID string `json:"userId"`
+}
+
+// OverrideChange defines model for OverrideChange.
+type OverrideChange struct {
+	// Percent Percent is the new percent; null when the override was removed.
+	//
+	// Example: 30
+	Percent *string `json:"percent"`
+
+	// UserID Example: u1
+	UserID string `json:"userId"`
+}
+
+// OverrideRequest defines model for OverrideRequest.
+type OverrideRequest struct {
+	// Percent Percent replaces the program's percent for this referrer's rewards
+	// (a decimal string 0–100); the program's fixed part, cap, minimum,
+	// payments and hold still apply.
+	//
+	// Example: 30
+	Percent string `json:"percent"`
+
+	// ProgramID ProgramID is the program; the default program when absent.
+	//
+	// Example: prog_default
+	ProgramID *string `json:"programId,omitempty"`
+}
+
 // PaymentRequest defines model for PaymentRequest.
 type PaymentRequest struct {
 	// Amount Amount paid in minor units.
@@ -1283,6 +1335,10 @@ type ProgramChange struct {
 	// ID Example: pch_01JDQ3ZK5V8Y6M4T2N9P0QRS7W
 	ID string `json:"id"`
 
+	// Override Override is the referrer override an override_set or
+	// override_removed action changed (percent null: removed).
+	Override *OverrideChange `json:"override,omitempty"`
+
 	// Program Program is the program as it was after the change (its new values).
 	Program Program `json:"program"`
 
@@ -1345,6 +1401,9 @@ type ProgramPreview struct {
 	// Example: 0
 	MinPayment int64 `json:"minPayment"`
 
+	// Overridden Overridden is true when the referrer's override set the percent.
+	Overridden bool `json:"overridden"`
+
 	// Payments Example: 1
 	Payments int `json:"payments"`
 
@@ -1377,7 +1436,8 @@ type ProgramPreviewRequest struct {
 	// (validated like a PATCH; nothing is saved).
 	Draft *ProgramUpdate `json:"draft,omitempty"`
 
-	// ReferrerID ReferrerID, when sent, is the referrer the payment would earn for.
+	// ReferrerID ReferrerID, when sent, is the referrer the payment would earn for:
+	// their override, if any, applies.
 	//
 	// Example: u1
 	ReferrerID *string `json:"referrerId,omitempty"`
@@ -1961,6 +2021,12 @@ type AdminListReferralsParams struct {
 // AdminListReferralsParamsStatus defines parameters for AdminListReferrals.
 type AdminListReferralsParamsStatus string
 
+// AdminDeleteOverrideParams defines parameters for AdminDeleteOverride.
+type AdminDeleteOverrideParams struct {
+	// ProgramID The program (default: the default program)
+	ProgramID *string `form:"programId,omitempty" json:"programId,omitempty"`
+}
+
 // AdminProgramStatsParams defines parameters for AdminProgramStats.
 type AdminProgramStatsParams struct {
 	// From First date (YYYY-MM-DD or RFC 3339)
@@ -2080,6 +2146,9 @@ type AdminPreviewProgramJSONRequestBody = ProgramPreviewRequest
 
 // AdminCancelReferralJSONRequestBody defines body for AdminCancelReferral for application/json ContentType.
 type AdminCancelReferralJSONRequestBody = CancelRequest
+
+// AdminPutOverrideJSONRequestBody defines body for AdminPutOverride for application/json ContentType.
+type AdminPutOverrideJSONRequestBody = OverrideRequest
 
 // AdminCreateWebhookEndpointJSONRequestBody defines body for AdminCreateWebhookEndpoint for application/json ContentType.
 type AdminCreateWebhookEndpointJSONRequestBody = WebhookEndpointCreate
@@ -2491,14 +2560,14 @@ type ClientInterface interface {
 
 	// AdminProgramHistory A program's history (operators)
 	//
-	// Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it.
+	// Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it; referrer overrides set or removed in the program too.
 	//
 	// Corresponds with GET /v1/admin/programs/{id}/history (the `AdminProgramHistory` operationId).
 	AdminProgramHistory(ctx context.Context, id string, params *AdminProgramHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminPreviewProgramWithBody Price a sample payment under a program (operators)
 	//
-	// A dry run: what the payment would earn the referrer as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+	// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2507,7 +2576,7 @@ type ClientInterface interface {
 
 	// AdminPreviewProgram Price a sample payment under a program (operators)
 	//
-	// A dry run: what the payment would earn the referrer as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+	// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2545,6 +2614,31 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/admin/referrals/{id}/cancel (the `AdminCancelReferral` operationId).
 	AdminCancelReferral(ctx context.Context, id string, body AdminCancelReferralJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminDeleteOverride Remove a referrer's own percent (operators)
+	//
+	// The referrer's rewards in the program earned from now on follow the program's percent again. Recorded in the program's history.
+	//
+	// Corresponds with DELETE /v1/admin/referrers/{userId}/override (the `AdminDeleteOverride` operationId).
+	AdminDeleteOverride(ctx context.Context, userID string, params *AdminDeleteOverrideParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminPutOverrideWithBody Give a referrer their own percent (operators)
+	//
+	// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+	AdminPutOverrideWithBody(ctx context.Context, userID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminPutOverride Give a referrer their own percent (operators)
+	//
+	// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+	AdminPutOverride(ctx context.Context, userID string, body AdminPutOverrideJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminProgramStats The program funnel (operators)
 	//
@@ -3202,7 +3296,7 @@ func (c *Client) AdminArchiveProgram(ctx context.Context, id string, reqEditors 
 
 // AdminProgramHistory A program's history (operators)
 //
-// Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it.
+// Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it; referrer overrides set or removed in the program too.
 //
 // Corresponds with GET /v1/admin/programs/{id}/history (the `AdminProgramHistory` operationId).
 func (c *Client) AdminProgramHistory(ctx context.Context, id string, params *AdminProgramHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3219,7 +3313,7 @@ func (c *Client) AdminProgramHistory(ctx context.Context, id string, params *Adm
 
 // AdminPreviewProgramWithBody Price a sample payment under a program (operators)
 //
-// A dry run: what the payment would earn the referrer as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3238,7 +3332,7 @@ func (c *Client) AdminPreviewProgramWithBody(ctx context.Context, id string, con
 
 // AdminPreviewProgram Price a sample payment under a program (operators)
 //
-// A dry run: what the payment would earn the referrer as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3317,6 +3411,61 @@ func (c *Client) AdminCancelReferralWithBody(ctx context.Context, id string, con
 // Corresponds with POST /v1/admin/referrals/{id}/cancel (the `AdminCancelReferral` operationId).
 func (c *Client) AdminCancelReferral(ctx context.Context, id string, body AdminCancelReferralJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminCancelReferralRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminDeleteOverride Remove a referrer's own percent (operators)
+//
+// The referrer's rewards in the program earned from now on follow the program's percent again. Recorded in the program's history.
+//
+// Corresponds with DELETE /v1/admin/referrers/{userId}/override (the `AdminDeleteOverride` operationId).
+func (c *Client) AdminDeleteOverride(ctx context.Context, userID string, params *AdminDeleteOverrideParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminDeleteOverrideRequest(c.Server, userID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminPutOverrideWithBody Give a referrer their own percent (operators)
+//
+// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+func (c *Client) AdminPutOverrideWithBody(ctx context.Context, userID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminPutOverrideRequestWithBody(c.Server, userID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminPutOverride Give a referrer their own percent (operators)
+//
+// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+func (c *Client) AdminPutOverride(ctx context.Context, userID string, body AdminPutOverrideJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminPutOverrideRequest(c.Server, userID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5150,6 +5299,114 @@ func NewAdminCancelReferralRequestWithBody(server string, id string, contentType
 	return req, nil
 }
 
+// NewAdminDeleteOverrideRequest constructs an http.Request for the AdminDeleteOverride method
+func NewAdminDeleteOverrideRequest(server string, userID string, params *AdminDeleteOverrideParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "userId", userID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/referrers/%s/override", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ProgramID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "programId", *params.ProgramID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminPutOverrideRequest calls the generic AdminPutOverride builder with application/json body
+func NewAdminPutOverrideRequest(server string, userID string, body AdminPutOverrideJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAdminPutOverrideRequestWithBody(server, userID, "application/json", bodyReader)
+}
+
+// NewAdminPutOverrideRequestWithBody constructs an http.Request for the AdminPutOverride method, with any body, and a specified content type
+func NewAdminPutOverrideRequestWithBody(server string, userID string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "userId", userID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/referrers/%s/override", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewAdminProgramStatsRequest constructs an http.Request for the AdminProgramStats method
 func NewAdminProgramStatsRequest(server string, params *AdminProgramStatsParams) (*http.Request, error) {
 	var err error
@@ -6643,7 +6900,7 @@ type ClientWithResponsesInterface interface {
 
 	// AdminProgramHistoryWithResponse A program's history (operators)
 	//
-	// Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it.
+	// Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it; referrer overrides set or removed in the program too.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6652,7 +6909,7 @@ type ClientWithResponsesInterface interface {
 
 	// AdminPreviewProgramWithBodyWithResponse Price a sample payment under a program (operators)
 	//
-	// A dry run: what the payment would earn the referrer as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+	// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6661,7 +6918,7 @@ type ClientWithResponsesInterface interface {
 
 	// AdminPreviewProgramWithResponse Price a sample payment under a program (operators)
 	//
-	// A dry run: what the payment would earn the referrer as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+	// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6703,6 +6960,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/admin/referrals/{id}/cancel (the `AdminCancelReferral` operationId).
 	AdminCancelReferralWithResponse(ctx context.Context, id string, body AdminCancelReferralJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminCancelReferralResponse, error)
+
+	// AdminDeleteOverrideWithResponse Remove a referrer's own percent (operators)
+	//
+	// The referrer's rewards in the program earned from now on follow the program's percent again. Recorded in the program's history.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/admin/referrers/{userId}/override (the `AdminDeleteOverride` operationId).
+	AdminDeleteOverrideWithResponse(ctx context.Context, userID string, params *AdminDeleteOverrideParams, reqEditors ...RequestEditorFn) (*AdminDeleteOverrideResponse, error)
+
+	// AdminPutOverrideWithBodyWithResponse Give a referrer their own percent (operators)
+	//
+	// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+	AdminPutOverrideWithBodyWithResponse(ctx context.Context, userID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminPutOverrideResponse, error)
+
+	// AdminPutOverrideWithResponse Give a referrer their own percent (operators)
+	//
+	// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+	AdminPutOverrideWithResponse(ctx context.Context, userID string, body AdminPutOverrideJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminPutOverrideResponse, error)
 
 	// AdminProgramStatsWithResponse The program funnel (operators)
 	//
@@ -10145,6 +10429,343 @@ func (r AdminCancelReferralResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AdminCancelReferralResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AdminDeleteOverrideResponse204Headers the declared response headers of an HTTP 204 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse204Headers struct {
+	XRequestID *string
+}
+
+// AdminDeleteOverrideResponse400Headers the declared response headers of an HTTP 400 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse400Headers struct {
+	XRequestID *string
+}
+
+// AdminDeleteOverrideResponse401Headers the declared response headers of an HTTP 401 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse401Headers struct {
+	XRequestID *string
+}
+
+// AdminDeleteOverrideResponse403Headers the declared response headers of an HTTP 403 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse403Headers struct {
+	XRequestID *string
+}
+
+// AdminDeleteOverrideResponse404Headers the declared response headers of an HTTP 404 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse404Headers struct {
+	XRequestID *string
+}
+
+// AdminDeleteOverrideResponse429Headers the declared response headers of an HTTP 429 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse429Headers struct {
+	RateLimitLimit     *string
+	RateLimitRemaining *string
+	RateLimitReset     *string
+	RetryAfter         *string
+	XRequestID         *string
+}
+
+// AdminDeleteOverrideResponse500Headers the declared response headers of an HTTP 500 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse500Headers struct {
+	XRequestID *string
+}
+
+// AdminDeleteOverrideResponse503Headers the declared response headers of an HTTP 503 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse503Headers struct {
+	RetryAfter *string
+	XRequestID *string
+}
+
+type AdminDeleteOverrideResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Problem
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *Problem
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *Problem
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Problem
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *AdminDeleteOverrideResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AdminDeleteOverrideResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AdminDeleteOverrideResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AdminDeleteOverrideResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AdminDeleteOverrideResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AdminDeleteOverrideResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AdminDeleteOverrideResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminDeleteOverrideResponse503Headers
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminDeleteOverrideResponse) GetApplicationProblemJSON400() *Problem {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminDeleteOverrideResponse) GetApplicationProblemJSON401() *Problem {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminDeleteOverrideResponse) GetApplicationProblemJSON403() *Problem {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AdminDeleteOverrideResponse) GetApplicationProblemJSON404() *Problem {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AdminDeleteOverrideResponse) GetApplicationProblemJSON429() *Problem {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminDeleteOverrideResponse) GetApplicationProblemJSON500() *Problem {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminDeleteOverrideResponse) GetApplicationProblemJSON503() *Problem {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminDeleteOverrideResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminDeleteOverrideResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminDeleteOverrideResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminDeleteOverrideResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AdminPutOverrideResponse200Headers the declared response headers of an HTTP 200 response for AdminPutOverride
+type AdminPutOverrideResponse200Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse400Headers the declared response headers of an HTTP 400 response for AdminPutOverride
+type AdminPutOverrideResponse400Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse401Headers the declared response headers of an HTTP 401 response for AdminPutOverride
+type AdminPutOverrideResponse401Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse403Headers the declared response headers of an HTTP 403 response for AdminPutOverride
+type AdminPutOverrideResponse403Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse404Headers the declared response headers of an HTTP 404 response for AdminPutOverride
+type AdminPutOverrideResponse404Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse413Headers the declared response headers of an HTTP 413 response for AdminPutOverride
+type AdminPutOverrideResponse413Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse415Headers the declared response headers of an HTTP 415 response for AdminPutOverride
+type AdminPutOverrideResponse415Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse422Headers the declared response headers of an HTTP 422 response for AdminPutOverride
+type AdminPutOverrideResponse422Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse429Headers the declared response headers of an HTTP 429 response for AdminPutOverride
+type AdminPutOverrideResponse429Headers struct {
+	RateLimitLimit     *string
+	RateLimitRemaining *string
+	RateLimitReset     *string
+	RetryAfter         *string
+	XRequestID         *string
+}
+
+// AdminPutOverrideResponse500Headers the declared response headers of an HTTP 500 response for AdminPutOverride
+type AdminPutOverrideResponse500Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse503Headers the declared response headers of an HTTP 503 response for AdminPutOverride
+type AdminPutOverrideResponse503Headers struct {
+	RetryAfter *string
+	XRequestID *string
+}
+
+type AdminPutOverrideResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Override
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Problem
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *Problem
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *Problem
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *Problem
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *Problem
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *Problem
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AdminPutOverrideResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AdminPutOverrideResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AdminPutOverrideResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AdminPutOverrideResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AdminPutOverrideResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *AdminPutOverrideResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *AdminPutOverrideResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AdminPutOverrideResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AdminPutOverrideResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AdminPutOverrideResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminPutOverrideResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminPutOverrideResponse) GetJSON200() *Override {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON400() *Problem {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON401() *Problem {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON403() *Problem {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON404() *Problem {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON413() *Problem {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON415() *Problem {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON422() *Problem {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON429() *Problem {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON500() *Problem {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON503() *Problem {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminPutOverrideResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminPutOverrideResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminPutOverrideResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminPutOverrideResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14205,7 +14826,7 @@ func (c *ClientWithResponses) AdminArchiveProgramWithResponse(ctx context.Contex
 
 // AdminProgramHistoryWithResponse A program's history (operators)
 //
-// Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it.
+// Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it; referrer overrides set or removed in the program too.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -14220,7 +14841,7 @@ func (c *ClientWithResponses) AdminProgramHistoryWithResponse(ctx context.Contex
 
 // AdminPreviewProgramWithBodyWithResponse Price a sample payment under a program (operators)
 //
-// A dry run: what the payment would earn the referrer as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14235,7 +14856,7 @@ func (c *ClientWithResponses) AdminPreviewProgramWithBodyWithResponse(ctx contex
 
 // AdminPreviewProgramWithResponse Price a sample payment under a program (operators)
 //
-// A dry run: what the payment would earn the referrer as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14306,6 +14927,51 @@ func (c *ClientWithResponses) AdminCancelReferralWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseAdminCancelReferralResponse(rsp)
+}
+
+// AdminDeleteOverrideWithResponse Remove a referrer's own percent (operators)
+//
+// The referrer's rewards in the program earned from now on follow the program's percent again. Recorded in the program's history.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/admin/referrers/{userId}/override (the `AdminDeleteOverride` operationId).
+func (c *ClientWithResponses) AdminDeleteOverrideWithResponse(ctx context.Context, userID string, params *AdminDeleteOverrideParams, reqEditors ...RequestEditorFn) (*AdminDeleteOverrideResponse, error) {
+	rsp, err := c.AdminDeleteOverride(ctx, userID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminDeleteOverrideResponse(rsp)
+}
+
+// AdminPutOverrideWithBodyWithResponse Give a referrer their own percent (operators)
+//
+// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+func (c *ClientWithResponses) AdminPutOverrideWithBodyWithResponse(ctx context.Context, userID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminPutOverrideResponse, error) {
+	rsp, err := c.AdminPutOverrideWithBody(ctx, userID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminPutOverrideResponse(rsp)
+}
+
+// AdminPutOverrideWithResponse Give a referrer their own percent (operators)
+//
+// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+func (c *ClientWithResponses) AdminPutOverrideWithResponse(ctx context.Context, userID string, body AdminPutOverrideJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminPutOverrideResponse, error) {
+	rsp, err := c.AdminPutOverride(ctx, userID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminPutOverrideResponse(rsp)
 }
 
 // AdminProgramStatsWithResponse The program funnel (operators)
@@ -18790,6 +19456,439 @@ func ParseAdminCancelReferralResponse(rsp *http.Response) (*AdminCancelReferralR
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers AdminCancelReferralResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAdminDeleteOverrideResponse parses an HTTP response from a AdminDeleteOverrideWithResponse call
+func ParseAdminDeleteOverrideResponse(rsp *http.Response) (*AdminDeleteOverrideResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminDeleteOverrideResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers AdminDeleteOverrideResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers AdminDeleteOverrideResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AdminDeleteOverrideResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AdminDeleteOverrideResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AdminDeleteOverrideResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers AdminDeleteOverrideResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers AdminDeleteOverrideResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminDeleteOverrideResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAdminPutOverrideResponse parses an HTTP response from a AdminPutOverrideWithResponse call
+func ParseAdminPutOverrideResponse(rsp *http.Response) (*AdminPutOverrideResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminPutOverrideResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Override
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AdminPutOverrideResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AdminPutOverrideResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AdminPutOverrideResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AdminPutOverrideResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AdminPutOverrideResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers AdminPutOverrideResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers AdminPutOverrideResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers AdminPutOverrideResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers AdminPutOverrideResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers AdminPutOverrideResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminPutOverrideResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
