@@ -1759,7 +1759,7 @@ const docTemplate = `{
                 ]
             },
             "post": {
-                "description": "A program holds the referrer's reward rules and the friend's reward. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none. Amount maps are keyed by lower-case currency (\"*\": any other currency). The change is recorded in the program's history with the caller's subject.",
+                "description": "A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency (\"*\": any other currency). The change is recorded in the program's history with the caller's subject.",
                 "consumes": [
                     "application/json"
                 ],
@@ -1857,7 +1857,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "Out-of-range values, named per field in errors: percent outside 0–100, unknown currency, negative amounts, payments or holdDays out of range, a program that would never earn (code program_invalid)",
+                        "description": "Out-of-range values, named per field in errors: percent outside 0–100, unknown currency, negative amounts, payments or holdDays out of range, a program that would never earn, milestones repeated or without a positive bonus (code program_invalid)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -2066,7 +2066,7 @@ const docTemplate = `{
                 ]
             },
             "patch": {
-                "description": "Merges the fields sent into the program (within referrerReward too; friendReward, when sent, is replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.",
+                "description": "Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.",
                 "consumes": [
                     "application/json"
                 ],
@@ -5611,7 +5611,7 @@ const docTemplate = `{
         },
         "/v1/me/balance/transactions": {
             "get": {
-                "description": "Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments. Entries are never edited or deleted.",
+                "description": "Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses (negative when reversed). Entries are never edited or deleted.",
                 "produces": [
                     "application/json",
                     "application/problem+json"
@@ -8085,7 +8085,8 @@ const docTemplate = `{
                         "reward_reversal",
                         "payout",
                         "clawback",
-                        "adjustment"
+                        "adjustment",
+                        "bonus"
                     ],
                     "example": "reward"
                 }
@@ -8108,6 +8109,27 @@ const docTemplate = `{
                     "description": "NextCursor fetches the next page; null on the last page.",
                     "type": "string",
                     "x-nullable": true
+                }
+            }
+        },
+        "referralapi.Milestone": {
+            "type": "object",
+            "required": [
+                "bonus",
+                "qualifiedReferrals"
+            ],
+            "properties": {
+                "bonus": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "qualifiedReferrals": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "example": 5
                 }
             }
         },
@@ -8449,6 +8471,7 @@ const docTemplate = `{
                 "friendReward",
                 "id",
                 "managedBy",
+                "milestones",
                 "name",
                 "referrerReward",
                 "status",
@@ -8478,6 +8501,13 @@ const docTemplate = `{
                         "api"
                     ],
                     "example": "api"
+                },
+                "milestones": {
+                    "description": "Milestones pay a fixed bonus once when a referrer's QUALIFIED and\nREWARDED referrals in the program reach qualifiedReferrals, in\nascending order ([] when none).",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/referralapi.Milestone"
+                    }
                 },
                 "name": {
                     "type": "string",
@@ -8583,6 +8613,12 @@ const docTemplate = `{
             "properties": {
                 "friendReward": {
                     "$ref": "#/definitions/referralapi.FriendReward"
+                },
+                "milestones": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/referralapi.Milestone"
+                    }
                 },
                 "name": {
                     "description": "Name, 1–100 characters.",
@@ -8776,6 +8812,12 @@ const docTemplate = `{
             "properties": {
                 "friendReward": {
                     "$ref": "#/definitions/referralapi.FriendReward"
+                },
+                "milestones": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/referralapi.Milestone"
+                    }
                 },
                 "name": {
                     "type": "string",

@@ -420,9 +420,11 @@ func TestGeneratedClientDrivesEveryOperation(t *testing.T) {
 
 		// Programs: create, a code in it, list, read, change, price, archive, history.
 		prog, err := c.AdminCreateProgramWithResponse(ctx, referralclient.ProgramCreate{Name: "Partners",
-			ReferrerReward: &referralclient.ReferrerRewardChange{Percent: ptr("25"), MaxAmount: &map[string]int64{"usd": 5000}}}, admin)
+			ReferrerReward: &referralclient.ReferrerRewardChange{Percent: ptr("25"), MaxAmount: &map[string]int64{"usd": 5000}},
+			Milestones:     &[]referralclient.Milestone{{QualifiedReferrals: 10, Bonus: map[string]int64{"usd": 10000}}}}, admin)
 		ok("create program", prog, err, http.StatusCreated)
-		if p := prog.JSON201; p.ReferrerReward.Percent != "25" || p.ReferrerReward.HoldDays != 14 || p.FriendReward.Type != "none" || p.Default {
+		if p := prog.JSON201; p.ReferrerReward.Percent != "25" || p.ReferrerReward.HoldDays != 14 || p.FriendReward.Type != "none" || p.Default ||
+			len(p.Milestones) != 1 {
 			t.Fatalf("program: %+v", p)
 		}
 		progCode, err := c.GetMyReferralCodeWithResponse(ctx, &referralclient.GetMyReferralCodeParams{Program: &prog.JSON201.ID}, user)

@@ -13,6 +13,10 @@ import (
 
 func toProgram(p referral.Program) referralapi.Program {
 	r := p.Referrer
+	milestones := make([]referralapi.Milestone, len(p.Milestones))
+	for i, m := range p.Milestones {
+		milestones[i] = referralapi.Milestone{QualifiedReferrals: m.QualifiedReferrals, Bonus: amounts(m.Bonus)}
+	}
 	return referralapi.Program{
 		ID: p.ID, Name: p.Name, Default: p.Default, Status: string(p.Status), ManagedBy: p.ManagedBy,
 		ReferrerReward: referralapi.ReferrerReward{
@@ -20,6 +24,7 @@ func toProgram(p referral.Program) referralapi.Program {
 			Payments: r.Payments, HoldDays: r.HoldDays,
 		},
 		FriendReward: referralapi.FriendReward{Type: string(p.Friend.Type)},
+		Milestones:   milestones,
 		CreatedAt:    p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 }
@@ -34,8 +39,15 @@ func amounts(a referral.Amounts) map[string]int64 {
 }
 
 // toPatch converts the wire's change (create or update) to the domain's.
-func toPatch(name *string, rr *referralapi.ReferrerRewardChange, fr *referralapi.FriendReward) referral.ProgramPatch {
+func toPatch(name *string, rr *referralapi.ReferrerRewardChange, fr *referralapi.FriendReward, ms *[]referralapi.Milestone) referral.ProgramPatch {
 	patch := referral.ProgramPatch{Name: name}
+	if ms != nil {
+		list := make([]referral.Milestone, len(*ms))
+		for i, m := range *ms {
+			list[i] = referral.Milestone{QualifiedReferrals: m.QualifiedReferrals, Bonus: referral.Amounts(m.Bonus)}
+		}
+		patch.Milestones = &list
+	}
 	if rr != nil {
 		conv := func(m *map[string]int64) *referral.Amounts {
 			if m == nil {
@@ -69,7 +81,7 @@ func checkName(name *string) error {
 // adminCreateProgram godoc
 //
 //	@Summary		Create a program (operators)
-//	@Description	A program holds the referrer's reward rules and the friend's reward. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+//	@Description	A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
 //	@ID				adminCreateProgram
 //	@Tags			programs
 //	@Accept			json
@@ -82,7 +94,7 @@ func checkName(name *string) error {
 //	@Failure		403	{object}	referralapi.Problem	"Credentials lack the admin role (code forbidden)"
 //	@Failure		413	{object}	referralapi.Problem	"Body over 64 KiB (code payload_too_large)"
 //	@Failure		415	{object}	referralapi.Problem	"Body is not application/json (code unsupported_media_type)"
-//	@Failure		422		{object}	referralapi.Problem	"Out-of-range values, named per field in errors: percent outside 0–100, unknown currency, negative amounts, payments or holdDays out of range, a program that would never earn (code program_invalid)"
+//	@Failure		422		{object}	referralapi.Problem	"Out-of-range values, named per field in errors: percent outside 0–100, unknown currency, negative amounts, payments or holdDays out of range, a program that would never earn, milestones repeated or without a positive bonus (code program_invalid)"
 //	@Failure		429	{object}	referralapi.Problem	"Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds"
 //	@Header			429	{string}	Retry-After			"Seconds to wait before retrying"
 //	@Header			429	{string}	RateLimit-Limit		"Requests allowed in a burst"
@@ -102,7 +114,7 @@ func (h *handlers) adminCreateProgram(c echo.Context) error {
 	if err := checkName(&req.Name); err != nil {
 		return err
 	}
-	p, err := h.svc.CreateProgram(c.Request().Context(), principal(c).Subject, toPatch(&req.Name, req.ReferrerReward, req.FriendReward))
+	p, err := h.svc.CreateProgram(c.Request().Context(), principal(c).Subject, toPatch(&req.Name, req.ReferrerReward, req.FriendReward, req.Milestones))
 	if err != nil {
 		return err
 	}
@@ -193,7 +205,7 @@ func (h *handlers) adminGetProgram(c echo.Context) error {
 // adminUpdateProgram godoc
 //
 //	@Summary		Change a program (operators)
-//	@Description	Merges the fields sent into the program (within referrerReward too; friendReward, when sent, is replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+//	@Description	Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
 //	@ID				adminUpdateProgram
 //	@Tags			programs
 //	@Accept			json
@@ -228,7 +240,7 @@ func (h *handlers) adminUpdateProgram(c echo.Context) error {
 	if err := checkName(req.Name); err != nil {
 		return err
 	}
-	p, err := h.svc.UpdateProgram(c.Request().Context(), principal(c).Subject, c.Param("id"), toPatch(req.Name, req.ReferrerReward, req.FriendReward))
+	p, err := h.svc.UpdateProgram(c.Request().Context(), principal(c).Subject, c.Param("id"), toPatch(req.Name, req.ReferrerReward, req.FriendReward, req.Milestones))
 	if err != nil {
 		return err
 	}
@@ -379,7 +391,7 @@ func (h *handlers) adminPreviewProgram(c echo.Context) error {
 	}
 	pr := referral.PreviewRequest{Amount: req.Amount, Currency: req.Currency, ReferrerID: req.ReferrerID}
 	if d := req.Draft; d != nil {
-		patch := toPatch(d.Name, d.ReferrerReward, d.FriendReward)
+		patch := toPatch(d.Name, d.ReferrerReward, d.FriendReward, d.Milestones)
 		pr.Draft = &patch
 	}
 	pv, err := h.svc.PreviewProgram(c.Request().Context(), c.Param("id"), pr)

@@ -175,6 +175,52 @@ func TestOverridesOverHTTP(t *testing.T) {
 	})
 }
 
+// TestMilestonesOverHTTP: milestones set through the API, refused when
+// malformed, and the bonus in the referrer's ledger.
+func TestMilestonesOverHTTP(t *testing.T) {
+	eachBackend(t, serverOpts{}, func(t *testing.T, s *server) {
+		admin := s.token("ops", "admin")
+		res := s.do(t, request{method: "POST", path: "/v1/admin/programs", token: admin, body: `{"name": "Ladder",
+			"referrerReward": {"percent": "10", "holdDays": 0}, "milestones": [{"qualifiedReferrals": 2, "bonus": {"usd": 500}}]}`})
+		var prog referralapi.Program
+		res.decode(t, &prog)
+		if res.Status != http.StatusCreated || len(prog.Milestones) != 1 || prog.Milestones[0].Bonus["usd"] != 500 {
+			t.Fatalf("create: %d %s", res.Status, res.Body)
+		}
+		path := "/v1/admin/programs/" + prog.ID
+		for _, body := range []string{
+			`{"milestones": [{"qualifiedReferrals": 2, "bonus": {"usd": 500}}, {"qualifiedReferrals": 2, "bonus": {"usd": 900}}]}`,
+			`{"milestones": [{"qualifiedReferrals": 0, "bonus": {"usd": 500}}]}`,
+			`{"milestones": [{"qualifiedReferrals": 3, "bonus": {}}]}`,
+			`{"milestones": [{"qualifiedReferrals": 3, "bonus": {"USD": 5}}]}`,
+		} {
+			s.do(t, request{method: "PATCH", path: path, token: admin, body: body}).problem(t, 422, "program_invalid")
+		}
+		code := getCodeIn(t, s, "climber", prog.ID)
+		for _, f := range []string{"m1", "m2"} {
+			mustStatus(t, attribute(t, s, f, code, nil), http.StatusCreated)
+			mustStatus(t, pay(t, s, "pay-"+f, f, 1000, "usd"), http.StatusOK)
+		}
+		var page referralapi.LedgerPage
+		s.do(t, request{method: "GET", path: "/v1/me/balance/transactions", token: s.token("climber")}).decode(t, &page)
+		var bonus int64
+		for _, e := range page.Items {
+			if e.Type == "bonus" {
+				bonus += e.Amount
+			}
+		}
+		if bonus != 500 || len(page.Items) != 3 {
+			t.Fatalf("ledger: %+v", page.Items)
+		}
+		// Replacing the milestones with none: the standing bonus stays.
+		res = s.do(t, request{method: "PATCH", path: path, token: admin, body: `{"milestones": []}`})
+		res.decode(t, &prog)
+		if res.Status != http.StatusOK || len(prog.Milestones) != 0 || prog.ReferrerReward.Percent != "10" {
+			t.Fatalf("patch milestones: %d %s", res.Status, res.Body)
+		}
+	})
+}
+
 func getCodeIn(t *testing.T, s *server, user, program string) string {
 	t.Helper()
 	res := s.do(t, request{method: "GET", path: "/v1/me/referral-code?program=" + program, token: s.token(user)})

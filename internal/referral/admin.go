@@ -71,6 +71,11 @@ func (s *Service) Cancel(ctx context.Context, id, reason string) (Referral, erro
 		if before == StatusCancelled {
 			return nil
 		}
+		if earning(before) {
+			if err := s.settleMilestones(ctx, tx, out, s.clock()); err != nil {
+				return err
+			}
+		}
 		return s.emit(ctx, tx, EventReferralCancelled, out.ReferrerID, out, s.clock())
 	})
 	return out, err

@@ -384,6 +384,12 @@ func (s *Service) evaluatePayment(ctx context.Context, tx Store, p Payment) (Pay
 		}
 		ref = *settled
 	}
+	if qualified && earning(ref.Status) {
+		// One more referral counts towards the program's milestones.
+		if err := s.settleMilestones(ctx, tx, ref, now); err != nil {
+			return PaymentResult{}, err
+		}
+	}
 	return PaymentResult{Payment: p, Qualified: true, Referral: &ref}, nil
 }
 

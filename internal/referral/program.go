@@ -89,17 +89,28 @@ type FriendReward struct {
 	Type FriendRewardType
 }
 
+// Milestone pays the referrer a fixed bonus once when their QUALIFIED and
+// REWARDED referrals in the program reach QualifiedReferrals. The bonus is
+// paid in the currency of the referral that reaches it (Bonus.For), held
+// like rewards, and reversed if the count falls back below it (a refund,
+// a lost dispute, a cancellation) before it is paid out.
+type Milestone struct {
+	QualifiedReferrals int
+	Bonus              Amounts
+}
+
 // Program is a set of reward rules that codes and referrals belong to.
 type Program struct {
-	ID        string
-	Name      string
-	Default   bool
-	Status    ProgramStatus
-	ManagedBy string
-	Referrer  ReferrerReward
-	Friend    FriendReward
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID         string
+	Name       string
+	Default    bool
+	Status     ProgramStatus
+	ManagedBy  string
+	Referrer   ReferrerReward
+	Friend     FriendReward
+	Milestones []Milestone
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Override gives one referrer another percent in one program (a partner
@@ -172,6 +183,8 @@ type ProgramPatch struct {
 	Name     *string
 	Referrer *RewardPatch
 	Friend   *FriendReward
+	// Milestones, when set, replaces the milestones whole.
+	Milestones *[]Milestone
 }
 
 // ValidationError lists what is wrong with a program, by field path
@@ -203,6 +216,8 @@ const (
 	maxRewardAmount = 1_000_000_000_000
 	maxPayments     = 1000
 	maxHoldDays     = 3650
+	maxMilestones   = 20
+	maxMilestoneN   = 1_000_000
 )
 
 // apply returns p with patch applied and checks the result; errors are a
@@ -255,6 +270,14 @@ func (patch ProgramPatch) apply(p Program) (Program, error) {
 	if _, bad1 := bad["referrerReward.percent"]; !bad1 && r.Percent.Units() == 0 && !anyPositive(r.Fixed) {
 		bad["referrerReward.percent"] = "and fixedAmount are both zero: no referral would ever earn anything"
 	}
+	if patch.Milestones != nil {
+		p.Milestones = slices.Clone(*patch.Milestones)
+		for i := range p.Milestones {
+			p.Milestones[i].Bonus = maps.Clone(p.Milestones[i].Bonus)
+		}
+		slices.SortStableFunc(p.Milestones, func(a, b Milestone) int { return a.QualifiedReferrals - b.QualifiedReferrals })
+	}
+	checkMilestones(bad, p.Milestones)
 	if patch.Friend != nil {
 		p.Friend = *patch.Friend
 	}
@@ -269,6 +292,27 @@ func (patch ProgramPatch) apply(p Program) (Program, error) {
 		return Program{}, &ValidationError{Fields: bad}
 	}
 	return p, nil
+}
+
+// checkMilestones records what is wrong with a program's milestones.
+func checkMilestones(bad map[string]string, ms []Milestone) {
+	if len(ms) > maxMilestones {
+		bad["milestones"] = fmt.Sprintf("has more than %d milestones", maxMilestones)
+		return
+	}
+	for i, m := range ms {
+		field := fmt.Sprintf("milestones[%d]", i)
+		switch {
+		case m.QualifiedReferrals < 1 || m.QualifiedReferrals > maxMilestoneN:
+			bad[field+".qualifiedReferrals"] = fmt.Sprintf("must be between 1 and %d", maxMilestoneN)
+		case i > 0 && ms[i-1].QualifiedReferrals == m.QualifiedReferrals:
+			bad[field+".qualifiedReferrals"] = fmt.Sprintf("%d is listed twice", m.QualifiedReferrals)
+		}
+		checkAmounts(bad, field+".bonus", m.Bonus)
+		if _, ok := bad[field+".bonus"]; !ok && !anyPositive(m.Bonus) {
+			bad[field+".bonus"] = "must pay a positive amount in at least one currency"
+		}
+	}
 }
 
 // checkAmounts records what is wrong with an amounts map under field.
@@ -295,7 +339,7 @@ func anyPositive(a Amounts) bool {
 // newProgramDefaults are the values of a new program's fields not sent.
 func newProgramDefaults() Program {
 	return Program{
-		Status: ProgramActive, ManagedBy: ManagedByAPI, Friend: FriendReward{Type: FriendNone},
+		Status: ProgramActive, ManagedBy: ManagedByAPI, Friend: FriendReward{Type: FriendNone}, Milestones: []Milestone{},
 		Referrer: ReferrerReward{Fixed: Amounts{}, Max: Amounts{}, MinPayment: Amounts{}, Payments: 1, HoldDays: 14},
 	}
 }
@@ -321,6 +365,7 @@ func (s *Service) effective(p Program) Program {
 	if p.ManagedBy == ManagedByEnvironment {
 		p.Referrer = s.environmentReward()
 		p.Friend = FriendReward{Type: FriendNone}
+		p.Milestones = []Milestone{}
 	}
 	return p
 }
@@ -330,5 +375,7 @@ func sameRules(a, b Program) bool {
 	ra, rb := a.Referrer, b.Referrer
 	return ra.Percent == rb.Percent && maps.Equal(ra.Fixed, rb.Fixed) && maps.Equal(ra.Max, rb.Max) &&
 		maps.Equal(ra.MinPayment, rb.MinPayment) && ra.Payments == rb.Payments && ra.HoldDays == rb.HoldDays &&
-		a.Friend == b.Friend
+		a.Friend == b.Friend && slices.EqualFunc(a.Milestones, b.Milestones, func(x, y Milestone) bool {
+		return x.QualifiedReferrals == y.QualifiedReferrals && maps.Equal(x.Bonus, y.Bonus)
+	})
 }

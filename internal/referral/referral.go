@@ -196,10 +196,12 @@ const (
 	EntryPayout         EntryType = "payout"
 	EntryClawback       EntryType = "clawback"
 	EntryAdjustment     EntryType = "adjustment"
+	// EntryBonus is a milestone bonus (positive) or its reversal (negative).
+	EntryBonus EntryType = "bonus"
 )
 
 // EntryTypes lists every ledger entry type.
-var EntryTypes = []EntryType{EntryReward, EntryRewardReversal, EntryPayout, EntryClawback, EntryAdjustment}
+var EntryTypes = []EntryType{EntryReward, EntryRewardReversal, EntryPayout, EntryClawback, EntryAdjustment, EntryBonus}
 
 // LedgerEntry is one append-only change of a user's balance in a currency.
 // Entries are never updated or deleted; the balance is their sum.

@@ -277,5 +277,11 @@ func (s *Service) settle(ctx context.Context, tx Store, ref *Referral, rw Reward
 	}
 	before := ref.Status
 	*ref = updated
+	if earning(before) != earning(updated.Status) {
+		// The referral left (or rejoined) the count milestones go by.
+		if err := s.settleMilestones(ctx, tx, updated, now); err != nil {
+			return err
+		}
+	}
 	return s.emitStatusChange(ctx, tx, before, updated, now)
 }

@@ -107,8 +107,9 @@ type Store interface {
 	PayoutByID(ctx context.Context, id string) (Payout, error)
 	PayoutByIdempotencyKey(ctx context.Context, key string) (Payout, error)
 	SetPayoutAmount(ctx context.Context, id string, amount int64) error
-	// ClaimRewardsForPayout assigns the user's unpaid rewards in currency
-	// whose hold ended by now to the payout (locking them).
+	// ClaimRewardsForPayout assigns the user's unpaid rewards and standing
+	// milestone bonuses in currency whose hold ended by now to the payout
+	// (locking them).
 	ClaimRewardsForPayout(ctx context.Context, userID, currency, payoutID string, now time.Time) error
 	// FinishPayout moves a pending payout to paid or failed; false when it
 	// was no longer pending.
@@ -179,6 +180,18 @@ type Store interface {
 	// UpdateProgram stores p's name, status, manager and rules.
 	UpdateProgram(ctx context.Context, p Program) error
 	AppendProgramChange(ctx context.Context, c ProgramChange) error
+	// CountEarningReferrals counts a referrer's QUALIFIED and REWARDED
+	// referrals in a program.
+	CountEarningReferrals(ctx context.Context, referrerID, programID string) (int, error)
+	// LiveBonuses returns a referrer's milestone bonuses in a program that
+	// stand (granted, not reversed), paid out or not.
+	LiveBonuses(ctx context.Context, referrerID, programID string) ([]MilestoneBonus, error)
+	// CreateBonus records a granted bonus; false when the milestone already
+	// has one that stands.
+	CreateBonus(ctx context.Context, b MilestoneBonus) (bool, error)
+	// ReverseBonus marks a standing bonus not yet paid out reversed; false
+	// when it was paid out or reversed meanwhile.
+	ReverseBonus(ctx context.Context, id string, at time.Time) (bool, error)
 	// OverrideOf returns a referrer's override in a program; ErrNotFound when none.
 	OverrideOf(ctx context.Context, userID, programID string) (Override, error)
 	// SaveOverride creates or replaces an override.

@@ -60,6 +60,12 @@ type rulesDoc struct {
 	Payments   int              `json:"payments"`
 	HoldDays   int              `json:"holdDays"`
 	Friend     string           `json:"friendReward"`
+	Milestones []milestoneDoc   `json:"milestones,omitempty"`
+}
+
+type milestoneDoc struct {
+	QualifiedReferrals int              `json:"qualifiedReferrals"`
+	Bonus              referral.Amounts `json:"bonus"`
 }
 
 // programDoc is a whole program as a history entry stores it.
@@ -84,10 +90,14 @@ func programOrDefault(id string) string {
 
 func toRulesDoc(p referral.Program) rulesDoc {
 	r := p.Referrer
-	return rulesDoc{
+	d := rulesDoc{
 		Percent: r.Percent.String(), Fixed: r.Fixed, Max: r.Max, MinPayment: r.MinPayment,
 		Payments: r.Payments, HoldDays: r.HoldDays, Friend: string(p.Friend.Type),
 	}
+	for _, m := range p.Milestones {
+		d.Milestones = append(d.Milestones, milestoneDoc{QualifiedReferrals: m.QualifiedReferrals, Bonus: m.Bonus})
+	}
+	return d
 }
 
 func (d rulesDoc) apply(p *referral.Program) error {
@@ -108,6 +118,10 @@ func (d rulesDoc) apply(p *referral.Program) error {
 	p.Friend = referral.FriendReward{Type: referral.FriendRewardType(d.Friend)}
 	if p.Friend.Type == "" {
 		p.Friend.Type = referral.FriendNone
+	}
+	p.Milestones = make([]referral.Milestone, len(d.Milestones))
+	for i, m := range d.Milestones {
+		p.Milestones[i] = referral.Milestone{QualifiedReferrals: m.QualifiedReferrals, Bonus: orEmpty(m.Bonus)}
 	}
 	return nil
 }
@@ -131,6 +145,7 @@ func (m Program) toDomain() (referral.Program, error) {
 	if m.ManagedBy == referral.ManagedByEnvironment && (m.Rules == "" || m.Rules == "{}") {
 		// Never recorded yet: the service fills in the environment's rules.
 		p.Friend.Type = referral.FriendNone
+		p.Milestones = []referral.Milestone{}
 		return p, nil
 	}
 	var d rulesDoc

@@ -18,8 +18,12 @@ type Program struct {
 	ManagedBy      string         `json:"managedBy" validate:"required" enums:"environment,api" example:"api"`
 	ReferrerReward ReferrerReward `json:"referrerReward" validate:"required"`
 	FriendReward   FriendReward   `json:"friendReward" validate:"required"`
-	CreatedAt      time.Time      `json:"createdAt" validate:"required" format:"date-time"`
-	UpdatedAt      time.Time      `json:"updatedAt" validate:"required" format:"date-time"`
+	// Milestones pay a fixed bonus once when a referrer's QUALIFIED and
+	// REWARDED referrals in the program reach qualifiedReferrals, in
+	// ascending order ([] when none).
+	Milestones []Milestone `json:"milestones" validate:"required"`
+	CreatedAt  time.Time   `json:"createdAt" validate:"required" format:"date-time"`
+	UpdatedAt  time.Time   `json:"updatedAt" validate:"required" format:"date-time"`
 }
 
 // ReferrerReward is what the referrer earns for each earning payment:
@@ -40,6 +44,15 @@ type ReferrerReward struct {
 	Payments int `json:"payments" validate:"required" minimum:"1" maximum:"1000" example:"1"`
 	// HoldDays is how long a reward stays pending before it can be paid out.
 	HoldDays int `json:"holdDays" validate:"required" minimum:"0" maximum:"3650" example:"14"`
+}
+
+// Milestone is a bonus for reaching a number of qualified referrals: a
+// ledger entry of type bonus in the currency of the referral that reaches
+// it (bonus is keyed by currency, "*" for any other), held like rewards,
+// and reversed if the count falls back below it before it is paid out.
+type Milestone struct {
+	QualifiedReferrals int              `json:"qualifiedReferrals" validate:"required" minimum:"1" example:"5"`
+	Bonus              map[string]int64 `json:"bonus" validate:"required"`
 }
 
 // FriendReward is what the referred friend gets.
@@ -65,15 +78,17 @@ type ProgramCreate struct {
 	Name           string                `json:"name" validate:"required" minLength:"1" maxLength:"100" example:"Give 20%, get 25%"`
 	ReferrerReward *ReferrerRewardChange `json:"referrerReward,omitempty"`
 	FriendReward   *FriendReward         `json:"friendReward,omitempty"`
+	Milestones     *[]Milestone          `json:"milestones,omitempty"`
 }
 
 // ProgramUpdate changes a program; fields not sent keep their values
-// (within referrerReward too). friendReward, when sent, replaces the
-// friend's reward whole.
+// (within referrerReward too). friendReward and milestones, when sent,
+// are replaced whole.
 type ProgramUpdate struct {
 	Name           *string               `json:"name,omitempty" maxLength:"100" example:"Partners"`
 	ReferrerReward *ReferrerRewardChange `json:"referrerReward,omitempty"`
 	FriendReward   *FriendReward         `json:"friendReward,omitempty"`
+	Milestones     *[]Milestone          `json:"milestones,omitempty"`
 }
 
 // ProgramPage is one page of programs: the default first, then newest first.

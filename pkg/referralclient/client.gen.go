@@ -219,6 +219,7 @@ func (e LeaderboardPeriod) Valid() bool {
 // Defines values for LedgerEntryType.
 const (
 	LedgerEntryTypeAdjustment     LedgerEntryType = "adjustment"
+	LedgerEntryTypeBonus          LedgerEntryType = "bonus"
 	LedgerEntryTypeClawback       LedgerEntryType = "clawback"
 	LedgerEntryTypePayout         LedgerEntryType = "payout"
 	LedgerEntryTypeReward         LedgerEntryType = "reward"
@@ -229,6 +230,8 @@ const (
 func (e LedgerEntryType) Valid() bool {
 	switch e {
 	case LedgerEntryTypeAdjustment:
+		return true
+	case LedgerEntryTypeBonus:
 		return true
 	case LedgerEntryTypeClawback:
 		return true
@@ -1085,6 +1088,14 @@ type LedgerPage struct {
 	NextCursor *string `json:"nextCursor"`
 }
 
+// Milestone defines model for Milestone.
+type Milestone struct {
+	Bonus map[string]int64 `json:"bonus"`
+
+	// QualifiedReferrals Example: 5
+	QualifiedReferrals int `json:"qualifiedReferrals"`
+}
+
 // Override defines model for Override.
 type Override struct {
 	CreatedAt time.Time `json:"createdAt"`
@@ -1299,6 +1310,11 @@ type Program struct {
 	// Example: api
 	ManagedBy ProgramManagedBy `json:"managedBy"`
 
+	// Milestones Milestones pay a fixed bonus once when a referrer's QUALIFIED and
+	// REWARDED referrals in the program reach qualifiedReferrals, in
+	// ascending order ([] when none).
+	Milestones []Milestone `json:"milestones"`
+
 	// Name Example: Give 20%, get 25%
 	Name           string         `json:"name"`
 	ReferrerReward ReferrerReward `json:"referrerReward"`
@@ -1366,6 +1382,7 @@ type ProgramChangePage struct {
 // ProgramCreate defines model for ProgramCreate.
 type ProgramCreate struct {
 	FriendReward *FriendReward `json:"friendReward,omitempty"`
+	Milestones   *[]Milestone  `json:"milestones,omitempty"`
 
 	// Name Name, 1–100 characters.
 	//
@@ -1470,6 +1487,7 @@ type ProgramStats struct {
 // ProgramUpdate defines model for ProgramUpdate.
 type ProgramUpdate struct {
 	FriendReward *FriendReward `json:"friendReward,omitempty"`
+	Milestones   *[]Milestone  `json:"milestones,omitempty"`
 
 	// Name Example: Partners
 	Name           *string               `json:"name,omitempty"`
@@ -2510,7 +2528,7 @@ type ClientInterface interface {
 
 	// AdminCreateProgramWithBody Create a program (operators)
 	//
-	// A program holds the referrer's reward rules and the friend's reward. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+	// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2519,7 +2537,7 @@ type ClientInterface interface {
 
 	// AdminCreateProgram Create a program (operators)
 	//
-	// A program holds the referrer's reward rules and the friend's reward. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+	// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2535,7 +2553,7 @@ type ClientInterface interface {
 
 	// AdminUpdateProgramWithBody Change a program (operators)
 	//
-	// Merges the fields sent into the program (within referrerReward too; friendReward, when sent, is replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+	// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2544,7 +2562,7 @@ type ClientInterface interface {
 
 	// AdminUpdateProgram Change a program (operators)
 	//
-	// Merges the fields sent into the program (within referrerReward too; friendReward, when sent, is replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+	// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2773,7 +2791,7 @@ type ClientInterface interface {
 
 	// ListMyTransactions The caller's ledger
 	//
-	// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments. Entries are never edited or deleted.
+	// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses (negative when reversed). Entries are never edited or deleted.
 	//
 	// Corresponds with GET /v1/me/balance/transactions (the `ListMyTransactions` operationId).
 	ListMyTransactions(ctx context.Context, params *ListMyTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3186,7 +3204,7 @@ func (c *Client) AdminListPrograms(ctx context.Context, params *AdminListProgram
 
 // AdminCreateProgramWithBody Create a program (operators)
 //
-// A program holds the referrer's reward rules and the friend's reward. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3205,7 +3223,7 @@ func (c *Client) AdminCreateProgramWithBody(ctx context.Context, contentType str
 
 // AdminCreateProgram Create a program (operators)
 //
-// A program holds the referrer's reward rules and the friend's reward. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3241,7 +3259,7 @@ func (c *Client) AdminGetProgram(ctx context.Context, id string, reqEditors ...R
 
 // AdminUpdateProgramWithBody Change a program (operators)
 //
-// Merges the fields sent into the program (within referrerReward too; friendReward, when sent, is replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3260,7 +3278,7 @@ func (c *Client) AdminUpdateProgramWithBody(ctx context.Context, id string, cont
 
 // AdminUpdateProgram Change a program (operators)
 //
-// Merges the fields sent into the program (within referrerReward too; friendReward, when sent, is replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3779,7 +3797,7 @@ func (c *Client) GetMyBalance(ctx context.Context, reqEditors ...RequestEditorFn
 
 // ListMyTransactions The caller's ledger
 //
-// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments. Entries are never edited or deleted.
+// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses (negative when reversed). Entries are never edited or deleted.
 //
 // Corresponds with GET /v1/me/balance/transactions (the `ListMyTransactions` operationId).
 func (c *Client) ListMyTransactions(ctx context.Context, params *ListMyTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6846,7 +6864,7 @@ type ClientWithResponsesInterface interface {
 
 	// AdminCreateProgramWithBodyWithResponse Create a program (operators)
 	//
-	// A program holds the referrer's reward rules and the friend's reward. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+	// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6855,7 +6873,7 @@ type ClientWithResponsesInterface interface {
 
 	// AdminCreateProgramWithResponse Create a program (operators)
 	//
-	// A program holds the referrer's reward rules and the friend's reward. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+	// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6873,7 +6891,7 @@ type ClientWithResponsesInterface interface {
 
 	// AdminUpdateProgramWithBodyWithResponse Change a program (operators)
 	//
-	// Merges the fields sent into the program (within referrerReward too; friendReward, when sent, is replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+	// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6882,7 +6900,7 @@ type ClientWithResponsesInterface interface {
 
 	// AdminUpdateProgramWithResponse Change a program (operators)
 	//
-	// Merges the fields sent into the program (within referrerReward too; friendReward, when sent, is replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+	// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7143,7 +7161,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListMyTransactionsWithResponse The caller's ledger
 	//
-	// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments. Entries are never edited or deleted.
+	// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses (negative when reversed). Entries are never edited or deleted.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -14736,7 +14754,7 @@ func (c *ClientWithResponses) AdminListProgramsWithResponse(ctx context.Context,
 
 // AdminCreateProgramWithBodyWithResponse Create a program (operators)
 //
-// A program holds the referrer's reward rules and the friend's reward. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14751,7 +14769,7 @@ func (c *ClientWithResponses) AdminCreateProgramWithBodyWithResponse(ctx context
 
 // AdminCreateProgramWithResponse Create a program (operators)
 //
-// A program holds the referrer's reward rules and the friend's reward. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14781,7 +14799,7 @@ func (c *ClientWithResponses) AdminGetProgramWithResponse(ctx context.Context, i
 
 // AdminUpdateProgramWithBodyWithResponse Change a program (operators)
 //
-// Merges the fields sent into the program (within referrerReward too; friendReward, when sent, is replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14796,7 +14814,7 @@ func (c *ClientWithResponses) AdminUpdateProgramWithBodyWithResponse(ctx context
 
 // AdminUpdateProgramWithResponse Change a program (operators)
 //
-// Merges the fields sent into the program (within referrerReward too; friendReward, when sent, is replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15231,7 +15249,7 @@ func (c *ClientWithResponses) GetMyBalanceWithResponse(ctx context.Context, reqE
 
 // ListMyTransactionsWithResponse The caller's ledger
 //
-// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments. Entries are never edited or deleted.
+// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses (negative when reversed). Entries are never edited or deleted.
 //
 // Returns a wrapper object for the known response body format(s).
 //
