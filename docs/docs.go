@@ -5611,7 +5611,7 @@ const docTemplate = `{
         },
         "/v1/me/balance/transactions": {
             "get": {
-                "description": "Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses (negative when reversed). Entries are never edited or deleted.",
+                "description": "Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses and a referred friend's account credit (negative when reversed). Entries are never edited or deleted.",
                 "produces": [
                     "application/json",
                     "application/problem+json"
@@ -7907,12 +7907,46 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.FriendCredit": {
+            "type": "object",
+            "required": [
+                "amount",
+                "when"
+            ],
+            "properties": {
+                "amount": {
+                    "description": "Amount per currency in minor units. At signup it must name exactly\none currency (no payment says which yet); on qualification the\npayment's currency is used (\"*\": any other).",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "when": {
+                    "description": "When: signup (at attribution) or qualified (with the referrer's reward).",
+                    "type": "string",
+                    "enum": [
+                        "signup",
+                        "qualified"
+                    ],
+                    "example": "qualified"
+                }
+            }
+        },
         "referralapi.FriendReward": {
             "type": "object",
             "required": [
                 "type"
             ],
             "properties": {
+                "credit": {
+                    "description": "Credit is required for type credit.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.FriendCredit"
+                        }
+                    ]
+                },
                 "type": {
                     "type": "string",
                     "enum": [
@@ -7920,7 +7954,7 @@ const docTemplate = `{
                         "discount",
                         "credit"
                     ],
-                    "example": "none"
+                    "example": "credit"
                 }
             }
         },
@@ -8086,7 +8120,8 @@ const docTemplate = `{
                         "payout",
                         "clawback",
                         "adjustment",
-                        "bonus"
+                        "bonus",
+                        "credit"
                     ],
                     "example": "reward"
                 }

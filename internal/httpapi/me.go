@@ -237,7 +237,7 @@ func (h *handlers) writeBalances(c echo.Context, userID string) error {
 // listMyTransactions godoc
 //
 //	@Summary		The caller's ledger
-//	@Description	Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses (negative when reversed). Entries are never edited or deleted.
+//	@Description	Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses and a referred friend's account credit (negative when reversed). Entries are never edited or deleted.
 //	@ID				listMyTransactions
 //	@Tags			me
 //	@Produce		json

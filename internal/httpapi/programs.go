@@ -23,10 +23,18 @@ func toProgram(p referral.Program) referralapi.Program {
 			Percent: r.Percent.String(), FixedAmount: amounts(r.Fixed), MaxAmount: amounts(r.Max), MinPayment: amounts(r.MinPayment),
 			Payments: r.Payments, HoldDays: r.HoldDays,
 		},
-		FriendReward: referralapi.FriendReward{Type: string(p.Friend.Type)},
+		FriendReward: toFriendReward(p.Friend),
 		Milestones:   milestones,
 		CreatedAt:    p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
+}
+
+func toFriendReward(f referral.FriendReward) referralapi.FriendReward {
+	out := referralapi.FriendReward{Type: string(f.Type)}
+	if c := f.Credit; c != nil {
+		out.Credit = &referralapi.FriendCredit{Amount: amounts(c.Amount), When: c.When}
+	}
+	return out
 }
 
 // amounts is never nil, so the wire shows {} rather than null.
@@ -63,6 +71,9 @@ func toPatch(name *string, rr *referralapi.ReferrerRewardChange, fr *referralapi
 	}
 	if fr != nil {
 		patch.Friend = &referral.FriendReward{Type: referral.FriendRewardType(fr.Type)}
+		if c := fr.Credit; c != nil {
+			patch.Friend.Credit = &referral.CreditReward{Amount: referral.Amounts(c.Amount), When: c.When}
+		}
 	}
 	return patch
 }

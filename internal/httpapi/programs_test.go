@@ -221,6 +221,46 @@ func TestMilestonesOverHTTP(t *testing.T) {
 	})
 }
 
+// TestFriendCreditOverHTTP: "give $10, get 10%": the friend's credit in
+// their own ledger when the referral qualifies; a discount is refused.
+func TestFriendCreditOverHTTP(t *testing.T) {
+	eachBackend(t, serverOpts{}, func(t *testing.T, s *server) {
+		admin := s.token("ops", "admin")
+		res := s.do(t, request{method: "POST", path: "/v1/admin/programs", token: admin, body: `{"name": "Give and get",
+			"referrerReward": {"percent": "10", "holdDays": 0},
+			"friendReward": {"type": "credit", "credit": {"amount": {"usd": 1000}, "when": "qualified"}}}`})
+		var prog referralapi.Program
+		res.decode(t, &prog)
+		if res.Status != http.StatusCreated || prog.FriendReward.Credit == nil || prog.FriendReward.Credit.Amount["usd"] != 1000 {
+			t.Fatalf("create: %d %s", res.Status, res.Body)
+		}
+		path := "/v1/admin/programs/" + prog.ID
+		for body, field := range map[string]string{
+			`{"friendReward": {"type": "discount"}}`: "friendReward.type",
+			`{"friendReward": {"type": "credit"}}`:   "friendReward.credit",
+			`{"friendReward": {"type": "credit", "credit": {"amount": {"usd": 5, "eur": 5}, "when": "signup"}}}`: "friendReward.credit.amount",
+		} {
+			p := s.do(t, request{method: "PATCH", path: path, token: admin, body: body}).problem(t, 422, "program_invalid")
+			if errs, _ := p["errors"].(map[string]any); errs[field] == nil {
+				t.Fatalf("%s: errors %v, want %s", body, p["errors"], field)
+			}
+		}
+		code := getCodeIn(t, s, "giver", prog.ID)
+		mustStatus(t, attribute(t, s, "friend", code, nil), http.StatusCreated)
+		mustStatus(t, pay(t, s, "pay-friend", "friend", 5000, "usd"), http.StatusOK)
+		var page referralapi.LedgerPage
+		s.do(t, request{method: "GET", path: "/v1/me/balance/transactions", token: s.token("friend")}).decode(t, &page)
+		if len(page.Items) != 1 || page.Items[0].Type != "credit" || page.Items[0].Amount != 1000 {
+			t.Fatalf("friend's ledger: %+v", page.Items)
+		}
+		var bal referralapi.Balances
+		s.do(t, request{method: "GET", path: "/v1/me/balance", token: s.token("giver")}).decode(t, &bal)
+		if len(bal.Balances) != 1 || bal.Balances[0].Amount != 500 {
+			t.Fatalf("referrer's balance: %+v", bal)
+		}
+	})
+}
+
 func getCodeIn(t *testing.T, s *server, user, program string) string {
 	t.Helper()
 	res := s.do(t, request{method: "GET", path: "/v1/me/referral-code?program=" + program, token: s.token(user)})

@@ -332,7 +332,8 @@ func (s *Service) evaluatePayment(ctx context.Context, tx Store, p Payment) (Pay
 	if err != nil {
 		return PaymentResult{}, fmt.Errorf("claims of payment %s: %w", p.ID, err)
 	}
-	if err := tx.LockAccounts(ctx, ref.ReferrerID); err != nil {
+	// The friend's account too: a program may credit them on qualification.
+	if err := tx.LockAccounts(ctx, ref.ReferrerID, ref.ReferredUserID); err != nil {
 		return PaymentResult{}, fmt.Errorf("lock account: %w", err)
 	}
 	now := s.clock()
@@ -385,8 +386,12 @@ func (s *Service) evaluatePayment(ctx context.Context, tx Store, p Payment) (Pay
 		ref = *settled
 	}
 	if qualified && earning(ref.Status) {
-		// One more referral counts towards the program's milestones.
+		// One more referral counts towards the program's milestones, and
+		// the friend may be credited.
 		if err := s.settleMilestones(ctx, tx, ref, now); err != nil {
+			return PaymentResult{}, err
+		}
+		if err := s.settleFriendCredit(ctx, tx, prog, ref, now); err != nil {
 			return PaymentResult{}, err
 		}
 	}

@@ -87,6 +87,40 @@ const (
 // FriendReward is what a program gives the referred user.
 type FriendReward struct {
 	Type FriendRewardType
+	// Credit is set for FriendCredit.
+	Credit *CreditReward
+}
+
+// When a friend's credit is granted.
+const (
+	CreditAtSignup    = "signup"
+	CreditAtQualified = "qualified"
+)
+
+// CreditReward is account credit for the referred friend: a ledger entry of
+// theirs, held like rewards and paid out like any balance. At signup it is
+// granted in the one currency Amount names; on qualification in the
+// qualifying payment's currency (Amount.For). It is reversed if the
+// referral is cancelled before the credit is paid out.
+type CreditReward struct {
+	Amount Amounts
+	When   string
+}
+
+// Equal reports whether two friend rewards are the same.
+func (f FriendReward) Equal(g FriendReward) bool {
+	if f.Type != g.Type || (f.Credit == nil) != (g.Credit == nil) {
+		return false
+	}
+	return f.Credit == nil || (f.Credit.When == g.Credit.When && maps.Equal(f.Credit.Amount, g.Credit.Amount))
+}
+
+// signupCurrency is the one currency a signup credit is granted in.
+func (c CreditReward) signupCurrency() string {
+	for cur := range c.Amount {
+		return cur
+	}
+	return ""
 }
 
 // Milestone pays the referrer a fixed bonus once when their QUALIFIED and
@@ -280,18 +314,49 @@ func (patch ProgramPatch) apply(p Program) (Program, error) {
 	checkMilestones(bad, p.Milestones)
 	if patch.Friend != nil {
 		p.Friend = *patch.Friend
+		if c := p.Friend.Credit; c != nil {
+			p.Friend.Credit = &CreditReward{Amount: maps.Clone(c.Amount), When: c.When}
+		}
 	}
-	switch p.Friend.Type {
-	case FriendNone:
-	case FriendDiscount, FriendCredit:
-		bad["friendReward.type"] = "only none is supported by this version"
-	default:
-		bad["friendReward.type"] = "must be none, discount or credit"
-	}
+	checkFriendReward(bad, p.Friend)
 	if len(bad) > 0 {
 		return Program{}, &ValidationError{Fields: bad}
 	}
 	return p, nil
+}
+
+// checkFriendReward records what is wrong with a friend's reward.
+func checkFriendReward(bad map[string]string, f FriendReward) {
+	switch f.Type {
+	case FriendNone:
+		if f.Credit != nil {
+			bad["friendReward.credit"] = "is only for type credit"
+		}
+	case FriendCredit:
+		c := f.Credit
+		if c == nil {
+			bad["friendReward.credit"] = "is required for type credit"
+			return
+		}
+		checkAmounts(bad, "friendReward.credit.amount", c.Amount)
+		if _, ok := bad["friendReward.credit.amount"]; !ok && !anyPositive(c.Amount) {
+			bad["friendReward.credit.amount"] = "must be a positive amount in at least one currency"
+		}
+		switch c.When {
+		case CreditAtQualified:
+		case CreditAtSignup:
+			// At signup no payment says the currency: the amount names one.
+			if _, ok := bad["friendReward.credit.amount"]; !ok && (len(c.Amount) != 1 || c.Amount[AnyCurrency] != 0) {
+				bad["friendReward.credit.amount"] = "must name exactly one currency (not \"*\") for a credit at signup"
+			}
+		default:
+			bad["friendReward.credit.when"] = "must be signup or qualified"
+		}
+	case FriendDiscount:
+		bad["friendReward.type"] = "discount is not supported by this version"
+	default:
+		bad["friendReward.type"] = "must be none, discount or credit"
+	}
 }
 
 // checkMilestones records what is wrong with a program's milestones.
@@ -375,7 +440,7 @@ func sameRules(a, b Program) bool {
 	ra, rb := a.Referrer, b.Referrer
 	return ra.Percent == rb.Percent && maps.Equal(ra.Fixed, rb.Fixed) && maps.Equal(ra.Max, rb.Max) &&
 		maps.Equal(ra.MinPayment, rb.MinPayment) && ra.Payments == rb.Payments && ra.HoldDays == rb.HoldDays &&
-		a.Friend == b.Friend && slices.EqualFunc(a.Milestones, b.Milestones, func(x, y Milestone) bool {
+		a.Friend.Equal(b.Friend) && slices.EqualFunc(a.Milestones, b.Milestones, func(x, y Milestone) bool {
 		return x.QualifiedReferrals == y.QualifiedReferrals && maps.Equal(x.Bonus, y.Bonus)
 	})
 }

@@ -198,10 +198,13 @@ const (
 	EntryAdjustment     EntryType = "adjustment"
 	// EntryBonus is a milestone bonus (positive) or its reversal (negative).
 	EntryBonus EntryType = "bonus"
+	// EntryCredit is a referred friend's account credit (positive) or its
+	// reversal (negative).
+	EntryCredit EntryType = "credit"
 )
 
 // EntryTypes lists every ledger entry type.
-var EntryTypes = []EntryType{EntryReward, EntryRewardReversal, EntryPayout, EntryClawback, EntryAdjustment, EntryBonus}
+var EntryTypes = []EntryType{EntryReward, EntryRewardReversal, EntryPayout, EntryClawback, EntryAdjustment, EntryBonus, EntryCredit}
 
 // LedgerEntry is one append-only change of a user's balance in a currency.
 // Entries are never updated or deleted; the balance is their sum.

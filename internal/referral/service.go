@@ -228,7 +228,8 @@ func (s *Service) Attribute(ctx context.Context, a Attribution) (Referral, bool,
 	var created, tooLate bool
 	err = s.store.InTx(ctx, func(tx Store) error {
 		created, tooLate = false, false
-		if err := tx.LockAccounts(ctx, r.ReferrerID); err != nil {
+		// The friend's account too: a program may credit them at signup.
+		if err := tx.LockAccounts(ctx, r.ReferrerID, r.ReferredUserID); err != nil {
 			return fmt.Errorf("lock account: %w", err)
 		}
 		if prog.Status != ProgramActive {
@@ -242,6 +243,9 @@ func (s *Service) Attribute(ctx context.Context, a Attribution) (Referral, bool,
 			return err
 		}
 		if err := tx.AddDaily(ctx, r.ReferrerID, Day(now), Daily{Signups: 1}); err != nil {
+			return err
+		}
+		if err := s.settleFriendCredit(ctx, tx, prog, r, now); err != nil {
 			return err
 		}
 		return s.emit(ctx, tx, EventReferralCreated, r.ReferrerID, r, now)

@@ -17,7 +17,9 @@ type Store interface {
 	//  1. payment keys (LockPaymentKeys), all keys of the payments it
 	//     touches, in sorted order, in one call;
 	//  2. the accounts of the users whose referrals, rewards or balances
-	//     change (LockAccounts), in one call;
+	//     change (LockAccounts), in one call: the referrer's and, where
+	//     the friend's credit can change (attribution, qualification,
+	//     settling or cancelling a referral), the referred friend's;
 	//  3. then rows, all owned by those payments and accounts: referral
 	//     (and, through its trigger, the referrer's status totals), rewards,
 	//     ledger and balance, payouts, daily counters.
@@ -107,8 +109,8 @@ type Store interface {
 	PayoutByID(ctx context.Context, id string) (Payout, error)
 	PayoutByIdempotencyKey(ctx context.Context, key string) (Payout, error)
 	SetPayoutAmount(ctx context.Context, id string, amount int64) error
-	// ClaimRewardsForPayout assigns the user's unpaid rewards and standing
-	// milestone bonuses in currency whose hold ended by now to the payout
+	// ClaimRewardsForPayout assigns the user's unpaid rewards, standing
+	// milestone bonuses and friend credits in currency whose hold ended by now to the payout
 	// (locking them).
 	ClaimRewardsForPayout(ctx context.Context, userID, currency, payoutID string, now time.Time) error
 	// FinishPayout moves a pending payout to paid or failed; false when it
@@ -192,6 +194,15 @@ type Store interface {
 	// ReverseBonus marks a standing bonus not yet paid out reversed; false
 	// when it was paid out or reversed meanwhile.
 	ReverseBonus(ctx context.Context, id string, at time.Time) (bool, error)
+	// FriendCreditOf returns the standing (granted, not reversed) credit
+	// of a referral's friend; ErrNotFound when none.
+	FriendCreditOf(ctx context.Context, referralID string) (FriendCreditGrant, error)
+	// CreateFriendCredit records a granted credit; false when the referral
+	// has a standing one.
+	CreateFriendCredit(ctx context.Context, c FriendCreditGrant) (bool, error)
+	// ReverseFriendCredit marks a standing credit not yet paid out
+	// reversed; false when it was paid out or reversed meanwhile.
+	ReverseFriendCredit(ctx context.Context, id string, at time.Time) (bool, error)
 	// OverrideOf returns a referrer's override in a program; ErrNotFound when none.
 	OverrideOf(ctx context.Context, userID, programID string) (Override, error)
 	// SaveOverride creates or replaces an override.

@@ -39,7 +39,8 @@ func (s *Store) AppendLedger(ctx context.Context, e referral.LedgerEntry) error 
 
 // BalanceViews returns the user's balances with the part still on hold at
 // now. What is on hold is what the user's rewards still inside their hold
-// keep, and their standing milestone bonuses still inside theirs: a fact of the rewards, never of when other entries (payouts,
+// keep, and their standing milestone bonuses and friend credits still
+// inside theirs: a fact of the rewards, never of when other entries (payouts,
 // clawbacks) were dated, so a payout committed by another transaction
 // counts against the balance whatever either clock said.
 func (s *Store) BalanceViews(ctx context.Context, userID string, now time.Time) ([]referral.BalanceView, error) {
@@ -65,8 +66,17 @@ func (s *Store) BalanceViews(ctx context.Context, userID string, now time.Time) 
 	if err != nil {
 		return nil, err
 	}
+	var credits []struct {
+		Currency string
+		Amount   int64
+	}
+	err = s.with(ctx).Model(&FriendCredit{}).Select("currency, COALESCE(SUM(amount), 0) AS amount").
+		Where("user_id = ? AND status = ? AND payout_id IS NULL AND available_at > ?", userID, bonusGranted, now).Group("currency").Find(&credits).Error
+	if err != nil {
+		return nil, err
+	}
 	held := make(map[string]int64, len(pending))
-	for _, p := range append(pending, bonuses...) {
+	for _, p := range append(append(pending, bonuses...), credits...) {
 		held[p.Currency] += p.Amount
 	}
 	out := make([]referral.BalanceView, len(bals))

@@ -60,7 +60,13 @@ type rulesDoc struct {
 	Payments   int              `json:"payments"`
 	HoldDays   int              `json:"holdDays"`
 	Friend     string           `json:"friendReward"`
+	Credit     *creditDoc       `json:"friendCredit,omitempty"`
 	Milestones []milestoneDoc   `json:"milestones,omitempty"`
+}
+
+type creditDoc struct {
+	Amount referral.Amounts `json:"amount"`
+	When   string           `json:"when"`
 }
 
 type milestoneDoc struct {
@@ -97,6 +103,9 @@ func toRulesDoc(p referral.Program) rulesDoc {
 	for _, m := range p.Milestones {
 		d.Milestones = append(d.Milestones, milestoneDoc{QualifiedReferrals: m.QualifiedReferrals, Bonus: m.Bonus})
 	}
+	if c := p.Friend.Credit; c != nil {
+		d.Credit = &creditDoc{Amount: c.Amount, When: c.When}
+	}
 	return d
 }
 
@@ -118,6 +127,9 @@ func (d rulesDoc) apply(p *referral.Program) error {
 	p.Friend = referral.FriendReward{Type: referral.FriendRewardType(d.Friend)}
 	if p.Friend.Type == "" {
 		p.Friend.Type = referral.FriendNone
+	}
+	if d.Credit != nil {
+		p.Friend.Credit = &referral.CreditReward{Amount: orEmpty(d.Credit.Amount), When: d.Credit.When}
 	}
 	p.Milestones = make([]referral.Milestone, len(d.Milestones))
 	for i, m := range d.Milestones {

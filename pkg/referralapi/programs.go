@@ -55,9 +55,25 @@ type Milestone struct {
 	Bonus              map[string]int64 `json:"bonus" validate:"required"`
 }
 
-// FriendReward is what the referred friend gets.
+// FriendReward is what the referred friend gets: nothing, or account
+// credit (credit). A discount is not offered by this version.
 type FriendReward struct {
-	Type string `json:"type" validate:"required" enums:"none,discount,credit" example:"none"`
+	Type string `json:"type" validate:"required" enums:"none,discount,credit" example:"credit"`
+	// Credit is required for type credit.
+	Credit *FriendCredit `json:"credit,omitempty"`
+}
+
+// FriendCredit is account credit for the referred friend: a ledger entry
+// of theirs (type credit), held for the program's holdDays and paid out
+// like any balance, reversed if the referral is cancelled before it is
+// paid out.
+type FriendCredit struct {
+	// Amount per currency in minor units. At signup it must name exactly
+	// one currency (no payment says which yet); on qualification the
+	// payment's currency is used ("*": any other).
+	Amount map[string]int64 `json:"amount" validate:"required"`
+	// When: signup (at attribution) or qualified (with the referrer's reward).
+	When string `json:"when" validate:"required" enums:"signup,qualified" example:"qualified"`
 }
 
 // ReferrerRewardChange sets fields of a program's referrer reward; fields

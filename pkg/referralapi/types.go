@@ -148,7 +148,7 @@ type Balance struct {
 // edited or deleted; a balance is the sum of its entries.
 type LedgerEntry struct {
 	ID   string `json:"id" validate:"required" example:"le_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
-	Type string `json:"type" validate:"required" enums:"reward,reward_reversal,payout,clawback,adjustment,bonus" example:"reward"`
+	Type string `json:"type" validate:"required" enums:"reward,reward_reversal,payout,clawback,adjustment,bonus,credit" example:"reward"`
 	// Amount is signed, in minor units.
 	Amount      int64     `json:"amount" validate:"required" example:"2000" format:"int64"`
 	Currency    string    `json:"currency" validate:"required" example:"usd"`

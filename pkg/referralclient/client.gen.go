@@ -153,21 +153,39 @@ func (e EventType) Valid() bool {
 	}
 }
 
+// Defines values for FriendCreditWhen.
+const (
+	Qualified FriendCreditWhen = "qualified"
+	Signup    FriendCreditWhen = "signup"
+)
+
+// Valid indicates whether the value is a known member of the FriendCreditWhen enum.
+func (e FriendCreditWhen) Valid() bool {
+	switch e {
+	case Qualified:
+		return true
+	case Signup:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FriendRewardType.
 const (
-	Credit   FriendRewardType = "credit"
-	Discount FriendRewardType = "discount"
-	None     FriendRewardType = "none"
+	FriendRewardTypeCredit   FriendRewardType = "credit"
+	FriendRewardTypeDiscount FriendRewardType = "discount"
+	FriendRewardTypeNone     FriendRewardType = "none"
 )
 
 // Valid indicates whether the value is a known member of the FriendRewardType enum.
 func (e FriendRewardType) Valid() bool {
 	switch e {
-	case Credit:
+	case FriendRewardTypeCredit:
 		return true
-	case Discount:
+	case FriendRewardTypeDiscount:
 		return true
-	case None:
+	case FriendRewardTypeNone:
 		return true
 	default:
 		return false
@@ -221,6 +239,7 @@ const (
 	LedgerEntryTypeAdjustment     LedgerEntryType = "adjustment"
 	LedgerEntryTypeBonus          LedgerEntryType = "bonus"
 	LedgerEntryTypeClawback       LedgerEntryType = "clawback"
+	LedgerEntryTypeCredit         LedgerEntryType = "credit"
 	LedgerEntryTypePayout         LedgerEntryType = "payout"
 	LedgerEntryTypeReward         LedgerEntryType = "reward"
 	LedgerEntryTypeRewardReversal LedgerEntryType = "reward_reversal"
@@ -234,6 +253,8 @@ func (e LedgerEntryType) Valid() bool {
 	case LedgerEntryTypeBonus:
 		return true
 	case LedgerEntryTypeClawback:
+		return true
+	case LedgerEntryTypeCredit:
 		return true
 	case LedgerEntryTypePayout:
 		return true
@@ -985,13 +1006,34 @@ type EventPage struct {
 	NextCursor *string `json:"nextCursor"`
 }
 
+// FriendCredit defines model for FriendCredit.
+type FriendCredit struct {
+	// Amount Amount per currency in minor units. At signup it must name exactly
+	// one currency (no payment says which yet); on qualification the
+	// payment's currency is used ("*": any other).
+	Amount map[string]int64 `json:"amount"`
+
+	// When When: signup (at attribution) or qualified (with the referrer's reward).
+	//
+	// Example: qualified
+	When FriendCreditWhen `json:"when"`
+}
+
+// FriendCreditWhen When: signup (at attribution) or qualified (with the referrer's reward).
+//
+// Example: qualified
+type FriendCreditWhen string
+
 // FriendReward defines model for FriendReward.
 type FriendReward struct {
-	// Type Example: none
+	// Credit Credit is required for type credit.
+	Credit *FriendCredit `json:"credit,omitempty"`
+
+	// Type Example: credit
 	Type FriendRewardType `json:"type"`
 }
 
-// FriendRewardType Example: none
+// FriendRewardType Example: credit
 type FriendRewardType string
 
 // Funnel defines model for Funnel.
@@ -2791,7 +2833,7 @@ type ClientInterface interface {
 
 	// ListMyTransactions The caller's ledger
 	//
-	// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses (negative when reversed). Entries are never edited or deleted.
+	// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses and a referred friend's account credit (negative when reversed). Entries are never edited or deleted.
 	//
 	// Corresponds with GET /v1/me/balance/transactions (the `ListMyTransactions` operationId).
 	ListMyTransactions(ctx context.Context, params *ListMyTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3797,7 +3839,7 @@ func (c *Client) GetMyBalance(ctx context.Context, reqEditors ...RequestEditorFn
 
 // ListMyTransactions The caller's ledger
 //
-// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses (negative when reversed). Entries are never edited or deleted.
+// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses and a referred friend's account credit (negative when reversed). Entries are never edited or deleted.
 //
 // Corresponds with GET /v1/me/balance/transactions (the `ListMyTransactions` operationId).
 func (c *Client) ListMyTransactions(ctx context.Context, params *ListMyTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7161,7 +7203,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListMyTransactionsWithResponse The caller's ledger
 	//
-	// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses (negative when reversed). Entries are never edited or deleted.
+	// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses and a referred friend's account credit (negative when reversed). Entries are never edited or deleted.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -15249,7 +15291,7 @@ func (c *ClientWithResponses) GetMyBalanceWithResponse(ctx context.Context, reqE
 
 // ListMyTransactionsWithResponse The caller's ledger
 //
-// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses (negative when reversed). Entries are never edited or deleted.
+// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses and a referred friend's account credit (negative when reversed). Entries are never edited or deleted.
 //
 // Returns a wrapper object for the known response body format(s).
 //
