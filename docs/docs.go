@@ -1857,7 +1857,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "Out-of-range values, named per field in errors: percent outside 0–100, unknown currency, negative amounts, payments or holdDays out of range, a program that would never earn, milestones repeated or without a positive bonus (code program_invalid)",
+                        "description": "Out-of-range values, named per field in errors: percent outside 0–100, unknown currency, negative amounts, payments or holdDays out of range, a program that would never earn, milestones repeated or without a positive bonus, a discount Stripe would refuse (code program_invalid); Stripe refused the discount (code discount_rejected); a discount without STRIPE_SECRET_KEY (code stripe_not_configured)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -2183,7 +2183,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "Out-of-range values, named per field in errors (code program_invalid), or the program is archived (code program_archived)",
+                        "description": "Out-of-range values, named per field in errors (code program_invalid), or the program is archived (code program_archived), Stripe refused the discount (code discount_rejected) or Stripe is not configured for discounts (code stripe_not_configured)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -5392,7 +5392,7 @@ const docTemplate = `{
         },
         "/v1/codes/{code}": {
             "get": {
-                "description": "For apps that let users type a code: whether it is a valid (current or earlier) referral code. Public, no token.",
+                "description": "For apps that let users type a code, and landing pages: whether it is a valid (current or earlier) referral code, and what the friend gets with it (offer: the code's program's discount or credit, in words and numbers; null when nothing). Public, no token.",
                 "produces": [
                     "application/json",
                     "application/problem+json"
@@ -6821,7 +6821,7 @@ const docTemplate = `{
         },
         "/v1/referrals": {
             "post": {
-                "description": "Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program.",
+                "description": "Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).",
                 "consumes": [
                     "application/json"
                 ],
@@ -7541,12 +7541,22 @@ const docTemplate = `{
             "type": "object",
             "required": [
                 "code",
+                "offer",
                 "valid"
             ],
             "properties": {
                 "code": {
                     "type": "string",
                     "example": "K7M2QX9P"
+                },
+                "offer": {
+                    "description": "Offer is what the friend gets with this code; null when nothing.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.Offer"
+                        }
+                    ],
+                    "x-nullable": true
                 },
                 "valid": {
                     "type": "boolean",
@@ -7933,6 +7943,55 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.FriendDiscount": {
+            "type": "object",
+            "required": [
+                "duration"
+            ],
+            "properties": {
+                "amountOff": {
+                    "description": "AmountOff in one currency, in minor units.",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "duration": {
+                    "description": "Duration on a subscription: once (the first payment), repeating\n(durationMonths months) or forever.",
+                    "type": "string",
+                    "enum": [
+                        "once",
+                        "repeating",
+                        "forever"
+                    ],
+                    "example": "once"
+                },
+                "durationMonths": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "percentOff": {
+                    "description": "PercentOff, a decimal string above 0 and at most 100, two decimals at most.",
+                    "type": "string",
+                    "example": "20"
+                },
+                "promotionCode": {
+                    "description": "PromotionCode: in a request, the code asked for (3–40 upper-case\nletters and digits; absent: Stripe makes one up); in a response, the\npromotion code customers enter or the product passes to Checkout.",
+                    "type": "string",
+                    "example": "FRIEND20"
+                },
+                "stripeCouponId": {
+                    "description": "StripeCouponID and StripePromotionCodeID are what the service\ncreated (ignored in requests).",
+                    "type": "string",
+                    "example": "Z4OV52SU"
+                },
+                "stripePromotionCodeId": {
+                    "type": "string",
+                    "example": "promo_1OaxY2LkdIwHu7ixVKAGxzN2"
+                }
+            }
+        },
         "referralapi.FriendReward": {
             "type": "object",
             "required": [
@@ -7947,6 +8006,14 @@ const docTemplate = `{
                         }
                     ]
                 },
+                "discount": {
+                    "description": "Discount is required for type discount.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.FriendDiscount"
+                        }
+                    ]
+                },
                 "type": {
                     "type": "string",
                     "enum": [
@@ -7954,7 +8021,7 @@ const docTemplate = `{
                         "discount",
                         "credit"
                     ],
-                    "example": "credit"
+                    "example": "discount"
                 }
             }
         },
@@ -8165,6 +8232,79 @@ const docTemplate = `{
                     "type": "integer",
                     "minimum": 1,
                     "example": 5
+                }
+            }
+        },
+        "referralapi.Offer": {
+            "type": "object",
+            "required": [
+                "description",
+                "type"
+            ],
+            "properties": {
+                "amount": {
+                    "description": "Amount (with Currency) of a credit; When it is granted.",
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 1000
+                },
+                "amountOff": {
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 1000
+                },
+                "currency": {
+                    "type": "string",
+                    "example": "usd"
+                },
+                "description": {
+                    "description": "Description says it in words.",
+                    "type": "string",
+                    "example": "20% off your first payment"
+                },
+                "duration": {
+                    "type": "string",
+                    "enum": [
+                        "once",
+                        "repeating",
+                        "forever"
+                    ],
+                    "example": "once"
+                },
+                "durationMonths": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "percentOff": {
+                    "description": "PercentOff or AmountOff (with Currency) for a discount.",
+                    "type": "string",
+                    "example": "20"
+                },
+                "promotionCode": {
+                    "description": "PromotionCode is the code customers type (allow_promotion_codes).",
+                    "type": "string",
+                    "example": "FRIEND20"
+                },
+                "stripePromotionCodeId": {
+                    "description": "StripePromotionCodeID is what Stripe Checkout's discounts\n(promotion_code) and a subscription's promotion_code take.",
+                    "type": "string",
+                    "example": "promo_1OaxY2LkdIwHu7ixVKAGxzN2"
+                },
+                "type": {
+                    "type": "string",
+                    "enum": [
+                        "discount",
+                        "credit"
+                    ],
+                    "example": "discount"
+                },
+                "when": {
+                    "type": "string",
+                    "enum": [
+                        "signup",
+                        "qualified"
+                    ],
+                    "example": "qualified"
                 }
             }
         },
@@ -8914,6 +9054,15 @@ const docTemplate = `{
                 "id": {
                     "type": "string",
                     "example": "ref_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
+                },
+                "offer": {
+                    "description": "Offer, in the attribution response only, is what the friend gets\n(the promotion code to pass to Stripe Checkout's discounts or to apply\nto the subscription); null when nothing.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.Offer"
+                        }
+                    ],
+                    "x-nullable": true
                 },
                 "programId": {
                     "description": "ProgramID is the program whose rules the referral earns under.",

@@ -433,7 +433,8 @@ func newService(cfg config.Config, st *store.Store, log *slog.Logger, observer r
 		AttributionWindow: cfg.AttributionWindow,
 	}
 	if cfg.StripeSecretKey != "" {
-		opts.Credits = stripeapi.NewWithTransport(cfg.StripeSecretKey, cfg.StripeAPIURL, tracing.Transport(nil))
+		api := stripeapi.NewWithTransport(cfg.StripeSecretKey, cfg.StripeAPIURL, tracing.Transport(nil))
+		opts.Credits, opts.Discounts = api, api
 	}
 	opts.Observer = observer
 	opts.EncodeEvent = httpapi.EventEncoder(cfg.AppURL, linkConfig(cfg))

@@ -83,7 +83,7 @@ func (h *handlers) putMyReferralCode(c echo.Context) error {
 // checkCode godoc
 //
 //	@Summary		Check a referral code
-//	@Description	For apps that let users type a code: whether it is a valid (current or earlier) referral code. Public, no token.
+//	@Description	For apps that let users type a code, and landing pages: whether it is a valid (current or earlier) referral code, and what the friend gets with it (offer: the code's program's discount or credit, in words and numbers; null when nothing). Public, no token.
 //	@ID				checkCode
 //	@Tags			links
 //	@Produce		json
@@ -112,5 +112,9 @@ func (h *handlers) checkCode(c echo.Context) error {
 	} else if t == nil {
 		return referral.ErrCodeNotFound
 	}
-	return c.JSON(http.StatusOK, referralapi.CodeCheck{Code: code, Valid: true})
+	offer, err := h.svc.CodeOffer(c.Request().Context(), code)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, referralapi.CodeCheck{Code: code, Valid: true, Offer: toOffer(offer)})
 }

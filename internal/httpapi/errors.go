@@ -76,6 +76,8 @@ var domainErrors = []struct {
 	{referral.ErrProgramArchived, newError(http.StatusUnprocessableEntity, "program_archived", "Program archived", "the program is archived: it takes no new codes, referrals or changes")},
 	{referral.ErrProgramDefault, newError(http.StatusUnprocessableEntity, "program_default", "Default program", "the default program cannot be archived")},
 	{referral.ErrOverrideMissing, newError(http.StatusNotFound, "override_not_found", "Override not found", "the referrer has no override in this program")},
+	{referral.ErrDiscountRejected, newError(http.StatusUnprocessableEntity, "discount_rejected", "Discount refused by Stripe", "Stripe refused the discount, e.g. the promotion code is taken")},
+	{referral.ErrDiscountsDisabled, newError(http.StatusUnprocessableEntity, "stripe_not_configured", "Stripe not configured", "a discount for the friend needs STRIPE_SECRET_KEY")},
 	{referral.ErrPaymentConflict, newError(http.StatusConflict, "payment_conflict", "Payment id reused", "this paymentId was already recorded with a different user, amount or currency")},
 }
 

@@ -31,6 +31,17 @@ func toProgram(p referral.Program) referralapi.Program {
 
 func toFriendReward(f referral.FriendReward) referralapi.FriendReward {
 	out := referralapi.FriendReward{Type: string(f.Type)}
+	if d := f.Discount; d != nil {
+		out.Discount = &referralapi.FriendDiscount{AmountOff: d.AmountOff, Duration: d.Duration, DurationMonths: d.DurationMonths,
+			StripeCouponID: d.StripeCouponID, StripePromotionCodeID: d.StripePromotionCodeID, PromotionCode: d.PromotionCode}
+		if d.PercentOff != nil {
+			pct := d.PercentOff.String()
+			out.Discount.PercentOff = &pct
+		}
+		if out.Discount.PromotionCode == "" {
+			out.Discount.PromotionCode = d.Code
+		}
+	}
 	if c := f.Credit; c != nil {
 		out.Credit = &referralapi.FriendCredit{Amount: amounts(c.Amount), When: c.When}
 	}
@@ -47,7 +58,7 @@ func amounts(a referral.Amounts) map[string]int64 {
 }
 
 // toPatch converts the wire's change (create or update) to the domain's.
-func toPatch(name *string, rr *referralapi.ReferrerRewardChange, fr *referralapi.FriendReward, ms *[]referralapi.Milestone) referral.ProgramPatch {
+func toPatch(name *string, rr *referralapi.ReferrerRewardChange, fr *referralapi.FriendReward, ms *[]referralapi.Milestone) (referral.ProgramPatch, error) {
 	patch := referral.ProgramPatch{Name: name}
 	if ms != nil {
 		list := make([]referral.Milestone, len(*ms))
@@ -74,8 +85,18 @@ func toPatch(name *string, rr *referralapi.ReferrerRewardChange, fr *referralapi
 		if c := fr.Credit; c != nil {
 			patch.Friend.Credit = &referral.CreditReward{Amount: referral.Amounts(c.Amount), When: c.When}
 		}
+		if d := fr.Discount; d != nil {
+			patch.Friend.Discount = &referral.Discount{AmountOff: referral.Amounts(d.AmountOff), Duration: d.Duration, DurationMonths: d.DurationMonths, Code: d.PromotionCode}
+			if d.PercentOff != nil {
+				pct, err := referral.ParsePercent(*d.PercentOff)
+				if err != nil {
+					return patch, &referral.ValidationError{Fields: map[string]string{"friendReward.discount.percentOff": "must be a decimal string above 0 and at most 100"}}
+				}
+				patch.Friend.Discount.PercentOff = &pct
+			}
+		}
 	}
-	return patch
+	return patch, nil
 }
 
 // checkName refuses names with control characters or invalid UTF-8 (400);
@@ -105,7 +126,7 @@ func checkName(name *string) error {
 //	@Failure		403	{object}	referralapi.Problem	"Credentials lack the admin role (code forbidden)"
 //	@Failure		413	{object}	referralapi.Problem	"Body over 64 KiB (code payload_too_large)"
 //	@Failure		415	{object}	referralapi.Problem	"Body is not application/json (code unsupported_media_type)"
-//	@Failure		422		{object}	referralapi.Problem	"Out-of-range values, named per field in errors: percent outside 0–100, unknown currency, negative amounts, payments or holdDays out of range, a program that would never earn, milestones repeated or without a positive bonus (code program_invalid)"
+//	@Failure		422		{object}	referralapi.Problem	"Out-of-range values, named per field in errors: percent outside 0–100, unknown currency, negative amounts, payments or holdDays out of range, a program that would never earn, milestones repeated or without a positive bonus, a discount Stripe would refuse (code program_invalid); Stripe refused the discount (code discount_rejected); a discount without STRIPE_SECRET_KEY (code stripe_not_configured)"
 //	@Failure		429	{object}	referralapi.Problem	"Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds"
 //	@Header			429	{string}	Retry-After			"Seconds to wait before retrying"
 //	@Header			429	{string}	RateLimit-Limit		"Requests allowed in a burst"
@@ -125,7 +146,11 @@ func (h *handlers) adminCreateProgram(c echo.Context) error {
 	if err := checkName(&req.Name); err != nil {
 		return err
 	}
-	p, err := h.svc.CreateProgram(c.Request().Context(), principal(c).Subject, toPatch(&req.Name, req.ReferrerReward, req.FriendReward, req.Milestones))
+	patch, err := toPatch(&req.Name, req.ReferrerReward, req.FriendReward, req.Milestones)
+	if err != nil {
+		return err
+	}
+	p, err := h.svc.CreateProgram(c.Request().Context(), principal(c).Subject, patch)
 	if err != nil {
 		return err
 	}
@@ -231,7 +256,7 @@ func (h *handlers) adminGetProgram(c echo.Context) error {
 //	@Failure		404	{object}	referralapi.Problem	"No program has this id (code program_not_found)"
 //	@Failure		413	{object}	referralapi.Problem	"Body over 64 KiB (code payload_too_large)"
 //	@Failure		415	{object}	referralapi.Problem	"Body is not application/json (code unsupported_media_type)"
-//	@Failure		422		{object}	referralapi.Problem	"Out-of-range values, named per field in errors (code program_invalid), or the program is archived (code program_archived)"
+//	@Failure		422		{object}	referralapi.Problem	"Out-of-range values, named per field in errors (code program_invalid), or the program is archived (code program_archived), Stripe refused the discount (code discount_rejected) or Stripe is not configured for discounts (code stripe_not_configured)"
 //	@Failure		429	{object}	referralapi.Problem	"Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds"
 //	@Header			429	{string}	Retry-After			"Seconds to wait before retrying"
 //	@Header			429	{string}	RateLimit-Limit		"Requests allowed in a burst"
@@ -251,7 +276,11 @@ func (h *handlers) adminUpdateProgram(c echo.Context) error {
 	if err := checkName(req.Name); err != nil {
 		return err
 	}
-	p, err := h.svc.UpdateProgram(c.Request().Context(), principal(c).Subject, c.Param("id"), toPatch(req.Name, req.ReferrerReward, req.FriendReward, req.Milestones))
+	patch, err := toPatch(req.Name, req.ReferrerReward, req.FriendReward, req.Milestones)
+	if err != nil {
+		return err
+	}
+	p, err := h.svc.UpdateProgram(c.Request().Context(), principal(c).Subject, c.Param("id"), patch)
 	if err != nil {
 		return err
 	}
@@ -402,7 +431,10 @@ func (h *handlers) adminPreviewProgram(c echo.Context) error {
 	}
 	pr := referral.PreviewRequest{Amount: req.Amount, Currency: req.Currency, ReferrerID: req.ReferrerID}
 	if d := req.Draft; d != nil {
-		patch := toPatch(d.Name, d.ReferrerReward, d.FriendReward, d.Milestones)
+		patch, err := toPatch(d.Name, d.ReferrerReward, d.FriendReward, d.Milestones)
+		if err != nil {
+			return prefixFields(err, "draft.")
+		}
 		pr.Draft = &patch
 	}
 	pv, err := h.svc.PreviewProgram(c.Request().Context(), c.Param("id"), pr)
@@ -438,4 +470,18 @@ func programError(err error) (*apiError, bool) {
 	}
 	return &apiError{Status: http.StatusUnprocessableEntity, Code: "program_invalid", Title: "Invalid program",
 		Detail: "some program values are out of range; see errors", Fields: ve.Fields}, true
+}
+
+// toOffer is the wire form of what the friend gets (nil for nothing).
+func toOffer(o *referral.Offer) *referralapi.Offer {
+	if o == nil {
+		return nil
+	}
+	out := &referralapi.Offer{Type: string(o.Type), AmountOff: o.AmountOff, Duration: o.Duration, DurationMonths: o.DurationMonths,
+		PromotionCode: o.PromotionCode, StripePromotionCodeID: o.StripePromotionCodeID, Amount: o.Amount, Currency: o.Currency, When: o.When, Description: o.Description}
+	if o.PercentOff != nil {
+		pct := o.PercentOff.String()
+		out.PercentOff = &pct
+	}
+	return out
 }

@@ -222,7 +222,7 @@ func TestMilestonesOverHTTP(t *testing.T) {
 }
 
 // TestFriendCreditOverHTTP: "give $10, get 10%": the friend's credit in
-// their own ledger when the referral qualifies; a discount is refused.
+// their own ledger when the referral qualifies; malformed ones refused.
 func TestFriendCreditOverHTTP(t *testing.T) {
 	eachBackend(t, serverOpts{}, func(t *testing.T, s *server) {
 		admin := s.token("ops", "admin")
@@ -236,7 +236,7 @@ func TestFriendCreditOverHTTP(t *testing.T) {
 		}
 		path := "/v1/admin/programs/" + prog.ID
 		for body, field := range map[string]string{
-			`{"friendReward": {"type": "discount"}}`: "friendReward.type",
+			`{"friendReward": {"type": "discount"}}`: "friendReward.discount",
 			`{"friendReward": {"type": "credit"}}`:   "friendReward.credit",
 			`{"friendReward": {"type": "credit", "credit": {"amount": {"usd": 5, "eur": 5}, "when": "signup"}}}`: "friendReward.credit.amount",
 		} {
@@ -257,6 +257,64 @@ func TestFriendCreditOverHTTP(t *testing.T) {
 		s.do(t, request{method: "GET", path: "/v1/me/balance", token: s.token("giver")}).decode(t, &bal)
 		if len(bal.Balances) != 1 || bal.Balances[0].Amount != 500 {
 			t.Fatalf("referrer's balance: %+v", bal)
+		}
+	})
+}
+
+// TestGiveAndGetFlow is the issue's end to end: an operator creates "give
+// 20% off the first month, get 25% of the first payment" (a Stripe coupon
+// and promotion code on stripe-mock), a referrer shares a code from it,
+// the landing page reads the offer, attribution answers the promotion
+// code, the friend pays, the referrer is credited under the program's
+// rule, and a later change of the program does not touch that reward.
+func TestGiveAndGetFlow(t *testing.T) {
+	eachBackend(t, serverOpts{stripeCredits: true}, func(t *testing.T, s *server) {
+		admin := s.token("ops", "admin")
+		res := s.do(t, request{method: "POST", path: "/v1/admin/programs", token: admin, body: `{"name": "Give 20%, get 25%",
+			"referrerReward": {"percent": "25"},
+			"friendReward": {"type": "discount", "discount": {"percentOff": "20", "duration": "once", "promotionCode": "FRIEND20"}}}`})
+		var prog referralapi.Program
+		res.decode(t, &prog)
+		if res.Status != http.StatusCreated || prog.FriendReward.Discount == nil || prog.FriendReward.Discount.StripeCouponID == "" ||
+			prog.FriendReward.Discount.PromotionCode == "" {
+			t.Fatalf("create: %d %s", res.Status, res.Body)
+		}
+		promo := prog.FriendReward.Discount.PromotionCode
+		for _, body := range []string{
+			`{"friendReward": {"type": "discount", "discount": {"percentOff": "20", "amountOff": {"usd": 5}, "duration": "once"}}}`,
+			`{"friendReward": {"type": "discount", "discount": {"percentOff": "120", "duration": "once"}}}`,
+			`{"friendReward": {"type": "discount", "discount": {"percentOff": "20", "duration": "repeating"}}}`,
+			`{"friendReward": {"type": "discount", "discount": {"amountOff": {"usd": 500, "eur": 500}, "duration": "once"}}}`,
+			`{"friendReward": {"type": "discount", "discount": {"percentOff": "20", "duration": "once", "promotionCode": "friend 20"}}}`,
+		} {
+			s.do(t, request{method: "PATCH", path: "/v1/admin/programs/" + prog.ID, token: admin, body: body}).problem(t, 422, "program_invalid")
+		}
+
+		code := getCodeIn(t, s, "sharer", prog.ID)
+		var check referralapi.CodeCheck
+		s.do(t, request{method: "GET", path: "/v1/codes/" + code}).decode(t, &check)
+		if o := check.Offer; o == nil || o.Type != "discount" || o.PercentOff == nil || *o.PercentOff != "20" || o.Duration != "once" ||
+			o.PromotionCode != promo || o.Description != "20% off your first payment" {
+			t.Fatalf("landing page offer: %+v", check.Offer)
+		}
+		res = attribute(t, s, "newbie", code, nil)
+		var ref referralapi.Referral
+		res.decode(t, &ref)
+		if res.Status != http.StatusCreated || ref.Offer == nil || ref.Offer.PromotionCode != promo || ref.ProgramID != prog.ID ||
+			ref.Offer.StripePromotionCodeID != prog.FriendReward.Discount.StripePromotionCodeID || ref.Offer.StripePromotionCodeID == "" {
+			t.Fatalf("attribution: %d %s", res.Status, res.Body)
+		}
+		mustStatus(t, pay(t, s, "pay-newbie", "newbie", 8000, "usd"), http.StatusOK) // 10000 less 20%
+		s.do(t, request{method: "PATCH", path: "/v1/admin/programs/" + prog.ID, token: admin, body: `{"referrerReward": {"percent": "5"}}`})
+		var got referralapi.Referral
+		s.do(t, request{method: "GET", path: "/v1/admin/referrals/" + ref.ID, token: admin}).decode(t, &got)
+		if got.RewardAmount == nil || *got.RewardAmount != 2000 {
+			t.Fatalf("referrer's reward: %+v", got)
+		}
+		// A code of the default program offers nothing.
+		s.do(t, request{method: "GET", path: "/v1/codes/" + getCode(t, s, "plain").Code}).decode(t, &check)
+		if check.Offer != nil {
+			t.Fatalf("default program offer: %+v", check.Offer)
 		}
 	})
 }

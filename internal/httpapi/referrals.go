@@ -15,7 +15,7 @@ import (
 // createReferral godoc
 //
 //	@Summary		Attribute a new user to a referral code
-//	@Description	Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program.
+//	@Description	Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 //	@ID				createReferral
 //	@Tags			service
 //	@Accept			json
@@ -81,5 +81,11 @@ func (h *handlers) createReferral(c echo.Context) error {
 	if created {
 		status = http.StatusCreated
 	}
-	return c.JSON(status, toReferral(r))
+	offer, err := h.svc.ProgramOffer(c.Request().Context(), r.ProgramID)
+	if err != nil {
+		return err
+	}
+	out := toReferral(r)
+	out.Offer = toOffer(offer)
+	return c.JSON(status, out)
 }

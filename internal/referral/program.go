@@ -89,6 +89,52 @@ type FriendReward struct {
 	Type FriendRewardType
 	// Credit is set for FriendCredit.
 	Credit *CreditReward
+	// Discount is set for FriendDiscount.
+	Discount *Discount
+}
+
+// Discount durations, Stripe's.
+const (
+	DurationOnce      = "once"
+	DurationRepeating = "repeating"
+	DurationForever   = "forever"
+)
+
+// Discount is what the friend saves at checkout: a Stripe coupon (percent
+// or amount off, for once, some months, or forever) and a promotion code
+// pointing at it, created when the program gets the discount.
+type Discount struct {
+	// PercentOff (0 < p ≤ 100, two decimals at most) or AmountOff (one
+	// currency), exactly one of them.
+	PercentOff     *Percent
+	AmountOff      Amounts
+	Duration       string
+	DurationMonths int
+	// Code is the promotion code asked for (empty: Stripe makes one up).
+	Code string
+	// What Stripe created: set by the service, never by a request.
+	StripeCouponID        string
+	StripePromotionCodeID string
+	PromotionCode         string
+}
+
+// terms identify what a discount gives: two discounts with the same terms
+// share their Stripe coupon and promotion code.
+func (d Discount) terms() string {
+	pct := ""
+	if d.PercentOff != nil {
+		pct = d.PercentOff.String()
+	}
+	cur, amount := d.amountOff()
+	return fmt.Sprintf("%s|%s|%d|%s|%d|%s", pct, cur, amount, d.Duration, d.DurationMonths, d.Code)
+}
+
+// amountOff is the discount's one currency and amount (empty for percent).
+func (d Discount) amountOff() (string, int64) {
+	for cur, v := range d.AmountOff {
+		return cur, v
+	}
+	return "", 0
 }
 
 // When a friend's credit is granted.
@@ -109,7 +155,10 @@ type CreditReward struct {
 
 // Equal reports whether two friend rewards are the same.
 func (f FriendReward) Equal(g FriendReward) bool {
-	if f.Type != g.Type || (f.Credit == nil) != (g.Credit == nil) {
+	if f.Type != g.Type || (f.Credit == nil) != (g.Credit == nil) || (f.Discount == nil) != (g.Discount == nil) {
+		return false
+	}
+	if f.Discount != nil && (f.Discount.terms() != g.Discount.terms() || f.Discount.StripeCouponID != g.Discount.StripeCouponID) {
 		return false
 	}
 	return f.Credit == nil || (f.Credit.When == g.Credit.When && maps.Equal(f.Credit.Amount, g.Credit.Amount))
@@ -317,6 +366,11 @@ func (patch ProgramPatch) apply(p Program) (Program, error) {
 		if c := p.Friend.Credit; c != nil {
 			p.Friend.Credit = &CreditReward{Amount: maps.Clone(c.Amount), When: c.When}
 		}
+		if d := p.Friend.Discount; d != nil {
+			dd := *d
+			dd.AmountOff = maps.Clone(d.AmountOff)
+			p.Friend.Discount = &dd
+		}
 	}
 	checkFriendReward(bad, p.Friend)
 	if len(bad) > 0 {
@@ -331,6 +385,9 @@ func checkFriendReward(bad map[string]string, f FriendReward) {
 	case FriendNone:
 		if f.Credit != nil {
 			bad["friendReward.credit"] = "is only for type credit"
+		}
+		if f.Discount != nil {
+			bad["friendReward.discount"] = "is only for type discount"
 		}
 	case FriendCredit:
 		c := f.Credit
@@ -353,10 +410,64 @@ func checkFriendReward(bad map[string]string, f FriendReward) {
 			bad["friendReward.credit.when"] = "must be signup or qualified"
 		}
 	case FriendDiscount:
-		bad["friendReward.type"] = "discount is not supported by this version"
+		checkDiscount(bad, f.Discount)
 	default:
 		bad["friendReward.type"] = "must be none, discount or credit"
 	}
+}
+
+// maxPromotionCode is the longest promotion code asked for.
+const maxPromotionCode = 40
+
+// checkDiscount refuses what Stripe would: it runs before any Stripe call.
+func checkDiscount(bad map[string]string, d *Discount) {
+	const f = "friendReward.discount"
+	if d == nil {
+		bad[f] = "is required for type discount"
+		return
+	}
+	switch {
+	case d.PercentOff != nil && len(d.AmountOff) > 0, d.PercentOff == nil && len(d.AmountOff) == 0:
+		bad[f] = "needs exactly one of percentOff and amountOff"
+	case d.PercentOff != nil && (d.PercentOff.Units() == 0 || d.PercentOff.Units()%100 != 0):
+		bad[f+".percentOff"] = "must be above 0 and at most 100, with at most 2 decimals"
+	case len(d.AmountOff) > 1:
+		bad[f+".amountOff"] = "must name exactly one currency"
+	case len(d.AmountOff) == 1:
+		cur, v := d.amountOff()
+		if !ValidCurrency(cur) {
+			bad[f+".amountOff"] = fmt.Sprintf("has %q, not a lower-case ISO 4217 currency", cur)
+		} else if v <= 0 || v > maxRewardAmount {
+			bad[f+".amountOff"] = "must be a positive whole amount in minor units up to 10^12"
+		}
+	}
+	switch d.Duration {
+	case DurationOnce, DurationForever:
+		if d.DurationMonths != 0 {
+			bad[f+".durationMonths"] = "is only for duration repeating"
+		}
+	case DurationRepeating:
+		if d.DurationMonths < 1 || d.DurationMonths > 120 {
+			bad[f+".durationMonths"] = "must be between 1 and 120 for duration repeating"
+		}
+	default:
+		bad[f+".duration"] = "must be once, repeating or forever"
+	}
+	if d.Code != "" && !validPromotionCode(d.Code) {
+		bad[f+".promotionCode"] = fmt.Sprintf("must be 3-%d upper-case letters and digits", maxPromotionCode)
+	}
+}
+
+func validPromotionCode(c string) bool {
+	if len(c) < 3 || len(c) > maxPromotionCode {
+		return false
+	}
+	for _, r := range c {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkMilestones records what is wrong with a program's milestones.

@@ -53,6 +53,11 @@ func (s *Service) CreateProgram(ctx context.Context, subject string, patch Progr
 		return Program{}, err
 	}
 	p.CreatedAt, p.UpdatedAt = now, now
+	if d := p.Friend.Discount; p.Friend.Type == FriendDiscount {
+		if err := s.issueDiscount(ctx, p.ID, p.Name, d, nil); err != nil {
+			return Program{}, err
+		}
+	}
 	err = s.store.InTx(ctx, func(tx Store) error {
 		if err := tx.CreateProgram(ctx, p); err != nil {
 			return fmt.Errorf("create program: %w", err)
@@ -71,6 +76,29 @@ func (s *Service) CreateProgram(ctx context.Context, subject string, patch Progr
 // commit on. Changing the environment-managed default program makes its
 // rules the stored ones from then on (REWARD_* no longer apply).
 func (s *Service) UpdateProgram(ctx context.Context, subject, id string, patch ProgramPatch) (Program, error) {
+	if f := patch.Friend; f != nil && f.Type == FriendDiscount && f.Discount != nil {
+		// The discount is checked, and created at Stripe, before the
+		// transaction: friendReward is replaced whole, so what the
+		// transaction stores is this discount whatever changed meanwhile.
+		cur, err := s.Program(ctx, id)
+		if err != nil {
+			return Program{}, err
+		}
+		if cur.Status == ProgramArchived {
+			return Program{}, ErrProgramArchived
+		}
+		next, err := patch.apply(cur)
+		if err != nil {
+			return Program{}, err
+		}
+		d := next.Friend.Discount
+		if err := s.issueDiscount(ctx, id, next.Name, d, cur.Friend.Discount); err != nil {
+			return Program{}, err
+		}
+		fr := *f
+		fr.Discount = d
+		patch.Friend = &fr
+	}
 	var out Program
 	err := s.store.InTx(ctx, func(tx Store) error {
 		cur, err := tx.LockProgram(ctx, id)

@@ -37,6 +37,9 @@ type Options struct {
 	IDs *IDGenerator
 	// Credits pays stripe_credit payouts; nil disables that method.
 	Credits CreditIssuer
+	// Discounts creates the Stripe coupons of friend discounts; nil
+	// refuses programs with one.
+	Discounts DiscountIssuer
 	// Log receives what happens outside requests (payout retries, runs).
 	Log *slog.Logger
 	// Observer is told of outcomes worth counting; nil: nobody.
@@ -55,19 +58,20 @@ type Observer interface {
 
 // Service applies the referral program's rules on top of a Store.
 type Service struct {
-	store    Store
-	rule     RewardRule
-	minPay   int64
-	payN     int
-	hold     time.Duration
-	window   time.Duration
-	now      func() time.Time
-	newCode  func() (string, error)
-	ids      *IDGenerator
-	credits  CreditIssuer
-	log      *slog.Logger
-	observer Observer
-	encode   EventEncoder
+	store     Store
+	rule      RewardRule
+	minPay    int64
+	payN      int
+	hold      time.Duration
+	window    time.Duration
+	now       func() time.Time
+	newCode   func() (string, error)
+	ids       *IDGenerator
+	credits   CreditIssuer
+	discounts DiscountIssuer
+	log       *slog.Logger
+	observer  Observer
+	encode    EventEncoder
 	// clickBatches counts stored click batches, to prune their marks now and then.
 	clickBatches atomic.Uint64
 	// visitorsPrunedAt is when recent visitors were last pruned (Unix
@@ -77,7 +81,7 @@ type Service struct {
 
 // NewService returns a Service using store and opts.
 func NewService(store Store, opts Options) *Service {
-	s := &Service{store: store, rule: opts.Rule, minPay: opts.MinPayment, payN: max(opts.Payments, 1), hold: opts.Hold, window: opts.AttributionWindow, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs, credits: opts.Credits, log: opts.Log, observer: opts.Observer, encode: opts.EncodeEvent}
+	s := &Service{store: store, rule: opts.Rule, minPay: opts.MinPayment, payN: max(opts.Payments, 1), hold: opts.Hold, window: opts.AttributionWindow, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs, credits: opts.Credits, discounts: opts.Discounts, log: opts.Log, observer: opts.Observer, encode: opts.EncodeEvent}
 	if s.encode == nil {
 		s.encode = func(v any) (json.RawMessage, error) { return json.Marshal(v) }
 	}

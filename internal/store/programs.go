@@ -61,7 +61,19 @@ type rulesDoc struct {
 	HoldDays   int              `json:"holdDays"`
 	Friend     string           `json:"friendReward"`
 	Credit     *creditDoc       `json:"friendCredit,omitempty"`
+	Discount   *discountDoc     `json:"friendDiscount,omitempty"`
 	Milestones []milestoneDoc   `json:"milestones,omitempty"`
+}
+
+type discountDoc struct {
+	PercentOff            string           `json:"percentOff,omitempty"`
+	AmountOff             referral.Amounts `json:"amountOff,omitempty"`
+	Duration              string           `json:"duration"`
+	DurationMonths        int              `json:"durationMonths,omitempty"`
+	Code                  string           `json:"code,omitempty"`
+	StripeCouponID        string           `json:"stripeCouponId"`
+	StripePromotionCodeID string           `json:"stripePromotionCodeId"`
+	PromotionCode         string           `json:"promotionCode"`
 }
 
 type creditDoc struct {
@@ -106,6 +118,13 @@ func toRulesDoc(p referral.Program) rulesDoc {
 	if c := p.Friend.Credit; c != nil {
 		d.Credit = &creditDoc{Amount: c.Amount, When: c.When}
 	}
+	if x := p.Friend.Discount; x != nil {
+		d.Discount = &discountDoc{AmountOff: x.AmountOff, Duration: x.Duration, DurationMonths: x.DurationMonths, Code: x.Code,
+			StripeCouponID: x.StripeCouponID, StripePromotionCodeID: x.StripePromotionCodeID, PromotionCode: x.PromotionCode}
+		if x.PercentOff != nil {
+			d.Discount.PercentOff = x.PercentOff.String()
+		}
+	}
 	return d
 }
 
@@ -130,6 +149,17 @@ func (d rulesDoc) apply(p *referral.Program) error {
 	}
 	if d.Credit != nil {
 		p.Friend.Credit = &referral.CreditReward{Amount: orEmpty(d.Credit.Amount), When: d.Credit.When}
+	}
+	if x := d.Discount; x != nil {
+		p.Friend.Discount = &referral.Discount{AmountOff: orEmpty(x.AmountOff), Duration: x.Duration, DurationMonths: x.DurationMonths,
+			Code: x.Code, StripeCouponID: x.StripeCouponID, StripePromotionCodeID: x.StripePromotionCodeID, PromotionCode: x.PromotionCode}
+		if x.PercentOff != "" {
+			pct, err := referral.ParsePercent(x.PercentOff)
+			if err != nil {
+				return fmt.Errorf("stored percentOff: %w", err)
+			}
+			p.Friend.Discount.PercentOff = &pct
+		}
 	}
 	p.Milestones = make([]referral.Milestone, len(d.Milestones))
 	for i, m := range d.Milestones {

@@ -55,12 +55,58 @@ type Milestone struct {
 	Bonus              map[string]int64 `json:"bonus" validate:"required"`
 }
 
-// FriendReward is what the referred friend gets: nothing, or account
-// credit (credit). A discount is not offered by this version.
+// FriendReward is what the referred friend gets: nothing, a discount at
+// checkout (a Stripe coupon and promotion code), or account credit.
 type FriendReward struct {
-	Type string `json:"type" validate:"required" enums:"none,discount,credit" example:"credit"`
+	Type string `json:"type" validate:"required" enums:"none,discount,credit" example:"discount"`
+	// Discount is required for type discount.
+	Discount *FriendDiscount `json:"discount,omitempty"`
 	// Credit is required for type credit.
 	Credit *FriendCredit `json:"credit,omitempty"`
+}
+
+// FriendDiscount is the friend's discount: either percentOff or amountOff.
+// The service creates the Stripe coupon and a promotion code pointing at it
+// when the program gets the discount (again only when the discount changes).
+type FriendDiscount struct {
+	// PercentOff, a decimal string above 0 and at most 100, two decimals at most.
+	PercentOff *string `json:"percentOff,omitempty" example:"20"`
+	// AmountOff in one currency, in minor units.
+	AmountOff map[string]int64 `json:"amountOff,omitempty"`
+	// Duration on a subscription: once (the first payment), repeating
+	// (durationMonths months) or forever.
+	Duration       string `json:"duration" validate:"required" enums:"once,repeating,forever" example:"once"`
+	DurationMonths int    `json:"durationMonths,omitempty" example:"3"`
+	// StripeCouponID and StripePromotionCodeID are what the service
+	// created (ignored in requests).
+	StripeCouponID        string `json:"stripeCouponId,omitempty" example:"Z4OV52SU"`
+	StripePromotionCodeID string `json:"stripePromotionCodeId,omitempty" example:"promo_1OaxY2LkdIwHu7ixVKAGxzN2"`
+	// PromotionCode: in a request, the code asked for (3–40 upper-case
+	// letters and digits; absent: Stripe makes one up); in a response, the
+	// promotion code customers enter or the product passes to Checkout.
+	PromotionCode string `json:"promotionCode,omitempty" example:"FRIEND20"`
+}
+
+// Offer is what the friend gets with a code, for a landing page ("20% off
+// your first payment") and the product's checkout (the promotion code).
+type Offer struct {
+	Type string `json:"type" validate:"required" enums:"discount,credit" example:"discount"`
+	// PercentOff or AmountOff (with Currency) for a discount.
+	PercentOff     *string `json:"percentOff,omitempty" example:"20"`
+	AmountOff      int64   `json:"amountOff,omitempty" example:"1000" format:"int64"`
+	Duration       string  `json:"duration,omitempty" enums:"once,repeating,forever" example:"once"`
+	DurationMonths int     `json:"durationMonths,omitempty" example:"3"`
+	// PromotionCode is the code customers type (allow_promotion_codes).
+	PromotionCode string `json:"promotionCode,omitempty" example:"FRIEND20"`
+	// StripePromotionCodeID is what Stripe Checkout's discounts
+	// (promotion_code) and a subscription's promotion_code take.
+	StripePromotionCodeID string `json:"stripePromotionCodeId,omitempty" example:"promo_1OaxY2LkdIwHu7ixVKAGxzN2"`
+	// Amount (with Currency) of a credit; When it is granted.
+	Amount   int64  `json:"amount,omitempty" example:"1000" format:"int64"`
+	Currency string `json:"currency,omitempty" example:"usd"`
+	When     string `json:"when,omitempty" enums:"signup,qualified" example:"qualified"`
+	// Description says it in words.
+	Description string `json:"description" validate:"required" example:"20% off your first payment"`
 }
 
 // FriendCredit is account credit for the referred friend: a ledger entry

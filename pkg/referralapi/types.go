@@ -38,6 +38,8 @@ type VanityCodeRequest struct {
 type CodeCheck struct {
 	Code  string `json:"code" validate:"required" example:"K7M2QX9P"`
 	Valid bool   `json:"valid" validate:"required" example:"true"`
+	// Offer is what the friend gets with this code; null when nothing.
+	Offer *Offer `json:"offer" validate:"required" extensions:"x-nullable"`
 }
 
 // Referral is a referral as product backends and operators see it.
@@ -56,6 +58,10 @@ type Referral struct {
 	CreatedAt      time.Time  `json:"createdAt" validate:"required" format:"date-time"`
 	// CancelReason is the operator's reason when an operator cancelled the referral.
 	CancelReason *string `json:"cancelReason,omitempty" extensions:"x-nullable" example:"fraud: same card as referrer"`
+	// Offer, in the attribution response only, is what the friend gets
+	// (the promotion code to pass to Stripe Checkout's discounts or to apply
+	// to the subscription); null when nothing.
+	Offer *Offer `json:"offer,omitempty" extensions:"x-nullable"`
 }
 
 // AdminReferralPage is one page of referrals for operators, newest first.

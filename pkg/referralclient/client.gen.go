@@ -155,16 +155,37 @@ func (e EventType) Valid() bool {
 
 // Defines values for FriendCreditWhen.
 const (
-	Qualified FriendCreditWhen = "qualified"
-	Signup    FriendCreditWhen = "signup"
+	FriendCreditWhenQualified FriendCreditWhen = "qualified"
+	FriendCreditWhenSignup    FriendCreditWhen = "signup"
 )
 
 // Valid indicates whether the value is a known member of the FriendCreditWhen enum.
 func (e FriendCreditWhen) Valid() bool {
 	switch e {
-	case Qualified:
+	case FriendCreditWhenQualified:
 		return true
-	case Signup:
+	case FriendCreditWhenSignup:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FriendDiscountDuration.
+const (
+	FriendDiscountDurationForever   FriendDiscountDuration = "forever"
+	FriendDiscountDurationOnce      FriendDiscountDuration = "once"
+	FriendDiscountDurationRepeating FriendDiscountDuration = "repeating"
+)
+
+// Valid indicates whether the value is a known member of the FriendDiscountDuration enum.
+func (e FriendDiscountDuration) Valid() bool {
+	switch e {
+	case FriendDiscountDurationForever:
+		return true
+	case FriendDiscountDurationOnce:
+		return true
+	case FriendDiscountDurationRepeating:
 		return true
 	default:
 		return false
@@ -261,6 +282,63 @@ func (e LedgerEntryType) Valid() bool {
 	case LedgerEntryTypeReward:
 		return true
 	case LedgerEntryTypeRewardReversal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OfferDuration.
+const (
+	OfferDurationForever   OfferDuration = "forever"
+	OfferDurationOnce      OfferDuration = "once"
+	OfferDurationRepeating OfferDuration = "repeating"
+)
+
+// Valid indicates whether the value is a known member of the OfferDuration enum.
+func (e OfferDuration) Valid() bool {
+	switch e {
+	case OfferDurationForever:
+		return true
+	case OfferDurationOnce:
+		return true
+	case OfferDurationRepeating:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OfferType.
+const (
+	OfferTypeCredit   OfferType = "credit"
+	OfferTypeDiscount OfferType = "discount"
+)
+
+// Valid indicates whether the value is a known member of the OfferType enum.
+func (e OfferType) Valid() bool {
+	switch e {
+	case OfferTypeCredit:
+		return true
+	case OfferTypeDiscount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OfferWhen.
+const (
+	OfferWhenQualified OfferWhen = "qualified"
+	OfferWhenSignup    OfferWhen = "signup"
+)
+
+// Valid indicates whether the value is a known member of the OfferWhen enum.
+func (e OfferWhen) Valid() bool {
+	switch e {
+	case OfferWhenQualified:
+		return true
+	case OfferWhenSignup:
 		return true
 	default:
 		return false
@@ -788,6 +866,9 @@ type CodeCheck struct {
 	// Code Example: K7M2QX9P
 	Code string `json:"code"`
 
+	// Offer Offer is what the friend gets with this code; null when nothing.
+	Offer *Offer `json:"offer"`
+
 	// Valid Example: true
 	Valid bool `json:"valid"`
 }
@@ -1024,16 +1105,61 @@ type FriendCredit struct {
 // Example: qualified
 type FriendCreditWhen string
 
+// FriendDiscount defines model for FriendDiscount.
+type FriendDiscount struct {
+	// AmountOff AmountOff in one currency, in minor units.
+	AmountOff *map[string]int64 `json:"amountOff,omitempty"`
+
+	// Duration Duration on a subscription: once (the first payment), repeating
+	// (durationMonths months) or forever.
+	//
+	// Example: once
+	Duration FriendDiscountDuration `json:"duration"`
+
+	// DurationMonths Example: 3
+	DurationMonths *int `json:"durationMonths,omitempty"`
+
+	// PercentOff PercentOff, a decimal string above 0 and at most 100, two decimals at most.
+	//
+	// Example: 20
+	PercentOff *string `json:"percentOff,omitempty"`
+
+	// PromotionCode PromotionCode: in a request, the code asked for (3–40 upper-case
+	// letters and digits; absent: Stripe makes one up); in a response, the
+	// promotion code customers enter or the product passes to Checkout.
+	//
+	// Example: FRIEND20
+	PromotionCode *string `json:"promotionCode,omitempty"`
+
+	// StripeCouponID StripeCouponID and StripePromotionCodeID are what the service
+	// created (ignored in requests).
+	//
+	// Example: Z4OV52SU
+	StripeCouponID *string `json:"stripeCouponId,omitempty"`
+
+	// StripePromotionCodeID Example: promo_1OaxY2LkdIwHu7ixVKAGxzN2
+	StripePromotionCodeID *string `json:"stripePromotionCodeId,omitempty"`
+}
+
+// FriendDiscountDuration Duration on a subscription: once (the first payment), repeating
+// (durationMonths months) or forever.
+//
+// Example: once
+type FriendDiscountDuration string
+
 // FriendReward defines model for FriendReward.
 type FriendReward struct {
 	// Credit Credit is required for type credit.
 	Credit *FriendCredit `json:"credit,omitempty"`
 
-	// Type Example: credit
+	// Discount Discount is required for type discount.
+	Discount *FriendDiscount `json:"discount,omitempty"`
+
+	// Type Example: discount
 	Type FriendRewardType `json:"type"`
 }
 
-// FriendRewardType Example: credit
+// FriendRewardType Example: discount
 type FriendRewardType string
 
 // Funnel defines model for Funnel.
@@ -1137,6 +1263,62 @@ type Milestone struct {
 	// QualifiedReferrals Example: 5
 	QualifiedReferrals int `json:"qualifiedReferrals"`
 }
+
+// Offer defines model for Offer.
+type Offer struct {
+	// Amount Amount (with Currency) of a credit; When it is granted.
+	//
+	// Example: 1000
+	Amount *int64 `json:"amount,omitempty"`
+
+	// AmountOff Example: 1000
+	AmountOff *int64 `json:"amountOff,omitempty"`
+
+	// Currency Example: usd
+	Currency *string `json:"currency,omitempty"`
+
+	// Description Description says it in words.
+	//
+	// Example: 20% off your first payment
+	Description string `json:"description"`
+
+	// Duration Example: once
+	Duration *OfferDuration `json:"duration,omitempty"`
+
+	// DurationMonths Example: 3
+	DurationMonths *int `json:"durationMonths,omitempty"`
+
+	// PercentOff PercentOff or AmountOff (with Currency) for a discount.
+	//
+	// Example: 20
+	PercentOff *string `json:"percentOff,omitempty"`
+
+	// PromotionCode PromotionCode is the code customers type (allow_promotion_codes).
+	//
+	// Example: FRIEND20
+	PromotionCode *string `json:"promotionCode,omitempty"`
+
+	// StripePromotionCodeID StripePromotionCodeID is what Stripe Checkout's discounts
+	// (promotion_code) and a subscription's promotion_code take.
+	//
+	// Example: promo_1OaxY2LkdIwHu7ixVKAGxzN2
+	StripePromotionCodeID *string `json:"stripePromotionCodeId,omitempty"`
+
+	// Type Example: discount
+	Type OfferType `json:"type"`
+
+	// When Example: qualified
+	When *OfferWhen `json:"when,omitempty"`
+}
+
+// OfferDuration Example: once
+type OfferDuration string
+
+// OfferType Example: discount
+type OfferType string
+
+// OfferWhen Example: qualified
+type OfferWhen string
 
 // Override defines model for Override.
 type Override struct {
@@ -1558,6 +1740,11 @@ type Referral struct {
 
 	// ID Example: ref_01JDQ3ZK5V8Y6M4T2N9P0QRS7W
 	ID string `json:"id"`
+
+	// Offer Offer, in the attribution response only, is what the friend gets
+	// (the promotion code to pass to Stripe Checkout's discounts or to apply
+	// to the subscription); null when nothing.
+	Offer *Offer `json:"offer,omitempty"`
 
 	// ProgramID ProgramID is the program whose rules the referral earns under.
 	//
@@ -2819,7 +3006,7 @@ type ClientInterface interface {
 
 	// CheckCode Check a referral code
 	//
-	// For apps that let users type a code: whether it is a valid (current or earlier) referral code. Public, no token.
+	// For apps that let users type a code, and landing pages: whether it is a valid (current or earlier) referral code, and what the friend gets with it (offer: the code's program's discount or credit, in words and numbers; null when nothing). Public, no token.
 	//
 	// Corresponds with GET /v1/codes/{code} (the `CheckCode` operationId).
 	CheckCode(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2911,7 +3098,7 @@ type ClientInterface interface {
 
 	// CreateReferralWithBody Attribute a new user to a referral code
 	//
-	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program.
+	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2920,7 +3107,7 @@ type ClientInterface interface {
 
 	// CreateReferral Attribute a new user to a referral code
 	//
-	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program.
+	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3805,7 +3992,7 @@ func (c *Client) AdminTestWebhookEndpoint(ctx context.Context, id string, reqEdi
 
 // CheckCode Check a referral code
 //
-// For apps that let users type a code: whether it is a valid (current or earlier) referral code. Public, no token.
+// For apps that let users type a code, and landing pages: whether it is a valid (current or earlier) referral code, and what the friend gets with it (offer: the code's program's discount or credit, in words and numbers; null when nothing). Public, no token.
 //
 // Corresponds with GET /v1/codes/{code} (the `CheckCode` operationId).
 func (c *Client) CheckCode(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4017,7 +4204,7 @@ func (c *Client) ReportPayment(ctx context.Context, body ReportPaymentJSONReques
 
 // CreateReferralWithBody Attribute a new user to a referral code
 //
-// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program.
+// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 //
 // Takes any type of body and a specified content type.
 //
@@ -4036,7 +4223,7 @@ func (c *Client) CreateReferralWithBody(ctx context.Context, contentType string,
 
 // CreateReferral Attribute a new user to a referral code
 //
-// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program.
+// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7185,7 +7372,7 @@ type ClientWithResponsesInterface interface {
 
 	// CheckCodeWithResponse Check a referral code
 	//
-	// For apps that let users type a code: whether it is a valid (current or earlier) referral code. Public, no token.
+	// For apps that let users type a code, and landing pages: whether it is a valid (current or earlier) referral code, and what the friend gets with it (offer: the code's program's discount or credit, in words and numbers; null when nothing). Public, no token.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7293,7 +7480,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateReferralWithBodyWithResponse Attribute a new user to a referral code
 	//
-	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program.
+	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7302,7 +7489,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateReferralWithResponse Attribute a new user to a referral code
 	//
-	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program.
+	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -15261,7 +15448,7 @@ func (c *ClientWithResponses) AdminTestWebhookEndpointWithResponse(ctx context.C
 
 // CheckCodeWithResponse Check a referral code
 //
-// For apps that let users type a code: whether it is a valid (current or earlier) referral code. Public, no token.
+// For apps that let users type a code, and landing pages: whether it is a valid (current or earlier) referral code, and what the friend gets with it (offer: the code's program's discount or credit, in words and numbers; null when nothing). Public, no token.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -15441,7 +15628,7 @@ func (c *ClientWithResponses) ReportPaymentWithResponse(ctx context.Context, bod
 
 // CreateReferralWithBodyWithResponse Attribute a new user to a referral code
 //
-// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program.
+// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15456,7 +15643,7 @@ func (c *ClientWithResponses) CreateReferralWithBodyWithResponse(ctx context.Con
 
 // CreateReferralWithResponse Attribute a new user to a referral code
 //
-// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program.
+// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
