@@ -187,9 +187,12 @@ func (h *handlers) adminListPrograms(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	before, err := parseCursor(c, "prog_")
-	if err != nil {
-		return err
+	// The default program comes first; its fixed id is a cursor too.
+	before := referral.DefaultProgramID
+	if raw := c.QueryParam("cursor"); raw != encodeCursor(referral.DefaultProgramID) {
+		if before, err = parseCursor(c, "prog_"); err != nil {
+			return err
+		}
 	}
 	ps, more, err := h.svc.Programs(c.Request().Context(), referral.ProgramFilter{BeforeID: before, Limit: limit})
 	if err != nil {

@@ -75,6 +75,18 @@ func TestProgramsAdmin(t *testing.T) {
 				}
 			})
 		}
+		// Pages: the default program first, then the newest.
+		var page referralapi.ProgramPage
+		s.do(t, request{method: "GET", path: "/v1/admin/programs?limit=1", token: admin}).decode(t, &page)
+		if len(page.Items) != 1 || page.Items[0].ID != "prog_default" || page.NextCursor == nil {
+			t.Fatalf("first page: %+v", page)
+		}
+		s.do(t, request{method: "GET", path: "/v1/admin/programs?limit=1&cursor=" + *page.NextCursor, token: admin}).decode(t, &page)
+		if len(page.Items) != 1 || page.Items[0].ID != prog.ID || page.NextCursor != nil {
+			t.Fatalf("second page: %+v", page)
+		}
+		s.do(t, request{method: "GET", path: "/v1/admin/programs?cursor=bm9wZQ", token: admin}).problem(t, 400, "invalid_cursor")
+
 		var after referralapi.Program
 		s.do(t, request{method: "GET", path: path, token: admin}).decode(t, &after)
 		if after.ReferrerReward.Percent != "25" || after.UpdatedAt != prog.UpdatedAt || after.Name != "Partners" {
