@@ -38,6 +38,8 @@ type IssuedDiscount struct {
 // code, say); others are transient.
 type DiscountIssuer interface {
 	CreateDiscount(ctx context.Context, d DiscountSpec) (IssuedDiscount, error)
+	// SetPromotionCodeActive activates or deactivates a promotion code.
+	SetPromotionCodeActive(ctx context.Context, id string, active bool) error
 }
 
 // Discount errors.
@@ -46,20 +48,16 @@ var (
 	ErrDiscountsDisabled = errors.New("a discount for the friend needs STRIPE_SECRET_KEY")
 )
 
-// issueDiscount gives a program's discount its Stripe coupon and promotion
-// code, before the program is stored (never inside a transaction): the
-// ones the program already has when the terms are the same, else new ones
-// under an idempotency key of the program and the terms, so a retried
-// request creates them once.
-func (s *Service) issueDiscount(ctx context.Context, programID, name string, d *Discount, current *Discount) error {
-	if current != nil && current.StripeCouponID != "" && current.terms() == d.terms() {
-		d.StripeCouponID, d.StripePromotionCodeID, d.PromotionCode = current.StripeCouponID, current.StripePromotionCodeID, current.PromotionCode
-		return nil
-	}
+// issueDiscount creates the Stripe coupon and promotion code of a
+// program's discount, before the program is stored (never inside a
+// transaction), under an idempotency key of the program, the terms and
+// the promotion code it replaces, so a retried request creates them once
+// (and going back to an earlier discount creates new ones).
+func (s *Service) issueDiscount(ctx context.Context, programID, name string, d *Discount, replaces string) error {
 	if s.discounts == nil {
 		return ErrDiscountsDisabled
 	}
-	sum := sha256.Sum256([]byte(d.terms()))
+	sum := sha256.Sum256([]byte(d.terms() + "|" + replaces))
 	spec := DiscountSpec{
 		PercentOff: d.PercentOff, Duration: d.Duration, DurationMonths: d.DurationMonths, Code: d.Code, Name: name,
 		IdempotencyKey: "referral-program-" + programID + "-" + hex.EncodeToString(sum[:12]), ProgramID: programID,

@@ -3,6 +3,7 @@ package referral_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -15,15 +16,29 @@ import (
 
 // countingIssuer counts the discounts asked of stripe-mock.
 type countingIssuer struct {
-	next  referral.DiscountIssuer
-	calls atomic.Int64
-	keys  []string
+	next    referral.DiscountIssuer
+	calls   atomic.Int64
+	keys    []string
+	toggles []string
+	// failCreate makes creations fail as a Stripe refusal would.
+	failCreate bool
 }
 
 func (c *countingIssuer) CreateDiscount(ctx context.Context, d referral.DiscountSpec) (referral.IssuedDiscount, error) {
 	c.calls.Add(1)
 	c.keys = append(c.keys, d.IdempotencyKey)
+	if c.failCreate {
+		return referral.IssuedDiscount{}, fmt.Errorf("%w: code taken", referral.ErrDiscountRejected)
+	}
 	return c.next.CreateDiscount(ctx, d)
+}
+
+func (c *countingIssuer) SetPromotionCodeActive(ctx context.Context, id string, active bool) error {
+	c.toggles = append(c.toggles, fmt.Sprintf("%s=%v", id, active))
+	if c.failCreate {
+		return nil
+	}
+	return c.next.SetPromotionCodeActive(ctx, id, active)
 }
 
 func discountIssuer(t *testing.T) *countingIssuer {
@@ -76,6 +91,9 @@ func TestFriendDiscount(t *testing.T) {
 		if err != nil || issuer.calls.Load() != 2 || issuer.keys[0] == issuer.keys[1] || upd.Friend.Discount.StripeCouponID == "" {
 			t.Fatalf("changed discount: %+v %v (%d calls, keys %v)", upd.Friend.Discount, err, issuer.calls.Load(), issuer.keys)
 		}
+		if len(issuer.toggles) != 1 || issuer.toggles[0] != d.StripePromotionCodeID+"=false" {
+			t.Fatalf("the replaced promotion code was not deactivated: %v", issuer.toggles)
+		}
 		o := referral.OfferOf(upd)
 		if o.Type != referral.FriendDiscount || o.AmountOff != 1000 || o.Currency != "usd" || o.Description != "10.00 USD off for 3 months" {
 			t.Fatalf("offer: %+v", o)
@@ -124,6 +142,30 @@ func TestFriendDiscount(t *testing.T) {
 		}
 		if issuer.calls.Load() != calls {
 			t.Fatalf("invalid discounts reached Stripe: %d calls", issuer.calls.Load()-calls)
+		}
+		// Stripe refusing a new discount: the old code is active again and
+		// the program unchanged.
+		issuer.failCreate = true
+		issuer.toggles = nil
+		other := referral.FriendReward{Type: referral.FriendDiscount, Discount: &referral.Discount{PercentOff: pct("15"), Duration: referral.DurationForever}}
+		if _, err := svc.UpdateProgram(ctx, "ops", prog.ID, referral.ProgramPatch{Friend: &other}); !errors.Is(err, referral.ErrDiscountRejected) {
+			t.Fatalf("refused discount: %v", err)
+		}
+		old := upd.Friend.Discount.StripePromotionCodeID
+		if len(issuer.toggles) != 2 || issuer.toggles[0] != old+"=false" || issuer.toggles[1] != old+"=true" {
+			t.Fatalf("toggles after a refusal: %v", issuer.toggles)
+		}
+		if p, _ := svc.Program(ctx, prog.ID); p.Friend.Discount.StripeCouponID != upd.Friend.Discount.StripeCouponID {
+			t.Fatalf("a refused discount changed the program: %+v", p.Friend.Discount)
+		}
+		issuer.failCreate = false
+		// Removing the discount deactivates its code.
+		issuer.toggles = nil
+		if _, err := svc.UpdateProgram(ctx, "ops", prog.ID, referral.ProgramPatch{Friend: &referral.FriendReward{Type: referral.FriendNone}}); err != nil {
+			t.Fatal(err)
+		}
+		if len(issuer.toggles) != 1 || issuer.toggles[0] != old+"=false" {
+			t.Fatalf("toggles after removal: %v", issuer.toggles)
 		}
 		// Without Stripe configured, a discount is refused.
 		plain := newService(st, "20")

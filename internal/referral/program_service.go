@@ -54,7 +54,7 @@ func (s *Service) CreateProgram(ctx context.Context, subject string, patch Progr
 	}
 	p.CreatedAt, p.UpdatedAt = now, now
 	if d := p.Friend.Discount; p.Friend.Type == FriendDiscount {
-		if err := s.issueDiscount(ctx, p.ID, p.Name, d, nil); err != nil {
+		if err := s.issueDiscount(ctx, p.ID, p.Name, d, ""); err != nil {
 			return Program{}, err
 		}
 	}
@@ -76,28 +76,12 @@ func (s *Service) CreateProgram(ctx context.Context, subject string, patch Progr
 // commit on. Changing the environment-managed default program makes its
 // rules the stored ones from then on (REWARD_* no longer apply).
 func (s *Service) UpdateProgram(ctx context.Context, subject, id string, patch ProgramPatch) (Program, error) {
-	if f := patch.Friend; f != nil && f.Type == FriendDiscount && f.Discount != nil {
-		// The discount is checked, and created at Stripe, before the
-		// transaction: friendReward is replaced whole, so what the
-		// transaction stores is this discount whatever changed meanwhile.
-		cur, err := s.Program(ctx, id)
-		if err != nil {
+	var undo func()
+	if patch.Friend != nil {
+		var err error
+		if undo, err = s.prepareFriendReward(ctx, id, &patch); err != nil {
 			return Program{}, err
 		}
-		if cur.Status == ProgramArchived {
-			return Program{}, ErrProgramArchived
-		}
-		next, err := patch.apply(cur)
-		if err != nil {
-			return Program{}, err
-		}
-		d := next.Friend.Discount
-		if err := s.issueDiscount(ctx, id, next.Name, d, cur.Friend.Discount); err != nil {
-			return Program{}, err
-		}
-		fr := *f
-		fr.Discount = d
-		patch.Friend = &fr
 	}
 	var out Program
 	err := s.store.InTx(ctx, func(tx Store) error {
@@ -123,7 +107,89 @@ func (s *Service) UpdateProgram(ctx context.Context, subject, id string, patch P
 		out = next
 		return s.recordChange(ctx, tx, next, ChangeUpdate, subject, now)
 	})
+	if err != nil && undo != nil {
+		undo()
+	}
 	return out, err
+}
+
+// prepareFriendReward does the Stripe part of a change of the friend's
+// reward, before the transaction (never inside one), and returns how to
+// undo it should the transaction fail. A discount with the same terms
+// keeps its coupon and promotion code. Otherwise the old promotion code is
+// deactivated first (a new discount may reuse its code, which Stripe keeps
+// unique among active ones) and the new coupon and code are created; if
+// that fails, the old code is activated again. friendReward is replaced
+// whole, so what the transaction stores is this friend reward whatever
+// changed meanwhile.
+func (s *Service) prepareFriendReward(ctx context.Context, id string, patch *ProgramPatch) (undo func(), err error) {
+	cur, err := s.Program(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Status == ProgramArchived {
+		return nil, ErrProgramArchived
+	}
+	next, err := patch.apply(cur)
+	if err != nil {
+		return nil, err
+	}
+	old := cur.Friend.Discount
+	if old != nil && old.StripePromotionCodeID == "" {
+		old = nil
+	}
+	var d *Discount
+	if next.Friend.Type == FriendDiscount {
+		d = next.Friend.Discount
+	}
+	switch {
+	case old == nil && d == nil:
+		return nil, nil
+	case old != nil && d != nil && old.terms() == d.terms():
+		d.StripeCouponID, d.StripePromotionCodeID, d.PromotionCode = old.StripeCouponID, old.StripePromotionCodeID, old.PromotionCode
+	default:
+		if s.discounts == nil {
+			return nil, ErrDiscountsDisabled
+		}
+		if old != nil {
+			if err := s.discounts.SetPromotionCodeActive(ctx, old.StripePromotionCodeID, false); err != nil {
+				return nil, fmt.Errorf("deactivate promotion code of program %s: %w", id, err)
+			}
+		}
+		if d != nil {
+			replaced := ""
+			if old != nil {
+				replaced = old.StripePromotionCodeID
+			}
+			if err := s.issueDiscount(ctx, id, next.Name, d, replaced); err != nil {
+				if old != nil {
+					s.setActive(ctx, old.StripePromotionCodeID, true)
+				}
+				return nil, err
+			}
+		}
+		undo = func() {
+			if d != nil {
+				s.setActive(ctx, d.StripePromotionCodeID, false)
+			}
+			if old != nil {
+				s.setActive(ctx, old.StripePromotionCodeID, true)
+			}
+		}
+	}
+	fr := next.Friend
+	patch.Friend = &fr
+	return undo, nil
+}
+
+// setActive is a best-effort undo: a failure is logged, the operator's
+// request has failed already.
+func (s *Service) setActive(ctx context.Context, promotionCodeID string, active bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := s.discounts.SetPromotionCodeActive(ctx, promotionCodeID, active); err != nil {
+		s.log.WarnContext(ctx, "could not undo a promotion code change", "promotion_code", promotionCodeID, "active", active, "error", err)
+	}
 }
 
 // ArchiveProgram stops a program taking new codes and referrals; its

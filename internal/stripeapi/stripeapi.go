@@ -160,3 +160,14 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// SetPromotionCodeActive activates or deactivates a promotion code (a
+// program's discount replaced or removed; a failed change undone).
+func (c *Client) SetPromotionCodeActive(ctx context.Context, id string, active bool) error {
+	params := &stripe.PromotionCodeParams{Active: stripe.Bool(active)}
+	params.Context = ctx
+	if _, err := c.api.PromotionCodes.Update(id, params); err != nil {
+		return classifyDiscount(err)
+	}
+	return nil
+}
