@@ -278,13 +278,15 @@ func TestFriendCreditOverHTTP(t *testing.T) {
 // and promotion code on stripe-mock), a referrer shares a code from it,
 // the landing page reads the offer, attribution answers the promotion
 // code, the friend pays, the referrer is credited under the program's
-// rule, and a later change of the program does not touch that reward.
+// rule, a later change of the program does not touch that reward, and a
+// partner override and a milestone bonus pay in the same program.
 func TestGiveAndGetFlow(t *testing.T) {
 	eachBackend(t, serverOpts{stripeCredits: true}, func(t *testing.T, s *server) {
 		admin := s.token("ops", "admin")
 		res := s.do(t, request{method: "POST", path: "/v1/admin/programs", token: admin, body: `{"name": "Give 20%, get 25%",
-			"referrerReward": {"percent": "25"},
-			"friendReward": {"type": "discount", "discount": {"percentOff": "20", "duration": "once", "promotionCode": "FRIEND20"}}}`})
+			"referrerReward": {"percent": "25", "holdDays": 0},
+			"friendReward": {"type": "discount", "discount": {"percentOff": "20", "duration": "once", "promotionCode": "FRIEND20"}},
+			"milestones": [{"qualifiedReferrals": 2, "bonus": {"usd": 500}}]}`})
 		var prog referralapi.Program
 		res.decode(t, &prog)
 		if res.Status != http.StatusCreated || prog.FriendReward.Discount == nil || prog.FriendReward.Discount.StripeCouponID == "" ||
@@ -322,6 +324,21 @@ func TestGiveAndGetFlow(t *testing.T) {
 		s.do(t, request{method: "GET", path: "/v1/admin/referrals/" + ref.ID, token: admin}).decode(t, &got)
 		if got.RewardAmount == nil || *got.RewardAmount != 2000 {
 			t.Fatalf("referrer's reward: %+v", got)
+		}
+		// A partner at 30% in this program, and the second referral reaches
+		// the milestone: 30% of 8000 and a 500 bonus.
+		mustStatus(t, s.do(t, request{method: "PUT", path: "/v1/admin/referrers/sharer/override", token: admin,
+			body: `{"programId": "` + prog.ID + `", "percent": "30"}`}), http.StatusOK)
+		mustStatus(t, attribute(t, s, "second", code, nil), http.StatusCreated)
+		mustStatus(t, pay(t, s, "pay-second", "second", 8000, "usd"), http.StatusOK)
+		var page referralapi.LedgerPage
+		s.do(t, request{method: "GET", path: "/v1/admin/users/sharer/transactions", token: admin}).decode(t, &page)
+		byType := map[string]int64{}
+		for _, e := range page.Items {
+			byType[e.Type] += e.Amount
+		}
+		if byType["reward"] != 2000+2400 || byType["bonus"] != 500 || len(page.Items) != 3 {
+			t.Fatalf("sharer's ledger: %+v", page.Items)
 		}
 		// A code of the default program offers nothing.
 		s.do(t, request{method: "GET", path: "/v1/codes/" + getCode(t, s, "plain").Code}).decode(t, &check)
