@@ -48,35 +48,24 @@ func (s *Store) BalanceViews(ctx context.Context, userID string, now time.Time) 
 	if err := s.with(ctx).Where("user_id = ?", userID).Order("currency").Find(&bals).Error; err != nil {
 		return nil, err
 	}
+	// One statement for the three kinds of held amounts: a payout reads
+	// this under the account lock, where every statement counts.
 	var pending []struct {
 		Currency string
 		Amount   int64
 	}
-	err := s.with(ctx).Model(&RewardRow{}).Select("currency, COALESCE(SUM(kept_amount), 0) AS amount").
-		Where("referrer_id = ? AND payout_id IS NULL AND available_at > ?", userID, now).Group("currency").Find(&pending).Error
-	if err != nil {
-		return nil, err
-	}
-	var bonuses []struct {
-		Currency string
-		Amount   int64
-	}
-	err = s.with(ctx).Model(&MilestoneBonus{}).Select("currency, COALESCE(SUM(amount), 0) AS amount").
-		Where("referrer_id = ? AND status = ? AND payout_id IS NULL AND available_at > ?", userID, bonusGranted, now).Group("currency").Find(&bonuses).Error
-	if err != nil {
-		return nil, err
-	}
-	var credits []struct {
-		Currency string
-		Amount   int64
-	}
-	err = s.with(ctx).Model(&FriendCredit{}).Select("currency, COALESCE(SUM(amount), 0) AS amount").
-		Where("user_id = ? AND status = ? AND payout_id IS NULL AND available_at > ?", userID, bonusGranted, now).Group("currency").Find(&credits).Error
+	err := s.with(ctx).Raw(`SELECT currency, COALESCE(SUM(amount), 0) AS amount FROM (
+		SELECT currency, kept_amount AS amount FROM rewards WHERE referrer_id = ? AND payout_id IS NULL AND available_at > ?
+		UNION ALL
+		SELECT currency, amount FROM milestone_bonuses WHERE referrer_id = ? AND status = ? AND payout_id IS NULL AND available_at > ?
+		UNION ALL
+		SELECT currency, amount FROM friend_credits WHERE user_id = ? AND status = ? AND payout_id IS NULL AND available_at > ?
+	) held GROUP BY currency`, userID, now, userID, bonusGranted, now, userID, bonusGranted, now).Find(&pending).Error
 	if err != nil {
 		return nil, err
 	}
 	held := make(map[string]int64, len(pending))
-	for _, p := range append(append(pending, bonuses...), credits...) {
+	for _, p := range pending {
 		held[p.Currency] += p.Amount
 	}
 	out := make([]referral.BalanceView, len(bals))
