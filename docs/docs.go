@@ -1618,6 +1618,1146 @@ const docTemplate = `{
                 ]
             }
         },
+        "/v1/admin/programs": {
+            "get": {
+                "description": "Programs, active and archived: the default first, then newest first.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "List programs (operators)",
+                "operationId": "adminListPrograms",
+                "parameters": [
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 20,
+                        "description": "Page size, 1-100 (larger values are capped at 100)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "nextCursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.ProgramPage"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Bad limit or cursor (code invalid_request or invalid_cursor)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            },
+            "post": {
+                "description": "A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency (\"*\": any other currency). The change is recorded in the program's history with the caller's subject.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "Create a program (operators)",
+                "operationId": "adminCreateProgram",
+                "parameters": [
+                    {
+                        "description": "The program",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.ProgramCreate"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Program"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body or wrong types (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 64 KiB (code payload_too_large)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "415": {
+                        "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "422": {
+                        "description": "Out-of-range values, named per field in errors: percent outside 0–100, unknown currency, negative amounts, payments or holdDays out of range, a program that would never earn, milestones repeated or without a positive bonus, a discount Stripe would refuse (code program_invalid); Stripe refused the discount (code discount_rejected); a discount without STRIPE_SECRET_KEY (code stripe_not_configured)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
+        "/v1/admin/programs/{id}": {
+            "get": {
+                "description": "The program with the rules in force (for the default program while it follows the environment: the REWARD_* values).",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "A program (operators)",
+                "operationId": "adminGetProgram",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The program's id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Program"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            },
+            "patch": {
+                "description": "Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "Change a program (operators)",
+                "operationId": "adminUpdateProgram",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The program's id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "The fields to change",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.ProgramUpdate"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Program"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body or wrong types (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 64 KiB (code payload_too_large)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "415": {
+                        "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "422": {
+                        "description": "Out-of-range values, named per field in errors (code program_invalid), or the program is archived (code program_archived), Stripe refused the discount (code discount_rejected) or Stripe is not configured for discounts (code stripe_not_configured)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
+        "/v1/admin/programs/{id}/archive": {
+            "post": {
+                "description": "An archived program takes no new codes or referrals (422 program_archived); its referrals keep earning under its rules and its codes keep resolving. Archiving again changes nothing. The default program cannot be archived.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "Archive a program (operators)",
+                "operationId": "adminArchiveProgram",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The program's id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Program"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "422": {
+                        "description": "The default program cannot be archived (code program_default)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
+        "/v1/admin/programs/{id}/history": {
+            "get": {
+                "description": "Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it; referrer overrides set or removed in the program too.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "A program's history (operators)",
+                "operationId": "adminProgramHistory",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The program's id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 20,
+                        "description": "Page size, 1-100 (larger values are capped at 100)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "nextCursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.ProgramChangePage"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Bad limit or cursor (code invalid_request or invalid_cursor)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
+        "/v1/admin/programs/{id}/preview": {
+            "post": {
+                "description": "A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "Price a sample payment under a program (operators)",
+                "operationId": "adminPreviewProgram",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The program's id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "The sample payment and an optional draft",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.ProgramPreviewRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.ProgramPreview"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body, wrong types, bad amount or currency (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 64 KiB (code payload_too_large)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "415": {
+                        "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "422": {
+                        "description": "The draft has out-of-range values, named per field in errors as draft.… (code program_invalid)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
         "/v1/admin/referrals": {
             "get": {
                 "description": "Every referral, newest first, filtered by status, referrer, referred user or code.",
@@ -2031,6 +3171,346 @@ const docTemplate = `{
                     },
                     "415": {
                         "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
+        "/v1/admin/referrers/{userId}/override": {
+            "put": {
+                "description": "The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "Give a referrer their own percent (operators)",
+                "operationId": "adminPutOverride",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The referrer's user id",
+                        "name": "userId",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "The program and the percent",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.OverrideRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Override"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body, wrong types, over-long ids (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 64 KiB (code payload_too_large)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "415": {
+                        "description": "Body is not application/json (code unsupported_media_type)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "422": {
+                        "description": "percent is not a decimal string 0–100 (code program_invalid)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "RateLimit-Limit": {
+                                "type": "string",
+                                "description": "Requests allowed in a burst"
+                            },
+                            "RateLimit-Remaining": {
+                                "type": "string",
+                                "description": "Requests left now (0)"
+                            },
+                            "RateLimit-Reset": {
+                                "type": "string",
+                                "description": "Seconds until the limit is whole again"
+                            },
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Unexpected error (code internal_error)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "503": {
+                        "description": "The database did not answer in time (code database_unavailable); nothing was changed, or repeating the request is safe. Retry after Retry-After seconds",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "string",
+                                "description": "Seconds to wait before retrying"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            },
+            "delete": {
+                "description": "The referrer's rewards in the program earned from now on follow the program's percent again. Recorded in the program's history.",
+                "produces": [
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "programs"
+                ],
+                "summary": "Remove a referrer's own percent (operators)",
+                "operationId": "adminDeleteOverride",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The referrer's user id",
+                        "name": "userId",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "The program (default: the default program)",
+                        "name": "programId",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "No Content",
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Over-long ids (code invalid_request)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Missing or invalid credentials (code unauthorized)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "Credentials lack the admin role (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found), or the referrer has no override in it (code override_not_found)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -3912,7 +5392,7 @@ const docTemplate = `{
         },
         "/v1/codes/{code}": {
             "get": {
-                "description": "For apps that let users type a code: whether it is a valid (current or earlier) referral code. Public, no token.",
+                "description": "For apps that let users type a code, and landing pages: whether it is a valid (current or earlier) referral code, and what the friend gets with it (offer: the code's program's discount or credit, in words and numbers; null when nothing). Public, no token.",
                 "produces": [
                     "application/json",
                     "application/problem+json"
@@ -4131,7 +5611,7 @@ const docTemplate = `{
         },
         "/v1/me/balance/transactions": {
             "get": {
-                "description": "Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments. Entries are never edited or deleted.",
+                "description": "Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses and a referred friend's account credit (negative when reversed). Entries are never edited or deleted.",
                 "produces": [
                     "application/json",
                     "application/problem+json"
@@ -4693,7 +6173,7 @@ const docTemplate = `{
         },
         "/v1/me/referral-code": {
             "get": {
-                "description": "Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.",
+                "description": "Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user and program, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.",
                 "produces": [
                     "application/json",
                     "application/problem+json"
@@ -4703,6 +6183,14 @@ const docTemplate = `{
                 ],
                 "summary": "Get or create the caller's referral code",
                 "operationId": "getMyReferralCode",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "A program's id: the caller's code in that program (default: the default program)",
+                        "name": "program",
+                        "in": "query"
+                    }
+                ],
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -4730,6 +6218,30 @@ const docTemplate = `{
                     },
                     "403": {
                         "description": "An API key acts for no user: /v1/me needs a user's token (code forbidden)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No program has this id (code program_not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
+                    "422": {
+                        "description": "The caller has no code in this program and it is archived (code program_archived)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -5583,7 +7095,7 @@ const docTemplate = `{
         },
         "/v1/referrals": {
             "post": {
-                "description": "Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired.",
+                "description": "Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).",
                 "consumes": [
                     "application/json"
                 ],
@@ -5669,7 +7181,7 @@ const docTemplate = `{
                         }
                     },
                     "404": {
-                        "description": "Unknown code (code code_not_found)",
+                        "description": "Unknown code (code code_not_found) or programId (code program_not_found)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -5717,7 +7229,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "The code belongs to the referred user (code self_referral), or the click is older than ATTRIBUTION_WINDOW_DAYS (code attribution_expired)",
+                        "description": "The code belongs to the referred user (code self_referral), the click is older than ATTRIBUTION_WINDOW_DAYS (code attribution_expired), or the program is archived (code program_archived)",
                         "schema": {
                             "$ref": "#/definitions/referralapi.Problem"
                         },
@@ -6473,12 +7985,22 @@ const docTemplate = `{
             "type": "object",
             "required": [
                 "code",
+                "offer",
                 "valid"
             ],
             "properties": {
                 "code": {
                     "type": "string",
                     "example": "K7M2QX9P"
+                },
+                "offer": {
+                    "description": "Offer is what the friend gets with this code; null when nothing.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.Offer"
+                        }
+                    ],
+                    "x-nullable": true
                 },
                 "valid": {
                     "type": "boolean",
@@ -6624,6 +8146,12 @@ const docTemplate = `{
                     "type": "string",
                     "maxLength": 45,
                     "example": "203.0.113.7"
+                },
+                "programId": {
+                    "description": "ProgramID, when sent, is the program the referral earns under; else the code's program.",
+                    "type": "string",
+                    "maxLength": 64,
+                    "example": "prog_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
                 },
                 "referredUserId": {
                     "description": "ReferredUserID is the product's id of the newly registered user (1–128 characters).",
@@ -6922,6 +8450,114 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.FriendCredit": {
+            "type": "object",
+            "required": [
+                "amount",
+                "when"
+            ],
+            "properties": {
+                "amount": {
+                    "description": "Amount per currency in minor units. At signup it must name exactly\none currency (no payment says which yet); on qualification the\npayment's currency is used (\"*\": any other).",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "when": {
+                    "description": "When: signup (at attribution) or qualified (with the referrer's reward).",
+                    "type": "string",
+                    "enum": [
+                        "signup",
+                        "qualified"
+                    ],
+                    "example": "qualified"
+                }
+            }
+        },
+        "referralapi.FriendDiscount": {
+            "type": "object",
+            "required": [
+                "duration"
+            ],
+            "properties": {
+                "amountOff": {
+                    "description": "AmountOff in one currency, in minor units.",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "duration": {
+                    "description": "Duration on a subscription: once (the first payment), repeating\n(durationMonths months) or forever.",
+                    "type": "string",
+                    "enum": [
+                        "once",
+                        "repeating",
+                        "forever"
+                    ],
+                    "example": "once"
+                },
+                "durationMonths": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "percentOff": {
+                    "description": "PercentOff, a decimal string above 0 and at most 100, two decimals at most.",
+                    "type": "string",
+                    "example": "20"
+                },
+                "promotionCode": {
+                    "description": "PromotionCode: in a request, the code asked for (3–40 upper-case\nletters and digits; absent: Stripe makes one up); in a response, the\npromotion code customers enter or the product passes to Checkout.",
+                    "type": "string",
+                    "example": "FRIEND20"
+                },
+                "stripeCouponId": {
+                    "description": "StripeCouponID and StripePromotionCodeID are what the service\ncreated (ignored in requests).",
+                    "type": "string",
+                    "example": "Z4OV52SU"
+                },
+                "stripePromotionCodeId": {
+                    "type": "string",
+                    "example": "promo_1OaxY2LkdIwHu7ixVKAGxzN2"
+                }
+            }
+        },
+        "referralapi.FriendReward": {
+            "type": "object",
+            "required": [
+                "type"
+            ],
+            "properties": {
+                "credit": {
+                    "description": "Credit is required for type credit.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.FriendCredit"
+                        }
+                    ]
+                },
+                "discount": {
+                    "description": "Discount is required for type discount.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.FriendDiscount"
+                        }
+                    ]
+                },
+                "type": {
+                    "type": "string",
+                    "enum": [
+                        "none",
+                        "discount",
+                        "credit"
+                    ],
+                    "example": "discount"
+                }
+            }
+        },
         "referralapi.Funnel": {
             "type": "object",
             "required": [
@@ -7083,7 +8719,9 @@ const docTemplate = `{
                         "reward_reversal",
                         "payout",
                         "clawback",
-                        "adjustment"
+                        "adjustment",
+                        "bonus",
+                        "credit"
                     ],
                     "example": "reward"
                 }
@@ -7109,6 +8747,27 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.Milestone": {
+            "type": "object",
+            "required": [
+                "bonus",
+                "qualifiedReferrals"
+            ],
+            "properties": {
+                "bonus": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "qualifiedReferrals": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "example": 5
+                }
+            }
+        },
         "referralapi.NotificationSettings": {
             "type": "object",
             "required": [
@@ -7117,6 +8776,155 @@ const docTemplate = `{
             "properties": {
                 "email": {
                     "$ref": "#/definitions/referralapi.EmailNotifications"
+                }
+            }
+        },
+        "referralapi.Offer": {
+            "type": "object",
+            "required": [
+                "description",
+                "type"
+            ],
+            "properties": {
+                "amount": {
+                    "description": "Amount (with Currency) of a credit; When it is granted.",
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 1000
+                },
+                "amountOff": {
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 1000
+                },
+                "currency": {
+                    "type": "string",
+                    "example": "usd"
+                },
+                "description": {
+                    "description": "Description says it in words.",
+                    "type": "string",
+                    "example": "20% off your first payment"
+                },
+                "duration": {
+                    "type": "string",
+                    "enum": [
+                        "once",
+                        "repeating",
+                        "forever"
+                    ],
+                    "example": "once"
+                },
+                "durationMonths": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "percentOff": {
+                    "description": "PercentOff or AmountOff (with Currency) for a discount.",
+                    "type": "string",
+                    "example": "20"
+                },
+                "promotionCode": {
+                    "description": "PromotionCode is the code customers type (allow_promotion_codes).",
+                    "type": "string",
+                    "example": "FRIEND20"
+                },
+                "stripePromotionCodeId": {
+                    "description": "StripePromotionCodeID is what Stripe Checkout's discounts\n(promotion_code) and a subscription's promotion_code take.",
+                    "type": "string",
+                    "example": "promo_1OaxY2LkdIwHu7ixVKAGxzN2"
+                },
+                "type": {
+                    "type": "string",
+                    "enum": [
+                        "discount",
+                        "credit"
+                    ],
+                    "example": "discount"
+                },
+                "when": {
+                    "type": "string",
+                    "enum": [
+                        "signup",
+                        "qualified"
+                    ],
+                    "example": "qualified"
+                }
+            }
+        },
+        "referralapi.Override": {
+            "type": "object",
+            "required": [
+                "createdAt",
+                "percent",
+                "programId",
+                "setBy",
+                "updatedAt",
+                "userId"
+            ],
+            "properties": {
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "percent": {
+                    "type": "string",
+                    "example": "30"
+                },
+                "programId": {
+                    "type": "string",
+                    "example": "prog_default"
+                },
+                "setBy": {
+                    "description": "SetBy is the subject of the operator who set it last.",
+                    "type": "string",
+                    "example": "ops@example.com"
+                },
+                "updatedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "userId": {
+                    "type": "string",
+                    "example": "u1"
+                }
+            }
+        },
+        "referralapi.OverrideChange": {
+            "type": "object",
+            "required": [
+                "percent",
+                "userId"
+            ],
+            "properties": {
+                "percent": {
+                    "description": "Percent is the new percent; null when the override was removed.",
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "30"
+                },
+                "userId": {
+                    "type": "string",
+                    "example": "u1"
+                }
+            }
+        },
+        "referralapi.OverrideRequest": {
+            "type": "object",
+            "required": [
+                "percent"
+            ],
+            "properties": {
+                "percent": {
+                    "description": "Percent replaces the program's percent for this referrer's rewards\n(a decimal string 0–100); the program's fixed part, cap, minimum,\npayments and hold still apply.",
+                    "type": "string",
+                    "example": "30"
+                },
+                "programId": {
+                    "description": "ProgramID is the program; the default program when absent.",
+                    "type": "string",
+                    "maxLength": 64,
+                    "example": "prog_default"
                 }
             }
         },
@@ -7374,6 +9182,296 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.Program": {
+            "type": "object",
+            "required": [
+                "createdAt",
+                "default",
+                "friendReward",
+                "id",
+                "managedBy",
+                "milestones",
+                "name",
+                "referrerReward",
+                "status",
+                "updatedAt"
+            ],
+            "properties": {
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "default": {
+                    "description": "Default is true for the program codes and referrals belong to when\nthey name none (id prog_default; it cannot be archived).",
+                    "type": "boolean"
+                },
+                "friendReward": {
+                    "$ref": "#/definitions/referralapi.FriendReward"
+                },
+                "id": {
+                    "type": "string",
+                    "example": "prog_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
+                },
+                "managedBy": {
+                    "description": "ManagedBy is environment while the default program's rules are the\nREWARD_* variables (until an operator changes it), else api.",
+                    "type": "string",
+                    "enum": [
+                        "environment",
+                        "api"
+                    ],
+                    "example": "api"
+                },
+                "milestones": {
+                    "description": "Milestones pay a fixed bonus once when a referrer's QUALIFIED and\nREWARDED referrals in the program reach qualifiedReferrals, in\nascending order ([] when none).",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/referralapi.Milestone"
+                    }
+                },
+                "name": {
+                    "type": "string",
+                    "example": "Give 20%, get 25%"
+                },
+                "referrerReward": {
+                    "$ref": "#/definitions/referralapi.ReferrerReward"
+                },
+                "status": {
+                    "description": "Status: archived programs take no new codes or referrals; their\nreferrals keep earning under their rules.",
+                    "type": "string",
+                    "enum": [
+                        "active",
+                        "archived"
+                    ],
+                    "example": "active"
+                },
+                "updatedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                }
+            }
+        },
+        "referralapi.ProgramChange": {
+            "type": "object",
+            "required": [
+                "action",
+                "createdAt",
+                "id",
+                "program",
+                "subject"
+            ],
+            "properties": {
+                "action": {
+                    "description": "Action: create, update, archive, or environment (the service started\nwith other REWARD_* values while the default program followed them).",
+                    "type": "string",
+                    "enum": [
+                        "create",
+                        "update",
+                        "archive",
+                        "environment",
+                        "override_set",
+                        "override_removed"
+                    ],
+                    "example": "update"
+                },
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "id": {
+                    "type": "string",
+                    "example": "pch_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
+                },
+                "override": {
+                    "description": "Override is the referrer override an override_set or\noverride_removed action changed (percent null: removed).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.OverrideChange"
+                        }
+                    ]
+                },
+                "program": {
+                    "description": "Program is the program as it was after the change (its new values).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.Program"
+                        }
+                    ]
+                },
+                "subject": {
+                    "description": "Subject is who changed it: the admin token's subject or API key, or\n\"environment\".",
+                    "type": "string",
+                    "example": "ops@example.com"
+                }
+            }
+        },
+        "referralapi.ProgramChangePage": {
+            "type": "object",
+            "required": [
+                "items",
+                "nextCursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/referralapi.ProgramChange"
+                    }
+                },
+                "nextCursor": {
+                    "description": "NextCursor fetches the next page; null on the last page.",
+                    "type": "string",
+                    "x-nullable": true
+                }
+            }
+        },
+        "referralapi.ProgramCreate": {
+            "type": "object",
+            "required": [
+                "name"
+            ],
+            "properties": {
+                "friendReward": {
+                    "$ref": "#/definitions/referralapi.FriendReward"
+                },
+                "milestones": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/referralapi.Milestone"
+                    }
+                },
+                "name": {
+                    "description": "Name, 1–100 characters.",
+                    "type": "string",
+                    "maxLength": 100,
+                    "minLength": 1,
+                    "example": "Give 20%, get 25%"
+                },
+                "referrerReward": {
+                    "$ref": "#/definitions/referralapi.ReferrerRewardChange"
+                }
+            }
+        },
+        "referralapi.ProgramPage": {
+            "type": "object",
+            "required": [
+                "items",
+                "nextCursor"
+            ],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/referralapi.Program"
+                    }
+                },
+                "nextCursor": {
+                    "description": "NextCursor fetches the next page; null on the last page.",
+                    "type": "string",
+                    "x-nullable": true
+                }
+            }
+        },
+        "referralapi.ProgramPreview": {
+            "type": "object",
+            "required": [
+                "amount",
+                "currency",
+                "earns",
+                "holdDays",
+                "minPayment",
+                "overridden",
+                "payments",
+                "programId",
+                "rewardAmount",
+                "rule"
+            ],
+            "properties": {
+                "amount": {
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 10000
+                },
+                "currency": {
+                    "type": "string",
+                    "example": "usd"
+                },
+                "earns": {
+                    "description": "Earns is false when the payment is under the program's minimum.",
+                    "type": "boolean"
+                },
+                "holdDays": {
+                    "type": "integer",
+                    "example": 14
+                },
+                "minPayment": {
+                    "description": "MinPayment is the smallest earning payment in this currency.",
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 0
+                },
+                "overridden": {
+                    "description": "Overridden is true when the referrer's override set the percent.",
+                    "type": "boolean"
+                },
+                "payments": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "programId": {
+                    "type": "string",
+                    "example": "prog_default"
+                },
+                "rewardAmount": {
+                    "description": "RewardAmount is the referrer's reward for the payment, as the first\nearning payment of a referral.",
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 2500
+                },
+                "rule": {
+                    "description": "Rule is what the reward would be stored with, for this currency.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.RewardRule"
+                        }
+                    ]
+                }
+            }
+        },
+        "referralapi.ProgramPreviewRequest": {
+            "type": "object",
+            "required": [
+                "amount",
+                "currency"
+            ],
+            "properties": {
+                "amount": {
+                    "description": "Amount of the sample payment in minor units (0–10^12).",
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 0,
+                    "example": 10000
+                },
+                "currency": {
+                    "description": "Currency of the payment, lower-case ISO 4217.",
+                    "type": "string",
+                    "example": "usd"
+                },
+                "draft": {
+                    "description": "Draft, when sent, is merged into the program for this preview only\n(validated like a PATCH; nothing is saved).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.ProgramUpdate"
+                        }
+                    ]
+                },
+                "referrerId": {
+                    "description": "ReferrerID, when sent, is the referrer the payment would earn for:\ntheir override, if any, applies.",
+                    "type": "string",
+                    "maxLength": 128,
+                    "example": "u1"
+                }
+            }
+        },
         "referralapi.ProgramStats": {
             "type": "object",
             "required": [
@@ -7428,6 +9526,28 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.ProgramUpdate": {
+            "type": "object",
+            "properties": {
+                "friendReward": {
+                    "$ref": "#/definitions/referralapi.FriendReward"
+                },
+                "milestones": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/referralapi.Milestone"
+                    }
+                },
+                "name": {
+                    "type": "string",
+                    "maxLength": 100,
+                    "example": "Partners"
+                },
+                "referrerReward": {
+                    "$ref": "#/definitions/referralapi.ReferrerRewardChange"
+                }
+            }
+        },
         "referralapi.Redelivery": {
             "type": "object",
             "required": [
@@ -7451,6 +9571,7 @@ const docTemplate = `{
                 "code",
                 "createdAt",
                 "id",
+                "programId",
                 "qualifiedAt",
                 "referredUserId",
                 "referrerId",
@@ -7477,6 +9598,20 @@ const docTemplate = `{
                 "id": {
                     "type": "string",
                     "example": "ref_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"
+                },
+                "offer": {
+                    "description": "Offer, in the attribution response only, is what the friend gets\n(the promotion code to pass to Stripe Checkout's discounts or to apply\nto the subscription); null when nothing.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/referralapi.Offer"
+                        }
+                    ],
+                    "x-nullable": true
+                },
+                "programId": {
+                    "description": "ProgramID is the program whose rules the referral earns under.",
+                    "type": "string",
+                    "example": "prog_default"
                 },
                 "qualifiedAt": {
                     "type": "string",
@@ -7525,6 +9660,7 @@ const docTemplate = `{
                 "code",
                 "createdAt",
                 "links",
+                "programId",
                 "url"
             ],
             "properties": {
@@ -7545,6 +9681,11 @@ const docTemplate = `{
                             "$ref": "#/definitions/referralapi.CodeLinks"
                         }
                     ]
+                },
+                "programId": {
+                    "description": "ProgramID is the program the code belongs to.",
+                    "type": "string",
+                    "example": "prog_default"
                 },
                 "url": {
                     "description": "URL is APP_URL + \"/?ref=\" + code.",
@@ -7675,6 +9816,100 @@ const docTemplate = `{
                 }
             }
         },
+        "referralapi.ReferrerReward": {
+            "type": "object",
+            "required": [
+                "fixedAmount",
+                "holdDays",
+                "maxAmount",
+                "minPayment",
+                "payments",
+                "percent"
+            ],
+            "properties": {
+                "fixedAmount": {
+                    "description": "FixedAmount is added to each reward, per currency, in minor units.",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "holdDays": {
+                    "description": "HoldDays is how long a reward stays pending before it can be paid out.",
+                    "type": "integer",
+                    "maximum": 3650,
+                    "minimum": 0,
+                    "example": 14
+                },
+                "maxAmount": {
+                    "description": "MaxAmount caps one reward, per currency (absent: no cap).",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "minPayment": {
+                    "description": "MinPayment is the smallest payment that earns, per currency.",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "payments": {
+                    "description": "Payments is how many of a referred user's payments earn (1: the first).",
+                    "type": "integer",
+                    "maximum": 1000,
+                    "minimum": 1,
+                    "example": 1
+                },
+                "percent": {
+                    "description": "Percent of the payment, a decimal string 0–100 with up to 4 decimals.",
+                    "type": "string",
+                    "example": "25"
+                }
+            }
+        },
+        "referralapi.ReferrerRewardChange": {
+            "type": "object",
+            "properties": {
+                "fixedAmount": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "holdDays": {
+                    "type": "integer",
+                    "example": 14
+                },
+                "maxAmount": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "minPayment": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "format": "int64"
+                    }
+                },
+                "payments": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "percent": {
+                    "type": "string",
+                    "example": "25"
+                }
+            }
+        },
         "referralapi.RefundRequest": {
             "type": "object",
             "required": [
@@ -7772,6 +10007,31 @@ const docTemplate = `{
                     "description": "To defaults to now.",
                     "type": "string",
                     "format": "date-time"
+                }
+            }
+        },
+        "referralapi.RewardRule": {
+            "type": "object",
+            "required": [
+                "fixedAmount",
+                "maxAmount",
+                "percent"
+            ],
+            "properties": {
+                "fixedAmount": {
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 0
+                },
+                "maxAmount": {
+                    "description": "MaxAmount caps the reward; 0: no cap.",
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 0
+                },
+                "percent": {
+                    "type": "string",
+                    "example": "25"
                 }
             }
         },
@@ -8122,6 +10382,10 @@ const docTemplate = `{
         {
             "description": "Operators: referrals, balances, payouts, program stats and API keys (role admin).",
             "name": "admin"
+        },
+        {
+            "description": "Operators: referral programs as data (reward rules, their history and dry runs) (role admin).",
+            "name": "programs"
         },
         {
             "description": "Operators: the feed of business events, oldest first, to resume from any event (role admin).",

@@ -171,6 +171,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	}
 	metrics.Expect(expectedSeries())
 	svc := newService(cfg, st, log, metrics, tracing)
+	syncDefaultProgram(ctx, svc, getenv, log)
 	sched := newScheduler(cfg, st, svc, log, tracing)
 	sched.Start()
 	// The outbox: events to webhooks and email, after their transactions.
@@ -432,6 +433,30 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 	return st, nil
 }
 
+// syncDefaultProgram records the REWARD_* values in the default program's
+// history while it follows them, and says so when an operator's change
+// made them irrelevant. It never stops the start: a schema that lags the
+// binary is readiness's to report.
+func syncDefaultProgram(ctx context.Context, svc *referral.Service, getenv func(string) string, log *slog.Logger) {
+	apiManaged, err := svc.SyncEnvironmentProgram(ctx)
+	if err != nil {
+		log.WarnContext(ctx, "could not record the default program's REWARD_* values", "error", err)
+		return
+	}
+	if !apiManaged {
+		return
+	}
+	var set []string
+	for _, name := range []string{"REWARD_PERCENT", "REWARD_FIXED_AMOUNT", "REWARD_MAX_AMOUNT", "REWARD_MIN_PAYMENT", "REWARD_PAYMENTS", "REWARD_HOLD_DAYS"} {
+		if getenv(name) != "" {
+			set = append(set, name)
+		}
+	}
+	if len(set) > 0 {
+		log.WarnContext(ctx, "the default program is managed through /v1/admin/programs: these variables no longer apply", "variables", strings.Join(set, ","))
+	}
+}
+
 // newService builds the referral service from the configuration; observer
 // (may be nil) counts its outcomes.
 func newService(cfg config.Config, st *store.Store, log *slog.Logger, observer referral.Observer, tracing *telemetry.Tracing) *referral.Service {
@@ -441,7 +466,8 @@ func newService(cfg config.Config, st *store.Store, log *slog.Logger, observer r
 		AttributionWindow: cfg.AttributionWindow,
 	}
 	if cfg.StripeSecretKey != "" {
-		opts.Credits = stripeapi.NewWithTransport(cfg.StripeSecretKey, cfg.StripeAPIURL, tracing.Transport(nil))
+		api := stripeapi.NewWithTransport(cfg.StripeSecretKey, cfg.StripeAPIURL, tracing.Transport(nil))
+		opts.Credits, opts.Discounts = api, api
 	}
 	opts.Observer = observer
 	opts.EncodeEvent = httpapi.EventEncoder(cfg.AppURL, linkConfig(cfg))

@@ -150,7 +150,7 @@ func TestGeneratedClientDrivesEveryOperation(t *testing.T) {
 		ok("readyz", ready, err, http.StatusOK)
 
 		// The caller's code and a vanity code.
-		code, err := c.GetMyReferralCodeWithResponse(ctx, user)
+		code, err := c.GetMyReferralCodeWithResponse(ctx, nil, user)
 		ok("get code", code, err, http.StatusOK)
 		if code.JSON200.Code == "" || code.JSON200.CreatedAt.IsZero() || code.JSON200.Links.Web == "" {
 			t.Fatalf("code: %+v", code.JSON200)
@@ -436,6 +436,58 @@ func TestGeneratedClientDrivesEveryOperation(t *testing.T) {
 		ok("set notifications", setNotes, err, http.StatusOK)
 		if setNotes.JSON200.Email != chosen.Email {
 			t.Fatalf("notifications: %+v", setNotes.JSON200)
+		}
+		// Programs: create, a code in it, list, read, change, price, archive, history.
+		prog, err := c.AdminCreateProgramWithResponse(ctx, referralclient.ProgramCreate{Name: "Partners",
+			ReferrerReward: &referralclient.ReferrerRewardChange{Percent: ptr("25"), MaxAmount: &map[string]int64{"usd": 5000}},
+			Milestones:     &[]referralclient.Milestone{{QualifiedReferrals: 10, Bonus: map[string]int64{"usd": 10000}}}}, admin)
+		ok("create program", prog, err, http.StatusCreated)
+		if p := prog.JSON201; p.ReferrerReward.Percent != "25" || p.ReferrerReward.HoldDays != 14 || p.FriendReward.Type != "none" || p.Default ||
+			len(p.Milestones) != 1 {
+			t.Fatalf("program: %+v", p)
+		}
+		progCode, err := c.GetMyReferralCodeWithResponse(ctx, &referralclient.GetMyReferralCodeParams{Program: &prog.JSON201.ID}, user)
+		ok("code in a program", progCode, err, http.StatusOK)
+		if progCode.JSON200.ProgramID != prog.JSON201.ID || progCode.JSON200.Code == code.JSON200.Code {
+			t.Fatalf("code in a program: %+v", progCode.JSON200)
+		}
+		inProgram, err := c.CreateReferralWithResponse(ctx, referralclient.CreateReferralRequest{ReferredUserID: "u7", Code: progCode.JSON200.Code}, backend)
+		ok("attribute in a program", inProgram, err, http.StatusCreated)
+		if inProgram.JSON201.ProgramID != prog.JSON201.ID {
+			t.Fatalf("referral in a program: %+v", inProgram.JSON201)
+		}
+		progs, err := c.AdminListProgramsWithResponse(ctx, &referralclient.AdminListProgramsParams{}, admin)
+		ok("list programs", progs, err, http.StatusOK)
+		if len(progs.JSON200.Items) != 2 || !progs.JSON200.Items[0].Default {
+			t.Fatalf("programs: %+v", progs.JSON200)
+		}
+		gotProg, err := c.AdminGetProgramWithResponse(ctx, "prog_default", admin)
+		ok("get program", gotProg, err, http.StatusOK)
+		patchedProg, err := c.AdminUpdateProgramWithResponse(ctx, prog.JSON201.ID, referralclient.ProgramUpdate{
+			ReferrerReward: &referralclient.ReferrerRewardChange{Percent: ptr("30")}}, admin)
+		ok("update program", patchedProg, err, http.StatusOK)
+		if r := patchedProg.JSON200.ReferrerReward; r.Percent != "30" || r.MaxAmount["usd"] != 5000 {
+			t.Fatalf("patched program: %+v", r)
+		}
+		preview, err := c.AdminPreviewProgramWithResponse(ctx, prog.JSON201.ID, referralclient.ProgramPreviewRequest{Amount: 10000, Currency: "usd"}, admin)
+		ok("preview", preview, err, http.StatusOK)
+		if !preview.JSON200.Earns || preview.JSON200.RewardAmount != 3000 {
+			t.Fatalf("preview: %+v", preview.JSON200)
+		}
+		partner, err := c.AdminPutOverrideWithResponse(ctx, "u1", referralclient.OverrideRequest{ProgramID: &prog.JSON201.ID, Percent: "40"}, admin)
+		ok("override", partner, err, http.StatusOK)
+		if partner.JSON200.Percent != "40" || partner.JSON200.SetBy != "ops" {
+			t.Fatalf("override: %+v", partner.JSON200)
+		}
+		removed, err := c.AdminDeleteOverrideWithResponse(ctx, "u1", &referralclient.AdminDeleteOverrideParams{ProgramID: &prog.JSON201.ID}, admin)
+		ok("remove override", removed, err, http.StatusNoContent)
+		archived, err := c.AdminArchiveProgramWithResponse(ctx, prog.JSON201.ID, admin)
+		ok("archive program", archived, err, http.StatusOK)
+		progHistory, err := c.AdminProgramHistoryWithResponse(ctx, prog.JSON201.ID, &referralclient.AdminProgramHistoryParams{}, admin)
+		ok("program history", progHistory, err, http.StatusOK)
+		if h := progHistory.JSON200.Items; len(h) != 5 || h[0].Action != "archive" || h[4].Subject != "ops" || h[3].Program.ReferrerReward.Percent != "30" ||
+			h[2].Override == nil || *h[2].Override.Percent != "40" || h[1].Override.Percent != nil {
+			t.Fatalf("program history: %+v", h)
 		}
 
 		var missing []string

@@ -31,7 +31,7 @@ func codeObject(appURL string, lc LinkConfig, code referral.Code) referralapi.Re
 		return strings.ReplaceAll(tmpl, "{code}", url.QueryEscape(code.Code))
 	}
 	links.IOS, links.Android = fill(lc.IOSTemplate), fill(lc.AndroidTemplate)
-	return referralapi.ReferralCode{Code: code.Code, URL: web, CreatedAt: code.CreatedAt, Links: links}
+	return referralapi.ReferralCode{Code: code.Code, URL: web, CreatedAt: code.CreatedAt, ProgramID: code.ProgramID, Links: links}
 }
 
 // putMyReferralCode godoc
@@ -83,7 +83,7 @@ func (h *handlers) putMyReferralCode(c echo.Context) error {
 // checkCode godoc
 //
 //	@Summary		Check a referral code
-//	@Description	For apps that let users type a code: whether it is a valid (current or earlier) referral code. Public, no token.
+//	@Description	For apps that let users type a code, and landing pages: whether it is a valid (current or earlier) referral code, and what the friend gets with it (offer: the code's program's discount or credit, in words and numbers; null when nothing). Public, no token.
 //	@ID				checkCode
 //	@Tags			links
 //	@Produce		json
@@ -112,5 +112,9 @@ func (h *handlers) checkCode(c echo.Context) error {
 	} else if t == nil {
 		return referral.ErrCodeNotFound
 	}
-	return c.JSON(http.StatusOK, referralapi.CodeCheck{Code: code, Valid: true})
+	offer, err := h.svc.CodeOffer(c.Request().Context(), code)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, referralapi.CodeCheck{Code: code, Valid: true, Offer: toOffer(offer)})
 }

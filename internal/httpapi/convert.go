@@ -7,7 +7,7 @@ import (
 
 func toReferral(r referral.Referral) referralapi.Referral {
 	return referralapi.Referral{
-		ID: r.ID, Code: r.Code, ReferrerID: r.ReferrerID, ReferredUserID: r.ReferredUserID,
+		ID: r.ID, Code: r.Code, ReferrerID: r.ReferrerID, ReferredUserID: r.ReferredUserID, ProgramID: r.ProgramID,
 		Status: string(r.Status), RewardAmount: r.RewardAmount, RewardCurrency: optional(r.RewardCurrency),
 		QualifiedAt: r.QualifiedAt, RewardPaidAt: r.RewardPaidAt, CreatedAt: r.CreatedAt,
 		CancelReason: optional(r.CancelReason),

@@ -72,6 +72,12 @@ var domainErrors = []struct {
 	{referral.ErrIdempotencyConflict, newError(http.StatusConflict, "idempotency_conflict", "Idempotency key reused", "this Idempotency-Key was used for a different payout request")},
 	{referral.ErrCreditsDisabled, newError(http.StatusServiceUnavailable, "stripe_not_configured", "Stripe not configured", "stripe_credit payouts need STRIPE_SECRET_KEY")},
 	{referral.ErrRefundConflict, newError(http.StatusConflict, "refund_conflict", "Refund id reused", "this refundId was already recorded for a different payment or amount")},
+	{referral.ErrProgramNotFound, newError(http.StatusNotFound, "program_not_found", "Program not found", "no program has this id")},
+	{referral.ErrProgramArchived, newError(http.StatusUnprocessableEntity, "program_archived", "Program archived", "the program is archived: it takes no new codes, referrals or changes")},
+	{referral.ErrProgramDefault, newError(http.StatusUnprocessableEntity, "program_default", "Default program", "the default program cannot be archived")},
+	{referral.ErrOverrideMissing, newError(http.StatusNotFound, "override_not_found", "Override not found", "the referrer has no override in this program")},
+	{referral.ErrDiscountRejected, newError(http.StatusUnprocessableEntity, "discount_rejected", "Discount refused by Stripe", "Stripe refused the discount, e.g. the promotion code is taken")},
+	{referral.ErrDiscountsDisabled, newError(http.StatusUnprocessableEntity, "stripe_not_configured", "Stripe not configured", "a discount for the friend needs STRIPE_SECRET_KEY")},
 	{referral.ErrPaymentConflict, newError(http.StatusConflict, "payment_conflict", "Payment id reused", "this paymentId was already recorded with a different user, amount or currency")},
 }
 
@@ -80,6 +86,9 @@ func toAPIError(err error) (*apiError, bool) {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae, true
+	}
+	if pe, ok := programError(err); ok {
+		return pe, true
 	}
 	for _, d := range domainErrors {
 		if errors.Is(err, d.err) {

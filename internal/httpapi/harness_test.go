@@ -144,7 +144,8 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 		if o.stripeURL != "" {
 			url = o.stripeURL
 		}
-		opts.Credits = stripeapi.New("sk_test_123", url)
+		api := stripeapi.New("sk_test_123", url)
+		opts.Credits, opts.Discounts = api, api
 	}
 	links := httpapi.LinkConfig{
 		AppURL: testAppURL, PublicURL: o.publicURL, CookieDays: 30,

@@ -22,14 +22,17 @@ const (
 // getMyReferralCode godoc
 //
 //	@Summary		Get or create the caller's referral code
-//	@Description	Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.
+//	@Description	Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user and program, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.
 //	@ID				getMyReferralCode
 //	@Tags			me
 //	@Produce		json
 //	@Produce		application/problem+json
-//	@Success		200	{object}	referralapi.ReferralCode
-//	@Failure		401	{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
-//	@Failure		403	{object}	referralapi.Problem	"An API key acts for no user: /v1/me needs a user's token (code forbidden)"
+//	@Param			program	query		string	false	"A program's id: the caller's code in that program (default: the default program)"
+//	@Success		200		{object}	referralapi.ReferralCode
+//	@Failure		401		{object}	referralapi.Problem	"Missing or invalid token (code unauthorized)"
+//	@Failure		403		{object}	referralapi.Problem	"An API key acts for no user: /v1/me needs a user's token (code forbidden)"
+//	@Failure		404		{object}	referralapi.Problem	"No program has this id (code program_not_found)"
+//	@Failure		422		{object}	referralapi.Problem	"The caller has no code in this program and it is archived (code program_archived)"
 //	@Failure		429	{object}	referralapi.Problem	"Over the rate limit: RATE_LIMIT_PUBLIC per client address, RATE_LIMIT_USER per subject or API key (code rate_limited); retry after Retry-After seconds"
 //	@Header			429	{string}	Retry-After			"Seconds to wait before retrying"
 //	@Header			429	{string}	RateLimit-Limit		"Requests allowed in a burst"
@@ -42,7 +45,14 @@ const (
 //	@Security		BearerAuth
 //	@Router			/v1/me/referral-code [get]
 func (h *handlers) getMyReferralCode(c echo.Context) error {
-	code, err := h.svc.GetOrCreateCode(c.Request().Context(), principal(c).Subject)
+	program := c.QueryParam("program")
+	if program == "" {
+		program = referral.DefaultProgramID
+	}
+	if len(program) > 64 {
+		return invalid("program is too long", map[string]string{"program": "must be at most 64 characters"})
+	}
+	code, err := h.svc.GetOrCreateProgramCode(c.Request().Context(), principal(c).Subject, program)
 	if err != nil {
 		return err
 	}
@@ -227,7 +237,7 @@ func (h *handlers) writeBalances(c echo.Context, userID string) error {
 // listMyTransactions godoc
 //
 //	@Summary		The caller's ledger
-//	@Description	Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments. Entries are never edited or deleted.
+//	@Description	Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses and a referred friend's account credit (negative when reversed). Entries are never edited or deleted.
 //	@ID				listMyTransactions
 //	@Tags			me
 //	@Produce		json

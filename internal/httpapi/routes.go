@@ -14,6 +14,8 @@
 //	@tag.description			Product backends: attribution at registration, payments and refunds (role service).
 //	@tag.name					admin
 //	@tag.description			Operators: referrals, balances, payouts, program stats and API keys (role admin).
+//	@tag.name					programs
+//	@tag.description			Operators: referral programs as data (reward rules, their history and dry runs) (role admin).
 //	@tag.name					events
 //	@tag.description			Operators: the feed of business events, oldest first, to resume from any event (role admin).
 //	@tag.name					webhooks
@@ -184,6 +186,15 @@ func New(d Deps) http.Handler {
 	e.DELETE("/v1/admin/api-keys/:id", h.adminRevokeAPIKey, user, admin)
 	e.GET("/v1/admin/events", h.adminListEvents, user, admin)
 	e.POST("/v1/admin/events/:id/redeliver", h.adminRedeliverEvent, user, admin)
+	e.POST("/v1/admin/programs", h.adminCreateProgram, user, admin)
+	e.GET("/v1/admin/programs", h.adminListPrograms, user, admin)
+	e.GET("/v1/admin/programs/:id", h.adminGetProgram, user, admin)
+	e.PATCH("/v1/admin/programs/:id", h.adminUpdateProgram, user, admin)
+	e.POST("/v1/admin/programs/:id/archive", h.adminArchiveProgram, user, admin)
+	e.GET("/v1/admin/programs/:id/history", h.adminProgramHistory, user, admin)
+	e.POST("/v1/admin/programs/:id/preview", h.adminPreviewProgram, user, admin)
+	e.PUT("/v1/admin/referrers/:userId/override", h.adminPutOverride, user, admin)
+	e.DELETE("/v1/admin/referrers/:userId/override", h.adminDeleteOverride, user, admin)
 	e.POST("/v1/admin/webhook-endpoints", h.adminCreateWebhookEndpoint, user, admin)
 	e.GET("/v1/admin/webhook-endpoints", h.adminListWebhookEndpoints, user, admin)
 	e.GET("/v1/admin/webhook-endpoints/:id", h.adminGetWebhookEndpoint, user, admin)

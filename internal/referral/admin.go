@@ -35,7 +35,7 @@ func (s *Service) Cancel(ctx context.Context, id, reason string) (Referral, erro
 			out = ref
 			return nil
 		}
-		if err := tx.LockAccounts(ctx, ref.ReferrerID); err != nil {
+		if err := tx.LockAccounts(ctx, ref.ReferrerID, ref.ReferredUserID); err != nil {
 			return fmt.Errorf("lock account: %w", err)
 		}
 		// Under the account lock the referral and its rewards stay as read.
@@ -70,6 +70,18 @@ func (s *Service) Cancel(ctx context.Context, id, reason string) (Referral, erro
 		}
 		if before == StatusCancelled {
 			return nil
+		}
+		if earning(before) {
+			if err := s.settleMilestones(ctx, tx, out, s.clock()); err != nil {
+				return err
+			}
+		}
+		prog, err := s.programOf(ctx, tx, out.ProgramID)
+		if err != nil {
+			return err
+		}
+		if err := s.settleFriendCredit(ctx, tx, prog, out, s.clock()); err != nil {
+			return err
 		}
 		return s.emit(ctx, tx, EventReferralCancelled, out.ReferrerID, out, s.clock())
 	})

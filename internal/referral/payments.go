@@ -305,7 +305,7 @@ func (s *Service) applyPayment(ctx context.Context, tx Store, held keySet, p Pay
 // what serialises a busy referrer's payments.
 func (s *Service) evaluatePayment(ctx context.Context, tx Store, p Payment) (PaymentResult, error) {
 	res := PaymentResult{Payment: p}
-	if p.Amount <= 0 || p.Amount < s.minPay {
+	if p.Amount <= 0 {
 		return res, nil
 	}
 	ref, err := tx.ReferralByReferredUser(ctx, p.UserID)
@@ -315,15 +315,29 @@ func (s *Service) evaluatePayment(ctx context.Context, tx Store, p Payment) (Pay
 	if err != nil {
 		return PaymentResult{}, fmt.Errorf("find referral of payer: %w", err)
 	}
+	// The program in force now: a change committed later applies to later
+	// rewards; this one is stored with the rule it earns under.
+	prog, err := s.programOf(ctx, tx, ref.ProgramID)
+	if err != nil {
+		return PaymentResult{}, err
+	}
+	t, err := s.referrerTerms(ctx, tx, prog, ref.ReferrerID, p.Currency)
+	if err != nil {
+		return PaymentResult{}, err
+	}
+	if !t.earns(p.Amount) {
+		return res, nil
+	}
 	claims, err := tx.ClaimsForPayment(ctx, p)
 	if err != nil {
 		return PaymentResult{}, fmt.Errorf("claims of payment %s: %w", p.ID, err)
 	}
-	if err := tx.LockAccounts(ctx, ref.ReferrerID); err != nil {
+	// The friend's account too: a program may credit them on qualification.
+	if err := tx.LockAccounts(ctx, ref.ReferrerID, ref.ReferredUserID); err != nil {
 		return PaymentResult{}, fmt.Errorf("lock account: %w", err)
 	}
 	now := s.clock()
-	amount := s.rule.For(p.Amount)
+	amount := t.rule.For(p.Amount)
 	qualified := false
 	if ref.Status == StatusPending {
 		q := Qualification{RewardAmount: amount, RewardCurrency: p.Currency, PaymentID: p.ID, QualifiedAt: now}
@@ -342,11 +356,11 @@ func (s *Service) evaluatePayment(ctx context.Context, tx Store, p Payment) (Pay
 		if ref, err = tx.ReferralByID(ctx, ref.ID); err != nil {
 			return PaymentResult{}, fmt.Errorf("read referral %s: %w", ref.ID, err)
 		}
-		if earns, err := s.recurring(ctx, tx, ref); err != nil || !earns {
+		if earns, err := s.recurring(ctx, tx, ref, t); err != nil || !earns {
 			return res, err
 		}
 	}
-	if err := s.earnReward(ctx, tx, ref, p, amount, now); err != nil {
+	if err := s.earnReward(ctx, tx, ref, p, t, amount, now); err != nil {
 		return PaymentResult{}, err
 	}
 	if err := tx.MarkPaymentQualified(ctx, p.ID, ref.ID); err != nil {
@@ -371,34 +385,45 @@ func (s *Service) evaluatePayment(ctx context.Context, tx Store, p Payment) (Pay
 		}
 		ref = *settled
 	}
+	if qualified && earning(ref.Status) {
+		// One more referral counts towards the program's milestones, and
+		// the friend may be credited.
+		if err := s.settleMilestones(ctx, tx, ref, now); err != nil {
+			return PaymentResult{}, err
+		}
+		if err := s.settleFriendCredit(ctx, tx, prog, ref, now); err != nil {
+			return PaymentResult{}, err
+		}
+	}
 	return PaymentResult{Payment: p, Qualified: true, Referral: &ref}, nil
 }
 
 // recurring reports whether a later payment of an already qualified
 // referral earns: the program rewards more than the first payment, the
 // referral stands, and it has earned fewer rewards than that.
-func (s *Service) recurring(ctx context.Context, tx Store, ref Referral) (bool, error) {
-	if s.payN <= 1 || ref.CancelReason != "" || (ref.Status != StatusQualified && ref.Status != StatusRewarded) {
+func (s *Service) recurring(ctx context.Context, tx Store, ref Referral, t terms) (bool, error) {
+	if t.payments <= 1 || ref.CancelReason != "" || (ref.Status != StatusQualified && ref.Status != StatusRewarded) {
 		return false, nil
 	}
 	n, err := tx.CountRewards(ctx, ref.ID)
 	if err != nil {
 		return false, fmt.Errorf("count rewards of %s: %w", ref.ID, err)
 	}
-	return n < s.payN, nil
+	return n < t.payments, nil
 }
 
-// earnReward records the reward of payment p for ref's referrer and credits
-// it to the ledger, pending until the hold ends.
-func (s *Service) earnReward(ctx context.Context, tx Store, ref Referral, p Payment, amount int64, now time.Time) error {
+// earnReward records the reward of payment p for ref's referrer, with the
+// terms it earns under, and credits it to the ledger, pending until the
+// hold ends.
+func (s *Service) earnReward(ctx context.Context, tx Store, ref Referral, p Payment, t terms, amount int64, now time.Time) error {
 	rewardID, err := s.ids.New("rw_", now)
 	if err != nil {
 		return err
 	}
 	rw := Reward{
 		ID: rewardID, ReferralID: ref.ID, ReferrerID: ref.ReferrerID, PaymentID: p.ID, Currency: p.Currency,
-		PaymentAmount: p.Amount, Rule: s.rule, Amount: amount, KeptAmount: amount,
-		AvailableAt: now.Add(s.hold), CreatedAt: now,
+		PaymentAmount: p.Amount, ProgramID: t.programID, Rule: t.rule, Amount: amount, KeptAmount: amount,
+		AvailableAt: now.Add(t.hold), CreatedAt: now,
 	}
 	if err := tx.CreateReward(ctx, rw); err != nil {
 		return fmt.Errorf("record reward of referral %s: %w", ref.ID, err)

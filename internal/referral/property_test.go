@@ -75,7 +75,10 @@ type modelPayment struct {
 	graph      keyGraph
 	attributed map[string]bool
 	earned     string
-	mapped     bool // the customer is known to be the user
+	// rule is the program's rule when the payment earned (programs change
+	// between events).
+	rule   *referral.RewardRule
+	mapped bool // the customer is known to be the user
 	// pending: components stored while their user was unknown, by key.
 	pending   []string
 	cancelled bool
@@ -365,6 +368,16 @@ func runProperty(t *testing.T, st *store.Store, v teststripe.Version, seed uint6
 			if paid > max(0, before.available) {
 				fail("paid %d at once with %d available", paid, before.available)
 			}
+		case op < 96: // an operator changes the program; earned rewards keep their rule
+			pct := []string{"12.5", "5", "33.3333", "0.01", "100"}[rng.IntN(5)]
+			capAmount := []int64{0, 0, 500, 20_000}[rng.IntN(4)]
+			fixed := []int64{0, 0, 0, 250}[rng.IntN(4)]
+			log = append(log, fmt.Sprintf("%d: program change to %s%% + %d, cap %d", step, pct, fixed, capAmount))
+			if _, err := svc.UpdateProgram(ctx, "ops", referral.DefaultProgramID, referral.ProgramPatch{Referrer: &referral.RewardPatch{
+				Percent: &pct, Fixed: &referral.Amounts{"usd": fixed}, Max: &referral.Amounts{"usd": capAmount}}}); err != nil {
+				fail("program change: %v", err)
+			}
+			rule = referral.RewardRule{Percent: referral.MustPercent(pct), Fixed: fixed, Cap: capAmount}
 		default:
 			log = append(log, fmt.Sprintf("%d: cancel referral of %s", step, m.user))
 			if _, err := svc.Cancel(ctx, refIDs[i], "property test"); err != nil {
@@ -380,12 +393,19 @@ func runProperty(t *testing.T, st *store.Store, v teststripe.Version, seed uint6
 		}
 		var keptTotal int64
 		for j, mp := range payments {
-			want := mp.kept(rule)
+			if mp.earned != "" && mp.rule == nil {
+				r := rule // earned in this step, under the rule in force
+				mp.rule = &r
+			}
+			var want int64
+			if mp.rule != nil {
+				want = mp.kept(*mp.rule)
+			}
 			got := after.rewards[user(j)]
 			if got != want {
 				fail("%s keeps %d, the model says %d (earned by %q)", user(j), got, want, mp.earned)
 			}
-			if got > rule.For(mp.amount) {
+			if mp.rule != nil && got > mp.rule.For(mp.amount) {
 				fail("%s keeps %d, more than the rule gives on the whole payment", user(j), got)
 			}
 			if n := after.rewardRows[user(j)]; n > 1 {

@@ -35,9 +35,11 @@ func ParseStatus(s string) (Status, bool) {
 
 // Code is a user's referral code. A user has one code, ever.
 type Code struct {
-	ID        string
-	Code      string
-	UserID    string
+	ID     string
+	Code   string
+	UserID string
+	// ProgramID is the program the code belongs to.
+	ProgramID string
 	CreatedAt time.Time
 }
 
@@ -48,7 +50,9 @@ type Referral struct {
 	Code           string
 	ReferrerID     string
 	ReferredUserID string
-	Status         Status
+	// ProgramID is the program whose rules the referral earns under.
+	ProgramID string
+	Status    Status
 	// RewardAmount is nil until the referral qualifies.
 	RewardAmount *int64
 	// RewardCurrency is empty until the referral qualifies.
@@ -192,10 +196,15 @@ const (
 	EntryPayout         EntryType = "payout"
 	EntryClawback       EntryType = "clawback"
 	EntryAdjustment     EntryType = "adjustment"
+	// EntryBonus is a milestone bonus (positive) or its reversal (negative).
+	EntryBonus EntryType = "bonus"
+	// EntryCredit is a referred friend's account credit (positive) or its
+	// reversal (negative).
+	EntryCredit EntryType = "credit"
 )
 
 // EntryTypes lists every ledger entry type.
-var EntryTypes = []EntryType{EntryReward, EntryRewardReversal, EntryPayout, EntryClawback, EntryAdjustment}
+var EntryTypes = []EntryType{EntryReward, EntryRewardReversal, EntryPayout, EntryClawback, EntryAdjustment, EntryBonus, EntryCredit}
 
 // LedgerEntry is one append-only change of a user's balance in a currency.
 // Entries are never updated or deleted; the balance is their sum.
@@ -225,7 +234,10 @@ type Reward struct {
 	Currency       string
 	PaymentAmount  int64
 	RefundedAmount int64
-	Rule           RewardRule
+	// ProgramID is the program whose rule earned the reward; Rule is that
+	// rule as it was then.
+	ProgramID string
+	Rule      RewardRule
 	// Amount is the reward as first earned; KeptAmount what remains after refunds.
 	Amount     int64
 	KeptAmount int64

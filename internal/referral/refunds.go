@@ -138,7 +138,7 @@ func (s *Service) recordClaim(ctx context.Context, tx Store, held keySet, c Clai
 
 // settlePayment brings the reward of payment pay in line with every claim
 // against it and returns its referral (nil when the payment earned nothing).
-// It takes the referrer's account lock before changing anything, and does
+// It takes the accounts of the referrer and the friend before changing anything, and does
 // as much as it can before: the claims are the payment's (its key locks
 // keep them as read), and a reward's referrer never changes.
 func (s *Service) settlePayment(ctx context.Context, tx Store, pay Payment) (*Referral, error) {
@@ -153,7 +153,14 @@ func (s *Service) settlePayment(ctx context.Context, tx Store, pay Payment) (*Re
 	if err != nil {
 		return nil, fmt.Errorf("claims of payment %s: %w", pay.ID, err)
 	}
-	if err := tx.LockAccounts(ctx, rw.ReferrerID); err != nil {
+	// The referral's friend never changes: read before the lock, so that
+	// both accounts are locked in one call (the friend's credit follows
+	// the referral's status).
+	pre, err := tx.ReferralByID(ctx, rw.ReferralID)
+	if err != nil {
+		return nil, fmt.Errorf("read referral %s: %w", rw.ReferralID, err)
+	}
+	if err := tx.LockAccounts(ctx, rw.ReferrerID, pre.ReferredUserID); err != nil {
 		return nil, fmt.Errorf("lock account: %w", err)
 	}
 	// What a payout may have changed: the reward's payout, the referral's status.
@@ -288,5 +295,22 @@ func (s *Service) settle(ctx context.Context, tx Store, ref *Referral, rw Reward
 	}
 	before := ref.Status
 	*ref = updated
+	if earning(before) != earning(updated.Status) {
+		// The referral left (or rejoined) the count milestones go by.
+		if err := s.settleMilestones(ctx, tx, updated, now); err != nil {
+			return err
+		}
+	}
+	if before != updated.Status && (before == StatusCancelled || updated.Status == StatusCancelled) {
+		// A cancelled referral loses the friend's unpaid credit; a
+		// restored one gets it back.
+		prog, err := s.programOf(ctx, tx, updated.ProgramID)
+		if err != nil {
+			return err
+		}
+		if err := s.settleFriendCredit(ctx, tx, prog, updated, now); err != nil {
+			return err
+		}
+	}
 	return s.emitStatusChange(ctx, tx, before, updated, now)
 }

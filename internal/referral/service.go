@@ -37,6 +37,9 @@ type Options struct {
 	IDs *IDGenerator
 	// Credits pays stripe_credit payouts; nil disables that method.
 	Credits CreditIssuer
+	// Discounts creates the Stripe coupons of friend discounts; nil
+	// refuses programs with one.
+	Discounts DiscountIssuer
 	// Log receives what happens outside requests (payout retries, runs).
 	Log *slog.Logger
 	// Observer is told of outcomes worth counting; nil: nobody.
@@ -55,19 +58,20 @@ type Observer interface {
 
 // Service applies the referral program's rules on top of a Store.
 type Service struct {
-	store    Store
-	rule     RewardRule
-	minPay   int64
-	payN     int
-	hold     time.Duration
-	window   time.Duration
-	now      func() time.Time
-	newCode  func() (string, error)
-	ids      *IDGenerator
-	credits  CreditIssuer
-	log      *slog.Logger
-	observer Observer
-	encode   EventEncoder
+	store     Store
+	rule      RewardRule
+	minPay    int64
+	payN      int
+	hold      time.Duration
+	window    time.Duration
+	now       func() time.Time
+	newCode   func() (string, error)
+	ids       *IDGenerator
+	credits   CreditIssuer
+	discounts DiscountIssuer
+	log       *slog.Logger
+	observer  Observer
+	encode    EventEncoder
 	// clickBatches counts stored click batches, to prune their marks now and then.
 	clickBatches atomic.Uint64
 	// visitorsPrunedAt is when recent visitors were last pruned (Unix
@@ -77,7 +81,7 @@ type Service struct {
 
 // NewService returns a Service using store and opts.
 func NewService(store Store, opts Options) *Service {
-	s := &Service{store: store, rule: opts.Rule, minPay: opts.MinPayment, payN: max(opts.Payments, 1), hold: opts.Hold, window: opts.AttributionWindow, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs, credits: opts.Credits, log: opts.Log, observer: opts.Observer, encode: opts.EncodeEvent}
+	s := &Service{store: store, rule: opts.Rule, minPay: opts.MinPayment, payN: max(opts.Payments, 1), hold: opts.Hold, window: opts.AttributionWindow, now: opts.Now, newCode: opts.NewCode, ids: opts.IDs, credits: opts.Credits, discounts: opts.Discounts, log: opts.Log, observer: opts.Observer, encode: opts.EncodeEvent}
 	if s.encode == nil {
 		s.encode = func(v any) (json.RawMessage, error) { return json.Marshal(v) }
 	}
@@ -103,16 +107,31 @@ func (s *Service) Rule() RewardRule { return s.rule }
 // PostgreSQL stores, so a value returned on creation equals the value read later.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-// GetOrCreateCode returns the user's referral code, creating it on first call.
-// Concurrent first calls for one user all return the same code: the database
-// keeps one code per user and the losers read the winner's row.
+// GetOrCreateCode returns the user's referral code in the default
+// program, creating it on first call.
 func (s *Service) GetOrCreateCode(ctx context.Context, userID string) (Code, error) {
-	code, err := s.store.CodeByUser(ctx, userID)
+	return s.GetOrCreateProgramCode(ctx, userID, DefaultProgramID)
+}
+
+// GetOrCreateProgramCode returns the user's referral code in a program,
+// creating it on first call (ErrProgramNotFound for an unknown program,
+// ErrProgramArchived for a new code in an archived one). Concurrent first
+// calls for one user all return the same code: the database keeps one
+// code per user and program and the losers read the winner's row.
+func (s *Service) GetOrCreateProgramCode(ctx context.Context, userID, programID string) (Code, error) {
+	code, err := s.store.CodeByUser(ctx, userID, programID)
 	if err == nil {
 		return code, nil
 	}
 	if !errors.Is(err, ErrNotFound) {
 		return Code{}, fmt.Errorf("look up code of user: %w", err)
+	}
+	prog, err := s.Program(ctx, programID)
+	if err != nil {
+		return Code{}, err
+	}
+	if prog.Status != ProgramActive {
+		return Code{}, ErrProgramArchived
 	}
 	for range maxCodeAttempts {
 		value, err := s.newCode()
@@ -124,7 +143,7 @@ func (s *Service) GetOrCreateCode(ctx context.Context, userID string) (Code, err
 		if err != nil {
 			return Code{}, err
 		}
-		candidate := Code{ID: id, Code: value, UserID: userID, CreatedAt: now}
+		candidate := Code{ID: id, Code: value, UserID: userID, ProgramID: programID, CreatedAt: now}
 		created, err := s.store.CreateCode(ctx, candidate)
 		if err != nil {
 			return Code{}, fmt.Errorf("create code: %w", err)
@@ -133,7 +152,7 @@ func (s *Service) GetOrCreateCode(ctx context.Context, userID string) (Code, err
 			return candidate, nil
 		}
 		// Either another request created this user's code, or the value collided.
-		code, err := s.store.CodeByUser(ctx, userID)
+		code, err := s.store.CodeByUser(ctx, userID, programID)
 		if err == nil {
 			return code, nil
 		}
@@ -144,9 +163,10 @@ func (s *Service) GetOrCreateCode(ctx context.Context, userID string) (Code, err
 	return Code{}, ErrCodeExhausted
 }
 
-// CodeOf returns the user's code, or ErrNotFound when they have none yet.
+// CodeOf returns the user's code in the default program, or ErrNotFound
+// when they have none yet.
 func (s *Service) CodeOf(ctx context.Context, userID string) (Code, error) {
-	return s.store.CodeByUser(ctx, userID)
+	return s.store.CodeByUser(ctx, userID, DefaultProgramID)
 }
 
 // Attribution is a registration reported by a product backend.
@@ -160,12 +180,16 @@ type Attribution struct {
 	ClickID string
 	// ClickedAt is when the user followed the link, if known without a click id.
 	ClickedAt *time.Time
+	// ProgramID, when set, is the program the referral earns under (else
+	// the code's).
+	ProgramID string
 }
 
 // Attribute records that a newly registered user came through a referral code.
 // It returns the referral and whether it was created now (false: the same
 // attribution was already recorded, a retry). Errors: ErrCodeNotFound,
-// ErrSelfReferral, ErrReferralExists.
+// ErrSelfReferral, ErrReferralExists, ErrProgramNotFound and
+// ErrProgramArchived (for a new referral in an archived program).
 func (s *Service) Attribute(ctx context.Context, a Attribution) (Referral, bool, error) {
 	code, err := s.ResolveCode(ctx, a.Code)
 	if err != nil {
@@ -173,6 +197,14 @@ func (s *Service) Attribute(ctx context.Context, a Attribution) (Referral, bool,
 	}
 	if code.UserID == a.ReferredUserID {
 		return Referral{}, false, ErrSelfReferral
+	}
+	programID := code.ProgramID
+	if a.ProgramID != "" {
+		programID = a.ProgramID
+	}
+	prog, err := s.Program(ctx, programID)
+	if err != nil {
+		return Referral{}, false, err
 	}
 	now := s.clock()
 	// The click's own id says when it happened; clickedAt is the fallback.
@@ -193,20 +225,31 @@ func (s *Service) Attribute(ctx context.Context, a Attribution) (Referral, bool,
 	}
 	r := Referral{
 		ID: id, CodeID: code.ID, Code: code.Code, ReferrerID: code.UserID,
-		ReferredUserID: a.ReferredUserID, Status: StatusPending,
+		ReferredUserID: a.ReferredUserID, ProgramID: programID, Status: StatusPending,
 		ReferredEmail: a.Email, SignupIP: a.IP, UserAgent: a.UserAgent, CreatedAt: now,
 		ClickID: a.ClickID, ClickedAt: clickedAt,
 	}
-	var created bool
+	var created, tooLate bool
 	err = s.store.InTx(ctx, func(tx Store) error {
-		if err := tx.LockAccounts(ctx, r.ReferrerID); err != nil {
+		created, tooLate = false, false
+		// The friend's account too: a program may credit them at signup.
+		if err := tx.LockAccounts(ctx, r.ReferrerID, r.ReferredUserID); err != nil {
 			return fmt.Errorf("lock account: %w", err)
+		}
+		if prog.Status != ProgramActive {
+			// A retry of an attribution recorded before the archive still
+			// answers the referral; a new one is refused.
+			tooLate = true
+			return nil
 		}
 		var err error
 		if created, err = tx.CreateReferral(ctx, r); err != nil || !created {
 			return err
 		}
 		if err := tx.AddDaily(ctx, r.ReferrerID, Day(now), Daily{Signups: 1}); err != nil {
+			return err
+		}
+		if err := s.settleFriendCredit(ctx, tx, prog, r, now); err != nil {
 			return err
 		}
 		return s.emit(ctx, tx, EventReferralCreated, r.ReferrerID, r, now)
@@ -218,6 +261,9 @@ func (s *Service) Attribute(ctx context.Context, a Attribution) (Referral, bool,
 		return r, true, nil
 	}
 	existing, err := s.store.ReferralByReferredUser(ctx, a.ReferredUserID)
+	if tooLate && errors.Is(err, ErrNotFound) {
+		return Referral{}, false, ErrProgramArchived
+	}
 	if err != nil {
 		return Referral{}, false, fmt.Errorf("read existing referral: %w", err)
 	}
@@ -278,7 +324,7 @@ func (s *Service) Stats(ctx context.Context, userID string) (Stats, error) {
 	for _, status := range Statuses {
 		st.ByStatus[status] = StatusStats{Reward: map[string]int64{}}
 	}
-	code, err := s.store.CodeByUser(ctx, userID)
+	code, err := s.store.CodeByUser(ctx, userID, DefaultProgramID)
 	if errors.Is(err, ErrNotFound) {
 		return st, nil
 	}

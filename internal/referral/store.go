@@ -17,13 +17,17 @@ type Store interface {
 	//  1. payment keys (LockPaymentKeys), all keys of the payments it
 	//     touches, in sorted order, in one call;
 	//  2. the accounts of the users whose referrals, rewards or balances
-	//     change (LockAccounts), in one call;
+	//     change (LockAccounts), in one call: the referrer's and, where
+	//     the friend's credit can change (attribution, qualification,
+	//     settling or cancelling a referral), the referred friend's;
 	//  3. then rows, all owned by those payments and accounts: referral
 	//     (and, through its trigger, the referrer's status totals), rewards,
 	//     ledger and balance, payouts, daily counters.
 	// Click batches touch recent visitors and daily counters of many
 	// referrers, each in sorted order, and hold nothing a money transaction
-	// waits for.
+	// waits for. Program changes lock one program row (LockProgram) and
+	// write only programs and their history; money transactions read
+	// programs without locking them, so neither waits for the other.
 	InTx(ctx context.Context, fn func(tx Store) error) error
 
 	// LockAccounts takes the transaction-scoped lock of each user's account
@@ -31,10 +35,11 @@ type Store interface {
 	// referrer, rewards, ledger, balance or payouts holds it.
 	LockAccounts(ctx context.Context, userIDs ...string) error
 
-	CodeByUser(ctx context.Context, userID string) (Code, error)
+	// CodeByUser returns the user's code in a program.
+	CodeByUser(ctx context.Context, userID, programID string) (Code, error)
 	CodeByValue(ctx context.Context, code string) (Code, error)
 	// CreateCode inserts c (and its alias); false when the user already has a
-	// code or the code is taken (now or formerly, by anyone).
+	// code in its program or the code is taken (now or formerly, by anyone).
 	CreateCode(ctx context.Context, c Code) (bool, error)
 
 	// CreateReferral inserts r; false when the referred user already has a referral.
@@ -106,8 +111,9 @@ type Store interface {
 	PayoutByID(ctx context.Context, id string) (Payout, error)
 	PayoutByIdempotencyKey(ctx context.Context, key string) (Payout, error)
 	SetPayoutAmount(ctx context.Context, id string, amount int64) error
-	// ClaimRewardsForPayout assigns the user's unpaid rewards in currency
-	// whose hold ended by now to the payout (locking them).
+	// ClaimRewardsForPayout assigns the user's unpaid rewards, standing
+	// milestone bonuses and friend credits in currency whose hold ended by now to the payout
+	// (locking them).
 	ClaimRewardsForPayout(ctx context.Context, userID, currency, payoutID string, now time.Time) error
 	// FinishPayout moves a pending payout to paid or failed; false when it
 	// was no longer pending.
@@ -164,6 +170,50 @@ type Store interface {
 	// The first link learned for a customer is kept.
 	LinkStripeCustomer(ctx context.Context, customerID, userID string, at time.Time) error
 	UserByStripeCustomer(ctx context.Context, customerID string) (string, error)
+
+	// ProgramByID returns one program as stored.
+	ProgramByID(ctx context.Context, id string) (Program, error)
+	// LockProgram returns a program, locking its row until the transaction
+	// ends (program changes are serialised per program; money transactions
+	// only read programs and take no program lock).
+	LockProgram(ctx context.Context, id string) (Program, error)
+	// ListPrograms returns up to f.Limit programs: the default first, then
+	// newest first.
+	ListPrograms(ctx context.Context, f ProgramFilter) ([]Program, error)
+	CreateProgram(ctx context.Context, p Program) error
+	// UpdateProgram stores p's name, status, manager and rules.
+	UpdateProgram(ctx context.Context, p Program) error
+	AppendProgramChange(ctx context.Context, c ProgramChange) error
+	// CountEarningReferrals counts a referrer's QUALIFIED and REWARDED
+	// referrals in a program.
+	CountEarningReferrals(ctx context.Context, referrerID, programID string) (int, error)
+	// LiveBonuses returns a referrer's milestone bonuses in a program that
+	// stand (granted, not reversed), paid out or not.
+	LiveBonuses(ctx context.Context, referrerID, programID string) ([]MilestoneBonus, error)
+	// CreateBonus records a granted bonus; false when the milestone already
+	// has one that stands.
+	CreateBonus(ctx context.Context, b MilestoneBonus) (bool, error)
+	// ReverseBonus marks a standing bonus not yet paid out reversed; false
+	// when it was paid out or reversed meanwhile.
+	ReverseBonus(ctx context.Context, id string, at time.Time) (bool, error)
+	// FriendCreditOf returns the standing (granted, not reversed) credit
+	// of a referral's friend; ErrNotFound when none.
+	FriendCreditOf(ctx context.Context, referralID string) (FriendCreditGrant, error)
+	// CreateFriendCredit records a granted credit; false when the referral
+	// has a standing one.
+	CreateFriendCredit(ctx context.Context, c FriendCreditGrant) (bool, error)
+	// ReverseFriendCredit marks a standing credit not yet paid out
+	// reversed; false when it was paid out or reversed meanwhile.
+	ReverseFriendCredit(ctx context.Context, id string, at time.Time) (bool, error)
+	// OverrideOf returns a referrer's override in a program; ErrNotFound when none.
+	OverrideOf(ctx context.Context, userID, programID string) (Override, error)
+	// SaveOverride creates or replaces an override.
+	SaveOverride(ctx context.Context, o Override) error
+	// DeleteOverride removes an override; false when there was none.
+	DeleteOverride(ctx context.Context, userID, programID string) (bool, error)
+	// ProgramChanges returns up to limit of a program's changes, newest
+	// first, before beforeID (empty: from the newest).
+	ProgramChanges(ctx context.Context, programID, beforeID string, limit int) ([]ProgramChange, error)
 
 	// AppendEvent stores an event in the caller's transaction.
 	AppendEvent(ctx context.Context, e Event) error

@@ -39,7 +39,8 @@ func (s *Store) AppendLedger(ctx context.Context, e referral.LedgerEntry) error 
 
 // BalanceViews returns the user's balances with the part still on hold at
 // now. What is on hold is what the user's rewards still inside their hold
-// keep: a fact of the rewards, never of when other entries (payouts,
+// keep, and their standing milestone bonuses and friend credits still
+// inside theirs: a fact of the rewards, never of when other entries (payouts,
 // clawbacks) were dated, so a payout committed by another transaction
 // counts against the balance whatever either clock said.
 func (s *Store) BalanceViews(ctx context.Context, userID string, now time.Time) ([]referral.BalanceView, error) {
@@ -47,18 +48,25 @@ func (s *Store) BalanceViews(ctx context.Context, userID string, now time.Time) 
 	if err := s.with(ctx).Where("user_id = ?", userID).Order("currency").Find(&bals).Error; err != nil {
 		return nil, err
 	}
+	// One statement for the three kinds of held amounts: a payout reads
+	// this under the account lock, where every statement counts.
 	var pending []struct {
 		Currency string
 		Amount   int64
 	}
-	err := s.with(ctx).Model(&RewardRow{}).Select("currency, COALESCE(SUM(kept_amount), 0) AS amount").
-		Where("referrer_id = ? AND payout_id IS NULL AND available_at > ?", userID, now).Group("currency").Find(&pending).Error
+	err := s.with(ctx).Raw(`SELECT currency, COALESCE(SUM(amount), 0) AS amount FROM (
+		SELECT currency, kept_amount AS amount FROM rewards WHERE referrer_id = ? AND payout_id IS NULL AND available_at > ?
+		UNION ALL
+		SELECT currency, amount FROM milestone_bonuses WHERE referrer_id = ? AND status = ? AND payout_id IS NULL AND available_at > ?
+		UNION ALL
+		SELECT currency, amount FROM friend_credits WHERE user_id = ? AND status = ? AND payout_id IS NULL AND available_at > ?
+	) held GROUP BY currency`, userID, now, userID, bonusGranted, now, userID, bonusGranted, now).Find(&pending).Error
 	if err != nil {
 		return nil, err
 	}
 	held := make(map[string]int64, len(pending))
 	for _, p := range pending {
-		held[p.Currency] = p.Amount
+		held[p.Currency] += p.Amount
 	}
 	out := make([]referral.BalanceView, len(bals))
 	for i, b := range bals {

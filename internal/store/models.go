@@ -14,6 +14,7 @@ type ReferralCode struct {
 	ID        string `gorm:"primaryKey"`
 	Code      string
 	UserID    string
+	ProgramID string
 	CreatedAt time.Time
 }
 
@@ -25,6 +26,7 @@ type Referral struct {
 	Code                string
 	ReferrerID          string
 	ReferredUserID      string
+	ProgramID           string
 	Status              string
 	RewardAmount        *int64
 	RewardCurrency      *string
@@ -82,13 +84,13 @@ type StripeCustomer struct {
 }
 
 func (m ReferralCode) toDomain() referral.Code {
-	return referral.Code{ID: m.ID, Code: m.Code, UserID: m.UserID, CreatedAt: m.CreatedAt.UTC()}
+	return referral.Code{ID: m.ID, Code: m.Code, UserID: m.UserID, ProgramID: m.ProgramID, CreatedAt: m.CreatedAt.UTC()}
 }
 
 func (m Referral) toDomain() referral.Referral {
 	return referral.Referral{
 		ID: m.ID, CodeID: m.ReferralCodeID, Code: m.Code, ReferrerID: m.ReferrerID,
-		ReferredUserID: m.ReferredUserID, Status: referral.Status(m.Status),
+		ReferredUserID: m.ReferredUserID, ProgramID: m.ProgramID, Status: referral.Status(m.Status),
 		RewardAmount: m.RewardAmount, RewardCurrency: deref(m.RewardCurrency),
 		QualifyingPaymentID: deref(m.QualifyingPaymentID),
 		QualifiedAt:         utc(m.QualifiedAt), RewardPaidAt: utc(m.RewardPaidAt),
@@ -102,7 +104,7 @@ func (m Referral) toDomain() referral.Referral {
 func referralModel(r referral.Referral) Referral {
 	return Referral{
 		ID: r.ID, ReferralCodeID: r.CodeID, Code: r.Code, ReferrerID: r.ReferrerID,
-		ReferredUserID: r.ReferredUserID, Status: string(r.Status),
+		ReferredUserID: r.ReferredUserID, ProgramID: programOrDefault(r.ProgramID), Status: string(r.Status),
 		RewardAmount: r.RewardAmount, RewardCurrency: nullable(r.RewardCurrency),
 		QualifyingPaymentID: nullable(r.QualifyingPaymentID),
 		QualifiedAt:         r.QualifiedAt, RewardPaidAt: r.RewardPaidAt,
@@ -142,6 +144,7 @@ type RewardRow struct {
 	Currency       string
 	PaymentAmount  int64
 	RefundedAmount int64
+	ProgramID      *string
 	PercentUnits   int64
 	FixedAmount    int64
 	CapAmount      int64
@@ -173,7 +176,7 @@ type LedgerEntry struct {
 func (m RewardRow) toDomain() referral.Reward {
 	return referral.Reward{
 		ID: m.ID, ReferralID: m.ReferralID, ReferrerID: m.ReferrerID, PaymentID: m.PaymentID, Currency: m.Currency,
-		PaymentAmount: m.PaymentAmount, RefundedAmount: m.RefundedAmount,
+		PaymentAmount: m.PaymentAmount, RefundedAmount: m.RefundedAmount, ProgramID: deref(m.ProgramID),
 		Rule:   referral.RewardRule{Percent: referral.PercentFromUnits(m.PercentUnits), Fixed: m.FixedAmount, Cap: m.CapAmount},
 		Amount: m.Amount, KeptAmount: m.KeptAmount, PayoutID: deref(m.PayoutID),
 		AvailableAt: m.AvailableAt.UTC(), CreatedAt: m.CreatedAt.UTC(),
@@ -183,7 +186,7 @@ func (m RewardRow) toDomain() referral.Reward {
 func rewardModel(r referral.Reward) RewardRow {
 	return RewardRow{
 		ID: r.ID, ReferralID: r.ReferralID, ReferrerID: r.ReferrerID, PaymentID: r.PaymentID, Currency: r.Currency,
-		PaymentAmount: r.PaymentAmount, RefundedAmount: r.RefundedAmount,
+		PaymentAmount: r.PaymentAmount, RefundedAmount: r.RefundedAmount, ProgramID: nullable(r.ProgramID),
 		PercentUnits: r.Rule.Percent.Units(), FixedAmount: r.Rule.Fixed, CapAmount: r.Rule.Cap,
 		Amount: r.Amount, KeptAmount: r.KeptAmount, AvailableAt: r.AvailableAt, CreatedAt: r.CreatedAt,
 	}

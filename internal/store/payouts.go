@@ -44,10 +44,24 @@ func (s *Store) SetPayoutAmount(ctx context.Context, id string, amount int64) er
 	return s.with(ctx).Model(&Payout{}).Where("id = ?", id).Update("amount", amount).Error
 }
 
-// ClaimRewardsForPayout assigns matured, unpaid rewards to the payout.
+// ClaimRewardsForPayout assigns matured, unpaid rewards, standing
+// milestone bonuses and friend credits to the payout: a bonus or credit
+// claimed by a payout is never reversed.
 func (s *Store) ClaimRewardsForPayout(ctx context.Context, userID, currency, payoutID string, now time.Time) error {
-	return s.with(ctx).Model(&RewardRow{}).
+	err := s.with(ctx).Model(&RewardRow{}).
 		Where("referrer_id = ? AND currency = ? AND payout_id IS NULL AND available_at <= ? AND kept_amount > 0", userID, currency, now).
+		Update("payout_id", payoutID).Error
+	if err != nil {
+		return err
+	}
+	err = s.with(ctx).Model(&MilestoneBonus{}).
+		Where("referrer_id = ? AND currency = ? AND status = ? AND payout_id IS NULL AND available_at <= ?", userID, currency, bonusGranted, now).
+		Update("payout_id", payoutID).Error
+	if err != nil {
+		return err
+	}
+	return s.with(ctx).Model(&FriendCredit{}).
+		Where("user_id = ? AND currency = ? AND status = ? AND payout_id IS NULL AND available_at <= ?", userID, currency, bonusGranted, now).
 		Update("payout_id", payoutID).Error
 }
 
@@ -69,9 +83,15 @@ func (s *Store) MarkPayoutReferralsRewarded(ctx context.Context, payoutID string
 		Updates(map[string]any{"status": string(referral.StatusRewarded), "reward_paid_at": at}).Error
 }
 
-// ReleasePayoutRewards frees a failed payout's rewards for a later one.
+// ReleasePayoutRewards frees a failed payout's rewards and bonuses for a later one.
 func (s *Store) ReleasePayoutRewards(ctx context.Context, payoutID string) error {
-	return s.with(ctx).Model(&RewardRow{}).Where("payout_id = ?", payoutID).Update("payout_id", nil).Error
+	if err := s.with(ctx).Model(&RewardRow{}).Where("payout_id = ?", payoutID).Update("payout_id", nil).Error; err != nil {
+		return err
+	}
+	if err := s.with(ctx).Model(&MilestoneBonus{}).Where("payout_id = ?", payoutID).Update("payout_id", nil).Error; err != nil {
+		return err
+	}
+	return s.with(ctx).Model(&FriendCredit{}).Where("payout_id = ?", payoutID).Update("payout_id", nil).Error
 }
 
 // ListPayouts returns up to f.Limit payouts, newest first.

@@ -13,10 +13,10 @@ import (
 	"github.com/refhub/referral-service/internal/referral"
 )
 
-// CodeByUser returns the user's code.
-func (s *Store) CodeByUser(ctx context.Context, userID string) (referral.Code, error) {
+// CodeByUser returns the user's code in a program.
+func (s *Store) CodeByUser(ctx context.Context, userID, programID string) (referral.Code, error) {
 	var m ReferralCode
-	if err := s.with(ctx).Where("user_id = ?", userID).Take(&m).Error; err != nil {
+	if err := s.with(ctx).Where("user_id = ? AND program_id = ?", userID, programOrDefault(programID)).Take(&m).Error; err != nil {
 		return referral.Code{}, notFound(err)
 	}
 	return m.toDomain(), nil
@@ -37,7 +37,7 @@ func (s *Store) CodeByValue(ctx context.Context, code string) (referral.Code, er
 // errCodeTaken rolls back a code insert whose value resolves already.
 var errCodeTaken = errors.New("code value resolves already")
 
-// CreateCode inserts c and its alias unless the user has a code or the
+// CreateCode inserts c and its alias unless the user has a code in its program or the
 // value resolves already (a current or former code of anyone).
 func (s *Store) CreateCode(ctx context.Context, c referral.Code) (bool, error) {
 	err := s.retry(ctx, func() error { return s.createCode(ctx, c) })
@@ -49,7 +49,7 @@ func (s *Store) CreateCode(ctx context.Context, c referral.Code) (bool, error) {
 
 func (s *Store) createCode(ctx context.Context, c referral.Code) error {
 	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
-		m := ReferralCode{ID: c.ID, Code: c.Code, UserID: c.UserID, CreatedAt: c.CreatedAt}
+		m := ReferralCode{ID: c.ID, Code: c.Code, UserID: c.UserID, ProgramID: programOrDefault(c.ProgramID), CreatedAt: c.CreatedAt}
 		alias := CodeAlias{Code: c.Code, ReferralCodeID: c.ID, UserID: c.UserID, CreatedAt: c.CreatedAt}
 		for _, row := range []any{&m, &alias} {
 			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(row)

@@ -512,3 +512,85 @@ func TestReadsAreReadWhole(t *testing.T) {
 		}
 	})
 }
+
+// TestProgramsMigration: codes, referrals, rewards and ledger entries
+// stored before programs existed belong to the default program after
+// 00016-00019 (SQLite rebuilds the codes and ledger tables), keep every
+// reference, and a user can then get a code in another program too.
+func TestProgramsMigration(t *testing.T) {
+	atVersion(t, 14, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		db, err := st.SQLDB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		for _, stmt := range []string{
+			`INSERT INTO referral_codes (id, code, user_id, created_at) VALUES ('rc_1', 'K7M2QX9P', 'u1', $1)`,
+			`INSERT INTO code_aliases (code, referral_code_id, user_id, created_at) VALUES ('K7M2QX9P', 'rc_1', 'u1', $1)`,
+			`INSERT INTO referrals (id, referral_code_id, code, referrer_id, referred_user_id, status, reward_amount, reward_currency, qualifying_payment_id, created_at) VALUES ('ref_1', 'rc_1', 'K7M2QX9P', 'u1', 'u2', 'QUALIFIED', 200, 'usd', 'pay_1', $1)`,
+			`INSERT INTO payments (id, user_id, amount, currency, source, referral_id, created_at) VALUES ('pay_1', 'u2', 1000, 'usd', 'api', 'ref_1', $1)`,
+			`INSERT INTO rewards (id, referral_id, referrer_id, payment_id, currency, payment_amount, percent_units, amount, kept_amount, available_at, created_at) VALUES ('rw_1', 'ref_1', 'u1', 'pay_1', 'usd', 1000, 200000, 200, 200, $1, $1)`,
+			`INSERT INTO ledger_entries (id, user_id, currency, type, amount, referral_id, reward_id, available_at, created_at) VALUES ('le_1', 'u1', 'usd', 'reward', 200, 'ref_1', 'rw_1', $1, $1)`,
+			`INSERT INTO user_balances (user_id, currency, balance, updated_at) VALUES ('u1', 'usd', 200, $1)`,
+		} {
+			args := []any{now}
+			if st.Dialect() == store.SQLite {
+				stmt = strings.ReplaceAll(stmt, "$1", "?")
+				args = make([]any, strings.Count(stmt, "?"))
+				for i := range args {
+					args[i] = now
+				}
+			}
+			if _, err := db.ExecContext(ctx, stmt, args...); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+		if _, err := st.Migrate(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		code, err := st.CodeByUser(ctx, "u1", referral.DefaultProgramID)
+		if err != nil || code.Code != "K7M2QX9P" || code.ProgramID != referral.DefaultProgramID {
+			t.Fatalf("code after migration: %+v %v", code, err)
+		}
+		if c, err := st.CodeByValue(ctx, "K7M2QX9P"); err != nil || c.ID != "rc_1" {
+			t.Fatalf("alias after migration: %+v %v", c, err)
+		}
+		ref, err := st.ReferralByID(ctx, "ref_1")
+		if err != nil || ref.ProgramID != referral.DefaultProgramID {
+			t.Fatalf("referral after migration: %+v %v", ref, err)
+		}
+		if rw, err := st.RewardByPayment(ctx, "pay_1"); err != nil || rw.KeptAmount != 200 {
+			t.Fatalf("reward after migration: %+v %v", rw, err)
+		}
+		if es, err := st.ListLedger(ctx, referral.LedgerFilter{UserID: "u1", Limit: 10}); err != nil || len(es) != 1 || es[0].RewardID != "rw_1" {
+			t.Fatalf("ledger after migration: %+v %v", es, err)
+		}
+		if st.Dialect() == store.SQLite {
+			rows, err := db.QueryContext(ctx, `PRAGMA foreign_key_check`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rows.Next() {
+				t.Fatal("foreign keys broken by the rebuilt tables")
+			}
+			rows.Close()
+			var on int
+			if err := db.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&on); err != nil || on != 1 {
+				t.Fatalf("foreign keys left off: %d %v", on, err)
+			}
+		}
+		// A second program's code beside the default one.
+		if _, err := db.ExecContext(ctx, `INSERT INTO programs (id, name, created_at, updated_at) VALUES ('prog_x', 'x', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`); err != nil {
+			t.Fatal(err)
+		}
+		ok, err := st.CreateCode(ctx, referral.Code{ID: "rc_2", Code: "ABCDEFGH", UserID: "u1", ProgramID: "prog_x", CreatedAt: now})
+		if err != nil || !ok {
+			t.Fatalf("second code: %v %v", ok, err)
+		}
+		ok, err = st.CreateCode(ctx, referral.Code{ID: "rc_3", Code: "ABCDEFGJ", UserID: "u1", ProgramID: "prog_x", CreatedAt: now})
+		if err != nil || ok {
+			t.Fatalf("a second code in one program: %v %v", ok, err)
+		}
+	})
+}

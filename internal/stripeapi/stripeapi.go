@@ -107,3 +107,67 @@ func (c *Client) Events(ctx context.Context, since time.Time, types []string) ([
 	slices.Reverse(out)
 	return out, nil
 }
+
+// CreateDiscount creates a coupon and a promotion code pointing at it, each
+// once per idempotency key (the same key, suffixed, for both calls), so a
+// retried program change creates them once. Errors Stripe will answer the
+// same way again (a taken code, an unsupported currency) wrap
+// referral.ErrDiscountRejected.
+func (c *Client) CreateDiscount(ctx context.Context, d referral.DiscountSpec) (referral.IssuedDiscount, error) {
+	cp := &stripe.CouponParams{Duration: stripe.String(d.Duration), Name: stripe.String(truncate(d.Name, 40))}
+	if d.PercentOff != nil {
+		// Stripe takes a float; two decimals at most (checked before), so
+		// the value is exact enough for Stripe's own rounding.
+		cp.PercentOff = stripe.Float64(float64(d.PercentOff.Units()) / 10_000)
+	} else {
+		cp.AmountOff, cp.Currency = stripe.Int64(d.AmountOff), stripe.String(d.Currency)
+	}
+	if d.Duration == referral.DurationRepeating {
+		cp.DurationInMonths = stripe.Int64(int64(d.DurationMonths))
+	}
+	cp.Context = ctx
+	cp.SetIdempotencyKey(d.IdempotencyKey + "-coupon")
+	cp.AddMetadata("referral_program_id", d.ProgramID)
+	coupon, err := c.api.Coupons.New(cp)
+	if err != nil {
+		return referral.IssuedDiscount{}, classifyDiscount(err)
+	}
+	pp := &stripe.PromotionCodeParams{Coupon: stripe.String(coupon.ID)}
+	if d.Code != "" {
+		pp.Code = stripe.String(d.Code)
+	}
+	pp.Context = ctx
+	pp.SetIdempotencyKey(d.IdempotencyKey + "-promotion-code")
+	pp.AddMetadata("referral_program_id", d.ProgramID)
+	promo, err := c.api.PromotionCodes.New(pp)
+	if err != nil {
+		return referral.IssuedDiscount{}, classifyDiscount(err)
+	}
+	return referral.IssuedDiscount{CouponID: coupon.ID, PromotionCodeID: promo.ID, Code: promo.Code}, nil
+}
+
+func classifyDiscount(err error) error {
+	var se *stripe.Error
+	if errors.As(err, &se) && se.HTTPStatusCode == http.StatusBadRequest {
+		return fmt.Errorf("%w: %s", referral.ErrDiscountRejected, se.Msg)
+	}
+	return fmt.Errorf("stripe: %w", err)
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
+}
+
+// SetPromotionCodeActive activates or deactivates a promotion code (a
+// program's discount replaced or removed; a failed change undone).
+func (c *Client) SetPromotionCodeActive(ctx context.Context, id string, active bool) error {
+	params := &stripe.PromotionCodeParams{Active: stripe.Bool(active)}
+	params.Context = ctx
+	if _, err := c.api.PromotionCodes.Update(id, params); err != nil {
+		return classifyDiscount(err)
+	}
+	return nil
+}

@@ -13,6 +13,8 @@ type ReferralCode struct {
 	// URL is APP_URL + "/?ref=" + code.
 	URL       string    `json:"url" validate:"required" example:"https://app.example.com/?ref=K7M2QX9P"`
 	CreatedAt time.Time `json:"createdAt" validate:"required" example:"2026-11-24T10:00:00Z" format:"date-time"`
+	// ProgramID is the program the code belongs to.
+	ProgramID string `json:"programId" validate:"required" example:"prog_default"`
 	// Links are the code's links for every surface; entries without a configured template are omitted.
 	Links CodeLinks `json:"links" validate:"required"`
 }
@@ -36,14 +38,18 @@ type VanityCodeRequest struct {
 type CodeCheck struct {
 	Code  string `json:"code" validate:"required" example:"K7M2QX9P"`
 	Valid bool   `json:"valid" validate:"required" example:"true"`
+	// Offer is what the friend gets with this code; null when nothing.
+	Offer *Offer `json:"offer" validate:"required" extensions:"x-nullable"`
 }
 
 // Referral is a referral as product backends and operators see it.
 type Referral struct {
-	ID             string     `json:"id" validate:"required" example:"ref_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
-	Code           string     `json:"code" validate:"required" example:"K7M2QX9P"`
-	ReferrerID     string     `json:"referrerId" validate:"required" example:"u1"`
-	ReferredUserID string     `json:"referredUserId" validate:"required" example:"u2"`
+	ID             string `json:"id" validate:"required" example:"ref_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
+	Code           string `json:"code" validate:"required" example:"K7M2QX9P"`
+	ReferrerID     string `json:"referrerId" validate:"required" example:"u1"`
+	ReferredUserID string `json:"referredUserId" validate:"required" example:"u2"`
+	// ProgramID is the program whose rules the referral earns under.
+	ProgramID      string     `json:"programId" validate:"required" example:"prog_default"`
 	Status         string     `json:"status" validate:"required" enums:"PENDING,QUALIFIED,REWARDED,CANCELLED" example:"PENDING"`
 	RewardAmount   *int64     `json:"rewardAmount" validate:"required" extensions:"x-nullable" example:"2000" format:"int64"`
 	RewardCurrency *string    `json:"rewardCurrency" validate:"required" extensions:"x-nullable" example:"usd"`
@@ -52,6 +58,10 @@ type Referral struct {
 	CreatedAt      time.Time  `json:"createdAt" validate:"required" format:"date-time"`
 	// CancelReason is the operator's reason when an operator cancelled the referral.
 	CancelReason *string `json:"cancelReason,omitempty" extensions:"x-nullable" example:"fraud: same card as referrer"`
+	// Offer, in the attribution response only, is what the friend gets
+	// (the promotion code to pass to Stripe Checkout's discounts or to apply
+	// to the subscription); null when nothing.
+	Offer *Offer `json:"offer,omitempty" extensions:"x-nullable"`
 }
 
 // AdminReferralPage is one page of referrals for operators, newest first.
@@ -144,7 +154,7 @@ type Balance struct {
 // edited or deleted; a balance is the sum of its entries.
 type LedgerEntry struct {
 	ID   string `json:"id" validate:"required" example:"le_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
-	Type string `json:"type" validate:"required" enums:"reward,reward_reversal,payout,clawback,adjustment" example:"reward"`
+	Type string `json:"type" validate:"required" enums:"reward,reward_reversal,payout,clawback,adjustment,bonus,credit" example:"reward"`
 	// Amount is signed, in minor units.
 	Amount      int64     `json:"amount" validate:"required" example:"2000" format:"int64"`
 	Currency    string    `json:"currency" validate:"required" example:"usd"`
@@ -181,6 +191,8 @@ type CreateReferralRequest struct {
 	ClickID string `json:"clickId,omitempty" maxLength:"64" example:"clk_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
 	// ClickedAt is when the user followed the referral link, when no clickId is known (RFC 3339).
 	ClickedAt *time.Time `json:"clickedAt,omitempty" example:"2026-11-20T18:30:00Z" format:"date-time"`
+	// ProgramID, when sent, is the program the referral earns under; else the code's program.
+	ProgramID string `json:"programId,omitempty" maxLength:"64" example:"prog_01JDQ3ZK5V8Y6M4T2N9P0QRS7W"`
 }
 
 // PaymentRequest reports a successful payment by a user.

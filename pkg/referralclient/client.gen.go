@@ -171,6 +171,66 @@ func (e EventType) Valid() bool {
 	}
 }
 
+// Defines values for FriendCreditWhen.
+const (
+	FriendCreditWhenQualified FriendCreditWhen = "qualified"
+	FriendCreditWhenSignup    FriendCreditWhen = "signup"
+)
+
+// Valid indicates whether the value is a known member of the FriendCreditWhen enum.
+func (e FriendCreditWhen) Valid() bool {
+	switch e {
+	case FriendCreditWhenQualified:
+		return true
+	case FriendCreditWhenSignup:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FriendDiscountDuration.
+const (
+	FriendDiscountDurationForever   FriendDiscountDuration = "forever"
+	FriendDiscountDurationOnce      FriendDiscountDuration = "once"
+	FriendDiscountDurationRepeating FriendDiscountDuration = "repeating"
+)
+
+// Valid indicates whether the value is a known member of the FriendDiscountDuration enum.
+func (e FriendDiscountDuration) Valid() bool {
+	switch e {
+	case FriendDiscountDurationForever:
+		return true
+	case FriendDiscountDurationOnce:
+		return true
+	case FriendDiscountDurationRepeating:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FriendRewardType.
+const (
+	FriendRewardTypeCredit   FriendRewardType = "credit"
+	FriendRewardTypeDiscount FriendRewardType = "discount"
+	FriendRewardTypeNone     FriendRewardType = "none"
+)
+
+// Valid indicates whether the value is a known member of the FriendRewardType enum.
+func (e FriendRewardType) Valid() bool {
+	switch e {
+	case FriendRewardTypeCredit:
+		return true
+	case FriendRewardTypeDiscount:
+		return true
+	case FriendRewardTypeNone:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Ok          HealthStatus = "ok"
@@ -216,7 +276,9 @@ func (e LeaderboardPeriod) Valid() bool {
 // Defines values for LedgerEntryType.
 const (
 	LedgerEntryTypeAdjustment     LedgerEntryType = "adjustment"
+	LedgerEntryTypeBonus          LedgerEntryType = "bonus"
 	LedgerEntryTypeClawback       LedgerEntryType = "clawback"
+	LedgerEntryTypeCredit         LedgerEntryType = "credit"
 	LedgerEntryTypePayout         LedgerEntryType = "payout"
 	LedgerEntryTypeReward         LedgerEntryType = "reward"
 	LedgerEntryTypeRewardReversal LedgerEntryType = "reward_reversal"
@@ -227,13 +289,74 @@ func (e LedgerEntryType) Valid() bool {
 	switch e {
 	case LedgerEntryTypeAdjustment:
 		return true
+	case LedgerEntryTypeBonus:
+		return true
 	case LedgerEntryTypeClawback:
+		return true
+	case LedgerEntryTypeCredit:
 		return true
 	case LedgerEntryTypePayout:
 		return true
 	case LedgerEntryTypeReward:
 		return true
 	case LedgerEntryTypeRewardReversal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OfferDuration.
+const (
+	OfferDurationForever   OfferDuration = "forever"
+	OfferDurationOnce      OfferDuration = "once"
+	OfferDurationRepeating OfferDuration = "repeating"
+)
+
+// Valid indicates whether the value is a known member of the OfferDuration enum.
+func (e OfferDuration) Valid() bool {
+	switch e {
+	case OfferDurationForever:
+		return true
+	case OfferDurationOnce:
+		return true
+	case OfferDurationRepeating:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OfferType.
+const (
+	OfferTypeCredit   OfferType = "credit"
+	OfferTypeDiscount OfferType = "discount"
+)
+
+// Valid indicates whether the value is a known member of the OfferType enum.
+func (e OfferType) Valid() bool {
+	switch e {
+	case OfferTypeCredit:
+		return true
+	case OfferTypeDiscount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OfferWhen.
+const (
+	OfferWhenQualified OfferWhen = "qualified"
+	OfferWhenSignup    OfferWhen = "signup"
+)
+
+// Valid indicates whether the value is a known member of the OfferWhen enum.
+func (e OfferWhen) Valid() bool {
+	switch e {
+	case OfferWhenQualified:
+		return true
+	case OfferWhenSignup:
 		return true
 	default:
 		return false
@@ -291,6 +414,72 @@ func (e PayoutRequestMethod) Valid() bool {
 	case PayoutRequestMethodManual:
 		return true
 	case PayoutRequestMethodStripeCredit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgramManagedBy.
+const (
+	ProgramManagedByAPI         ProgramManagedBy = "api"
+	ProgramManagedByEnvironment ProgramManagedBy = "environment"
+)
+
+// Valid indicates whether the value is a known member of the ProgramManagedBy enum.
+func (e ProgramManagedBy) Valid() bool {
+	switch e {
+	case ProgramManagedByAPI:
+		return true
+	case ProgramManagedByEnvironment:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgramStatus.
+const (
+	Active   ProgramStatus = "active"
+	Archived ProgramStatus = "archived"
+)
+
+// Valid indicates whether the value is a known member of the ProgramStatus enum.
+func (e ProgramStatus) Valid() bool {
+	switch e {
+	case Active:
+		return true
+	case Archived:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgramChangeAction.
+const (
+	ProgramChangeActionArchive         ProgramChangeAction = "archive"
+	ProgramChangeActionCreate          ProgramChangeAction = "create"
+	ProgramChangeActionEnvironment     ProgramChangeAction = "environment"
+	ProgramChangeActionOverrideRemoved ProgramChangeAction = "override_removed"
+	ProgramChangeActionOverrideSet     ProgramChangeAction = "override_set"
+	ProgramChangeActionUpdate          ProgramChangeAction = "update"
+)
+
+// Valid indicates whether the value is a known member of the ProgramChangeAction enum.
+func (e ProgramChangeAction) Valid() bool {
+	switch e {
+	case ProgramChangeActionArchive:
+		return true
+	case ProgramChangeActionCreate:
+		return true
+	case ProgramChangeActionEnvironment:
+		return true
+	case ProgramChangeActionOverrideRemoved:
+		return true
+	case ProgramChangeActionOverrideSet:
+		return true
+	case ProgramChangeActionUpdate:
 		return true
 	default:
 		return false
@@ -695,6 +884,9 @@ type CodeCheck struct {
 	// Code Example: K7M2QX9P
 	Code string `json:"code"`
 
+	// Offer Offer is what the friend gets with this code; null when nothing.
+	Offer *Offer `json:"offer"`
+
 	// Valid Example: true
 	Valid bool `json:"valid"`
 }
@@ -796,6 +988,11 @@ type CreateReferralRequest struct {
 	//
 	// Example: 203.0.113.7
 	IP *string `json:"ip,omitempty"`
+
+	// ProgramID ProgramID, when sent, is the program the referral earns under; else the code's program.
+	//
+	// Example: prog_01JDQ3ZK5V8Y6M4T2N9P0QRS7W
+	ProgramID *string `json:"programId,omitempty"`
 
 	// ReferredUserID ReferredUserID is the product's id of the newly registered user (1–128 characters).
 	//
@@ -974,6 +1171,81 @@ type EventPage struct {
 	NextCursor *string `json:"nextCursor"`
 }
 
+// FriendCredit defines model for FriendCredit.
+type FriendCredit struct {
+	// Amount Amount per currency in minor units. At signup it must name exactly
+	// one currency (no payment says which yet); on qualification the
+	// payment's currency is used ("*": any other).
+	Amount map[string]int64 `json:"amount"`
+
+	// When When: signup (at attribution) or qualified (with the referrer's reward).
+	//
+	// Example: qualified
+	When FriendCreditWhen `json:"when"`
+}
+
+// FriendCreditWhen When: signup (at attribution) or qualified (with the referrer's reward).
+//
+// Example: qualified
+type FriendCreditWhen string
+
+// FriendDiscount defines model for FriendDiscount.
+type FriendDiscount struct {
+	// AmountOff AmountOff in one currency, in minor units.
+	AmountOff *map[string]int64 `json:"amountOff,omitempty"`
+
+	// Duration Duration on a subscription: once (the first payment), repeating
+	// (durationMonths months) or forever.
+	//
+	// Example: once
+	Duration FriendDiscountDuration `json:"duration"`
+
+	// DurationMonths Example: 3
+	DurationMonths *int `json:"durationMonths,omitempty"`
+
+	// PercentOff PercentOff, a decimal string above 0 and at most 100, two decimals at most.
+	//
+	// Example: 20
+	PercentOff *string `json:"percentOff,omitempty"`
+
+	// PromotionCode PromotionCode: in a request, the code asked for (3–40 upper-case
+	// letters and digits; absent: Stripe makes one up); in a response, the
+	// promotion code customers enter or the product passes to Checkout.
+	//
+	// Example: FRIEND20
+	PromotionCode *string `json:"promotionCode,omitempty"`
+
+	// StripeCouponID StripeCouponID and StripePromotionCodeID are what the service
+	// created (ignored in requests).
+	//
+	// Example: Z4OV52SU
+	StripeCouponID *string `json:"stripeCouponId,omitempty"`
+
+	// StripePromotionCodeID Example: promo_1OaxY2LkdIwHu7ixVKAGxzN2
+	StripePromotionCodeID *string `json:"stripePromotionCodeId,omitempty"`
+}
+
+// FriendDiscountDuration Duration on a subscription: once (the first payment), repeating
+// (durationMonths months) or forever.
+//
+// Example: once
+type FriendDiscountDuration string
+
+// FriendReward defines model for FriendReward.
+type FriendReward struct {
+	// Credit Credit is required for type credit.
+	Credit *FriendCredit `json:"credit,omitempty"`
+
+	// Discount Discount is required for type discount.
+	Discount *FriendDiscount `json:"discount,omitempty"`
+
+	// Type Example: discount
+	Type FriendRewardType `json:"type"`
+}
+
+// FriendRewardType Example: discount
+type FriendRewardType string
+
 // Funnel defines model for Funnel.
 type Funnel struct {
 	// QualifyRate QualifyRate is qualified / signups.
@@ -1068,9 +1340,119 @@ type LedgerPage struct {
 	NextCursor *string `json:"nextCursor"`
 }
 
+// Milestone defines model for Milestone.
+type Milestone struct {
+	Bonus map[string]int64 `json:"bonus"`
+
+	// QualifiedReferrals Example: 5
+	QualifiedReferrals int `json:"qualifiedReferrals"`
+}
+
 // NotificationSettings defines model for NotificationSettings.
 type NotificationSettings struct {
 	Email EmailNotifications `json:"email"`
+}
+
+// Offer defines model for Offer.
+type Offer struct {
+	// Amount Amount (with Currency) of a credit; When it is granted.
+	//
+	// Example: 1000
+	Amount *int64 `json:"amount,omitempty"`
+
+	// AmountOff Example: 1000
+	AmountOff *int64 `json:"amountOff,omitempty"`
+
+	// Currency Example: usd
+	Currency *string `json:"currency,omitempty"`
+
+	// Description Description says it in words.
+	//
+	// Example: 20% off your first payment
+	Description string `json:"description"`
+
+	// Duration Example: once
+	Duration *OfferDuration `json:"duration,omitempty"`
+
+	// DurationMonths Example: 3
+	DurationMonths *int `json:"durationMonths,omitempty"`
+
+	// PercentOff PercentOff or AmountOff (with Currency) for a discount.
+	//
+	// Example: 20
+	PercentOff *string `json:"percentOff,omitempty"`
+
+	// PromotionCode PromotionCode is the code customers type (allow_promotion_codes).
+	//
+	// Example: FRIEND20
+	PromotionCode *string `json:"promotionCode,omitempty"`
+
+	// StripePromotionCodeID StripePromotionCodeID is what Stripe Checkout's discounts
+	// (promotion_code) and a subscription's promotion_code take.
+	//
+	// Example: promo_1OaxY2LkdIwHu7ixVKAGxzN2
+	StripePromotionCodeID *string `json:"stripePromotionCodeId,omitempty"`
+
+	// Type Example: discount
+	Type OfferType `json:"type"`
+
+	// When Example: qualified
+	When *OfferWhen `json:"when,omitempty"`
+}
+
+// OfferDuration Example: once
+type OfferDuration string
+
+// OfferType Example: discount
+type OfferType string
+
+// OfferWhen Example: qualified
+type OfferWhen string
+
+// Override defines model for Override.
+type Override struct {
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Percent Example: 30
+	Percent string `json:"percent"`
+
+	// ProgramID Example: prog_default
+	ProgramID string `json:"programId"`
+
+	// SetBy SetBy is the subject of the operator who set it last.
+	//
+	// Example: ops@example.com
+	SetBy     string    `json:"setBy"`
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// UserID Example: u1
+	UserID string `json:"userId"`
+}
+
+// OverrideChange defines model for OverrideChange.
+type OverrideChange struct {
+	// Percent Percent is the new percent; null when the override was removed.
+	//
+	// Example: 30
+	Percent *string `json:"percent"`
+
+	// UserID Example: u1
+	UserID string `json:"userId"`
+}
+
+// OverrideRequest defines model for OverrideRequest.
+type OverrideRequest struct {
+	// Percent Percent replaces the program's percent for this referrer's rewards
+	// (a decimal string 0–100); the program's fixed part, cap, minimum,
+	// payments and hold still apply.
+	//
+	// Example: 30
+	Percent string `json:"percent"`
+
+	// ProgramID ProgramID is the program; the default program when absent.
+	//
+	// Example: prog_default
+	ProgramID *string `json:"programId,omitempty"`
 }
 
 // PaymentRequest defines model for PaymentRequest.
@@ -1223,6 +1605,174 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// Program defines model for Program.
+type Program struct {
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Default Default is true for the program codes and referrals belong to when
+	// they name none (id prog_default; it cannot be archived).
+	Default      bool         `json:"default"`
+	FriendReward FriendReward `json:"friendReward"`
+
+	// ID Example: prog_01JDQ3ZK5V8Y6M4T2N9P0QRS7W
+	ID string `json:"id"`
+
+	// ManagedBy ManagedBy is environment while the default program's rules are the
+	// REWARD_* variables (until an operator changes it), else api.
+	//
+	// Example: api
+	ManagedBy ProgramManagedBy `json:"managedBy"`
+
+	// Milestones Milestones pay a fixed bonus once when a referrer's QUALIFIED and
+	// REWARDED referrals in the program reach qualifiedReferrals, in
+	// ascending order ([] when none).
+	Milestones []Milestone `json:"milestones"`
+
+	// Name Example: Give 20%, get 25%
+	Name           string         `json:"name"`
+	ReferrerReward ReferrerReward `json:"referrerReward"`
+
+	// Status Status: archived programs take no new codes or referrals; their
+	// referrals keep earning under their rules.
+	//
+	// Example: active
+	Status    ProgramStatus `json:"status"`
+	UpdatedAt time.Time     `json:"updatedAt"`
+}
+
+// ProgramManagedBy ManagedBy is environment while the default program's rules are the
+// REWARD_* variables (until an operator changes it), else api.
+//
+// Example: api
+type ProgramManagedBy string
+
+// ProgramStatus Status: archived programs take no new codes or referrals; their
+// referrals keep earning under their rules.
+//
+// Example: active
+type ProgramStatus string
+
+// ProgramChange defines model for ProgramChange.
+type ProgramChange struct {
+	// Action Action: create, update, archive, or environment (the service started
+	// with other REWARD_* values while the default program followed them).
+	//
+	// Example: update
+	Action    ProgramChangeAction `json:"action"`
+	CreatedAt time.Time           `json:"createdAt"`
+
+	// ID Example: pch_01JDQ3ZK5V8Y6M4T2N9P0QRS7W
+	ID string `json:"id"`
+
+	// Override Override is the referrer override an override_set or
+	// override_removed action changed (percent null: removed).
+	Override *OverrideChange `json:"override,omitempty"`
+
+	// Program Program is the program as it was after the change (its new values).
+	Program Program `json:"program"`
+
+	// Subject Subject is who changed it: the admin token's subject or API key, or
+	// "environment".
+	//
+	// Example: ops@example.com
+	Subject string `json:"subject"`
+}
+
+// ProgramChangeAction Action: create, update, archive, or environment (the service started
+// with other REWARD_* values while the default program followed them).
+//
+// Example: update
+type ProgramChangeAction string
+
+// ProgramChangePage defines model for ProgramChangePage.
+type ProgramChangePage struct {
+	Items []ProgramChange `json:"items"`
+
+	// NextCursor NextCursor fetches the next page; null on the last page.
+	NextCursor *string `json:"nextCursor"`
+}
+
+// ProgramCreate defines model for ProgramCreate.
+type ProgramCreate struct {
+	FriendReward *FriendReward `json:"friendReward,omitempty"`
+	Milestones   *[]Milestone  `json:"milestones,omitempty"`
+
+	// Name Name, 1–100 characters.
+	//
+	// Example: Give 20%, get 25%
+	Name           string                `json:"name"`
+	ReferrerReward *ReferrerRewardChange `json:"referrerReward,omitempty"`
+}
+
+// ProgramPage defines model for ProgramPage.
+type ProgramPage struct {
+	Items []Program `json:"items"`
+
+	// NextCursor NextCursor fetches the next page; null on the last page.
+	NextCursor *string `json:"nextCursor"`
+}
+
+// ProgramPreview defines model for ProgramPreview.
+type ProgramPreview struct {
+	// Amount Example: 10000
+	Amount int64 `json:"amount"`
+
+	// Currency Example: usd
+	Currency string `json:"currency"`
+
+	// Earns Earns is false when the payment is under the program's minimum.
+	Earns bool `json:"earns"`
+
+	// HoldDays Example: 14
+	HoldDays int `json:"holdDays"`
+
+	// MinPayment MinPayment is the smallest earning payment in this currency.
+	//
+	// Example: 0
+	MinPayment int64 `json:"minPayment"`
+
+	// Overridden Overridden is true when the referrer's override set the percent.
+	Overridden bool `json:"overridden"`
+
+	// Payments Example: 1
+	Payments int `json:"payments"`
+
+	// ProgramID Example: prog_default
+	ProgramID string `json:"programId"`
+
+	// RewardAmount RewardAmount is the referrer's reward for the payment, as the first
+	// earning payment of a referral.
+	//
+	// Example: 2500
+	RewardAmount int64 `json:"rewardAmount"`
+
+	// Rule Rule is what the reward would be stored with, for this currency.
+	Rule RewardRule `json:"rule"`
+}
+
+// ProgramPreviewRequest defines model for ProgramPreviewRequest.
+type ProgramPreviewRequest struct {
+	// Amount Amount of the sample payment in minor units (0–10^12).
+	//
+	// Example: 10000
+	Amount int64 `json:"amount"`
+
+	// Currency Currency of the payment, lower-case ISO 4217.
+	//
+	// Example: usd
+	Currency string `json:"currency"`
+
+	// Draft Draft, when sent, is merged into the program for this preview only
+	// (validated like a PATCH; nothing is saved).
+	Draft *ProgramUpdate `json:"draft,omitempty"`
+
+	// ReferrerID ReferrerID, when sent, is the referrer the payment would earn for:
+	// their override, if any, applies.
+	//
+	// Example: u1
+	ReferrerID *string `json:"referrerId,omitempty"`
+}
+
 // ProgramStats defines model for ProgramStats.
 type ProgramStats struct {
 	Clicks     ClickCounts `json:"clicks"`
@@ -1247,6 +1797,16 @@ type ProgramStats struct {
 	To openapi_types.Date `json:"to"`
 }
 
+// ProgramUpdate defines model for ProgramUpdate.
+type ProgramUpdate struct {
+	FriendReward *FriendReward `json:"friendReward,omitempty"`
+	Milestones   *[]Milestone  `json:"milestones,omitempty"`
+
+	// Name Example: Partners
+	Name           *string               `json:"name,omitempty"`
+	ReferrerReward *ReferrerRewardChange `json:"referrerReward,omitempty"`
+}
+
 // Redelivery defines model for Redelivery.
 type Redelivery struct {
 	// Endpoints Example: 2
@@ -1268,7 +1828,17 @@ type Referral struct {
 	CreatedAt time.Time `json:"createdAt"`
 
 	// ID Example: ref_01JDQ3ZK5V8Y6M4T2N9P0QRS7W
-	ID          string     `json:"id"`
+	ID string `json:"id"`
+
+	// Offer Offer, in the attribution response only, is what the friend gets
+	// (the promotion code to pass to Stripe Checkout's discounts or to apply
+	// to the subscription); null when nothing.
+	Offer *Offer `json:"offer,omitempty"`
+
+	// ProgramID ProgramID is the program whose rules the referral earns under.
+	//
+	// Example: prog_default
+	ProgramID   string     `json:"programId"`
 	QualifiedAt *time.Time `json:"qualifiedAt"`
 
 	// ReferredUserID Example: u2
@@ -1303,6 +1873,11 @@ type ReferralCode struct {
 
 	// Links Links are the code's links for every surface; entries without a configured template are omitted.
 	Links CodeLinks `json:"links"`
+
+	// ProgramID ProgramID is the program the code belongs to.
+	//
+	// Example: prog_default
+	ProgramID string `json:"programId"`
 
 	// URL URL is APP_URL + "/?ref=" + code.
 	//
@@ -1364,6 +1939,49 @@ type ReferralStats struct {
 
 	// Total Example: 4
 	Total int64 `json:"total"`
+}
+
+// ReferrerReward defines model for ReferrerReward.
+type ReferrerReward struct {
+	// FixedAmount FixedAmount is added to each reward, per currency, in minor units.
+	FixedAmount map[string]int64 `json:"fixedAmount"`
+
+	// HoldDays HoldDays is how long a reward stays pending before it can be paid out.
+	//
+	// Example: 14
+	HoldDays int `json:"holdDays"`
+
+	// MaxAmount MaxAmount caps one reward, per currency (absent: no cap).
+	MaxAmount map[string]int64 `json:"maxAmount"`
+
+	// MinPayment MinPayment is the smallest payment that earns, per currency.
+	MinPayment map[string]int64 `json:"minPayment"`
+
+	// Payments Payments is how many of a referred user's payments earn (1: the first).
+	//
+	// Example: 1
+	Payments int `json:"payments"`
+
+	// Percent Percent of the payment, a decimal string 0–100 with up to 4 decimals.
+	//
+	// Example: 25
+	Percent string `json:"percent"`
+}
+
+// ReferrerRewardChange defines model for ReferrerRewardChange.
+type ReferrerRewardChange struct {
+	FixedAmount *map[string]int64 `json:"fixedAmount,omitempty"`
+
+	// HoldDays Example: 14
+	HoldDays   *int              `json:"holdDays,omitempty"`
+	MaxAmount  *map[string]int64 `json:"maxAmount,omitempty"`
+	MinPayment *map[string]int64 `json:"minPayment,omitempty"`
+
+	// Payments Example: 1
+	Payments *int `json:"payments,omitempty"`
+
+	// Percent Example: 25
+	Percent *string `json:"percent,omitempty"`
 }
 
 // RefundRequest defines model for RefundRequest.
@@ -1433,6 +2051,20 @@ type RewardEventData struct {
 
 	// ReferrerID Example: u1
 	ReferrerID string `json:"referrerId"`
+}
+
+// RewardRule defines model for RewardRule.
+type RewardRule struct {
+	// FixedAmount Example: 0
+	FixedAmount int64 `json:"fixedAmount"`
+
+	// MaxAmount MaxAmount caps the reward; 0: no cap.
+	//
+	// Example: 0
+	MaxAmount int64 `json:"maxAmount"`
+
+	// Percent Example: 25
+	Percent string `json:"percent"`
 }
 
 // RotatedSecret defines model for RotatedSecret.
@@ -1683,6 +2315,24 @@ type AdminCreatePayoutParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// AdminListProgramsParams defines parameters for AdminListPrograms.
+type AdminListProgramsParams struct {
+	// Limit Page size, 1-100 (larger values are capped at 100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor nextCursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// AdminProgramHistoryParams defines parameters for AdminProgramHistory.
+type AdminProgramHistoryParams struct {
+	// Limit Page size, 1-100 (larger values are capped at 100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor nextCursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // AdminListReferralsParams defines parameters for AdminListReferrals.
 type AdminListReferralsParams struct {
 	// Status Only referrals in this status
@@ -1706,6 +2356,12 @@ type AdminListReferralsParams struct {
 
 // AdminListReferralsParamsStatus defines parameters for AdminListReferrals.
 type AdminListReferralsParamsStatus string
+
+// AdminDeleteOverrideParams defines parameters for AdminDeleteOverride.
+type AdminDeleteOverrideParams struct {
+	// ProgramID The program (default: the default program)
+	ProgramID *string `form:"programId,omitempty" json:"programId,omitempty"`
+}
 
 // AdminProgramStatsParams defines parameters for AdminProgramStats.
 type AdminProgramStatsParams struct {
@@ -1767,6 +2423,12 @@ type ListMyEventsParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetMyReferralCodeParams defines parameters for GetMyReferralCode.
+type GetMyReferralCodeParams struct {
+	// Program A program's id: the caller's code in that program (default: the default program)
+	Program *string `form:"program,omitempty" json:"program,omitempty"`
+}
+
 // ListMyReferralsParams defines parameters for ListMyReferrals.
 type ListMyReferralsParams struct {
 	// Status Only referrals in this status
@@ -1809,8 +2471,20 @@ type AdminCreateAPIKeyJSONRequestBody = APIKeyRequest
 // AdminCreatePayoutJSONRequestBody defines body for AdminCreatePayout for application/json ContentType.
 type AdminCreatePayoutJSONRequestBody = PayoutRequest
 
+// AdminCreateProgramJSONRequestBody defines body for AdminCreateProgram for application/json ContentType.
+type AdminCreateProgramJSONRequestBody = ProgramCreate
+
+// AdminUpdateProgramJSONRequestBody defines body for AdminUpdateProgram for application/json ContentType.
+type AdminUpdateProgramJSONRequestBody = ProgramUpdate
+
+// AdminPreviewProgramJSONRequestBody defines body for AdminPreviewProgram for application/json ContentType.
+type AdminPreviewProgramJSONRequestBody = ProgramPreviewRequest
+
 // AdminCancelReferralJSONRequestBody defines body for AdminCancelReferral for application/json ContentType.
 type AdminCancelReferralJSONRequestBody = CancelRequest
+
+// AdminPutOverrideJSONRequestBody defines body for AdminPutOverride for application/json ContentType.
+type AdminPutOverrideJSONRequestBody = OverrideRequest
 
 // AdminCreateWebhookEndpointJSONRequestBody defines body for AdminCreateWebhookEndpoint for application/json ContentType.
 type AdminCreateWebhookEndpointJSONRequestBody = WebhookEndpointCreate
@@ -2169,6 +2843,88 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/admin/payouts/{id} (the `AdminGetPayout` operationId).
 	AdminGetPayout(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// AdminListPrograms List programs (operators)
+	//
+	// Programs, active and archived: the default first, then newest first.
+	//
+	// Corresponds with GET /v1/admin/programs (the `AdminListPrograms` operationId).
+	AdminListPrograms(ctx context.Context, params *AdminListProgramsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminCreateProgramWithBody Create a program (operators)
+	//
+	// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/admin/programs (the `AdminCreateProgram` operationId).
+	AdminCreateProgramWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminCreateProgram Create a program (operators)
+	//
+	// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/admin/programs (the `AdminCreateProgram` operationId).
+	AdminCreateProgram(ctx context.Context, body AdminCreateProgramJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminGetProgram A program (operators)
+	//
+	// The program with the rules in force (for the default program while it follows the environment: the REWARD_* values).
+	//
+	// Corresponds with GET /v1/admin/programs/{id} (the `AdminGetProgram` operationId).
+	AdminGetProgram(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminUpdateProgramWithBody Change a program (operators)
+	//
+	// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/admin/programs/{id} (the `AdminUpdateProgram` operationId).
+	AdminUpdateProgramWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminUpdateProgram Change a program (operators)
+	//
+	// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/admin/programs/{id} (the `AdminUpdateProgram` operationId).
+	AdminUpdateProgram(ctx context.Context, id string, body AdminUpdateProgramJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminArchiveProgram Archive a program (operators)
+	//
+	// An archived program takes no new codes or referrals (422 program_archived); its referrals keep earning under its rules and its codes keep resolving. Archiving again changes nothing. The default program cannot be archived.
+	//
+	// Corresponds with POST /v1/admin/programs/{id}/archive (the `AdminArchiveProgram` operationId).
+	AdminArchiveProgram(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminProgramHistory A program's history (operators)
+	//
+	// Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it; referrer overrides set or removed in the program too.
+	//
+	// Corresponds with GET /v1/admin/programs/{id}/history (the `AdminProgramHistory` operationId).
+	AdminProgramHistory(ctx context.Context, id string, params *AdminProgramHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminPreviewProgramWithBody Price a sample payment under a program (operators)
+	//
+	// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/admin/programs/{id}/preview (the `AdminPreviewProgram` operationId).
+	AdminPreviewProgramWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminPreviewProgram Price a sample payment under a program (operators)
+	//
+	// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/admin/programs/{id}/preview (the `AdminPreviewProgram` operationId).
+	AdminPreviewProgram(ctx context.Context, id string, body AdminPreviewProgramJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// AdminListReferrals List referrals (operators)
 	//
 	// Every referral, newest first, filtered by status, referrer, referred user or code.
@@ -2200,6 +2956,31 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/admin/referrals/{id}/cancel (the `AdminCancelReferral` operationId).
 	AdminCancelReferral(ctx context.Context, id string, body AdminCancelReferralJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminDeleteOverride Remove a referrer's own percent (operators)
+	//
+	// The referrer's rewards in the program earned from now on follow the program's percent again. Recorded in the program's history.
+	//
+	// Corresponds with DELETE /v1/admin/referrers/{userId}/override (the `AdminDeleteOverride` operationId).
+	AdminDeleteOverride(ctx context.Context, userID string, params *AdminDeleteOverrideParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminPutOverrideWithBody Give a referrer their own percent (operators)
+	//
+	// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+	AdminPutOverrideWithBody(ctx context.Context, userID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminPutOverride Give a referrer their own percent (operators)
+	//
+	// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+	AdminPutOverride(ctx context.Context, userID string, body AdminPutOverrideJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminProgramStats The program funnel (operators)
 	//
@@ -2320,7 +3101,7 @@ type ClientInterface interface {
 
 	// CheckCode Check a referral code
 	//
-	// For apps that let users type a code: whether it is a valid (current or earlier) referral code. Public, no token.
+	// For apps that let users type a code, and landing pages: whether it is a valid (current or earlier) referral code, and what the friend gets with it (offer: the code's program's discount or credit, in words and numbers; null when nothing). Public, no token.
 	//
 	// Corresponds with GET /v1/codes/{code} (the `CheckCode` operationId).
 	CheckCode(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2334,7 +3115,7 @@ type ClientInterface interface {
 
 	// ListMyTransactions The caller's ledger
 	//
-	// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments. Entries are never edited or deleted.
+	// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses and a referred friend's account credit (negative when reversed). Entries are never edited or deleted.
 	//
 	// Corresponds with GET /v1/me/balance/transactions (the `ListMyTransactions` operationId).
 	ListMyTransactions(ctx context.Context, params *ListMyTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2373,10 +3154,10 @@ type ClientInterface interface {
 
 	// GetMyReferralCode Get or create the caller's referral code
 	//
-	// Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.
+	// Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user and program, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.
 	//
 	// Corresponds with GET /v1/me/referral-code (the `GetMyReferralCode` operationId).
-	GetMyReferralCode(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetMyReferralCode(ctx context.Context, params *GetMyReferralCodeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PutMyReferralCodeWithBody Claim a vanity code
 	//
@@ -2437,7 +3218,7 @@ type ClientInterface interface {
 
 	// CreateReferralWithBody Attribute a new user to a referral code
 	//
-	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired.
+	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2446,7 +3227,7 @@ type ClientInterface interface {
 
 	// CreateReferral Attribute a new user to a referral code
 	//
-	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired.
+	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2771,6 +3552,188 @@ func (c *Client) AdminGetPayout(ctx context.Context, id string, reqEditors ...Re
 	return c.Client.Do(req)
 }
 
+// AdminListPrograms List programs (operators)
+//
+// Programs, active and archived: the default first, then newest first.
+//
+// Corresponds with GET /v1/admin/programs (the `AdminListPrograms` operationId).
+func (c *Client) AdminListPrograms(ctx context.Context, params *AdminListProgramsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminListProgramsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminCreateProgramWithBody Create a program (operators)
+//
+// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/admin/programs (the `AdminCreateProgram` operationId).
+func (c *Client) AdminCreateProgramWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminCreateProgramRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminCreateProgram Create a program (operators)
+//
+// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/admin/programs (the `AdminCreateProgram` operationId).
+func (c *Client) AdminCreateProgram(ctx context.Context, body AdminCreateProgramJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminCreateProgramRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminGetProgram A program (operators)
+//
+// The program with the rules in force (for the default program while it follows the environment: the REWARD_* values).
+//
+// Corresponds with GET /v1/admin/programs/{id} (the `AdminGetProgram` operationId).
+func (c *Client) AdminGetProgram(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminGetProgramRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminUpdateProgramWithBody Change a program (operators)
+//
+// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/admin/programs/{id} (the `AdminUpdateProgram` operationId).
+func (c *Client) AdminUpdateProgramWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminUpdateProgramRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminUpdateProgram Change a program (operators)
+//
+// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/admin/programs/{id} (the `AdminUpdateProgram` operationId).
+func (c *Client) AdminUpdateProgram(ctx context.Context, id string, body AdminUpdateProgramJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminUpdateProgramRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminArchiveProgram Archive a program (operators)
+//
+// An archived program takes no new codes or referrals (422 program_archived); its referrals keep earning under its rules and its codes keep resolving. Archiving again changes nothing. The default program cannot be archived.
+//
+// Corresponds with POST /v1/admin/programs/{id}/archive (the `AdminArchiveProgram` operationId).
+func (c *Client) AdminArchiveProgram(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminArchiveProgramRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminProgramHistory A program's history (operators)
+//
+// Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it; referrer overrides set or removed in the program too.
+//
+// Corresponds with GET /v1/admin/programs/{id}/history (the `AdminProgramHistory` operationId).
+func (c *Client) AdminProgramHistory(ctx context.Context, id string, params *AdminProgramHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminProgramHistoryRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminPreviewProgramWithBody Price a sample payment under a program (operators)
+//
+// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/admin/programs/{id}/preview (the `AdminPreviewProgram` operationId).
+func (c *Client) AdminPreviewProgramWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminPreviewProgramRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminPreviewProgram Price a sample payment under a program (operators)
+//
+// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/admin/programs/{id}/preview (the `AdminPreviewProgram` operationId).
+func (c *Client) AdminPreviewProgram(ctx context.Context, id string, body AdminPreviewProgramJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminPreviewProgramRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // AdminListReferrals List referrals (operators)
 //
 // Every referral, newest first, filtered by status, referrer, referred user or code.
@@ -2833,6 +3796,61 @@ func (c *Client) AdminCancelReferralWithBody(ctx context.Context, id string, con
 // Corresponds with POST /v1/admin/referrals/{id}/cancel (the `AdminCancelReferral` operationId).
 func (c *Client) AdminCancelReferral(ctx context.Context, id string, body AdminCancelReferralJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminCancelReferralRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminDeleteOverride Remove a referrer's own percent (operators)
+//
+// The referrer's rewards in the program earned from now on follow the program's percent again. Recorded in the program's history.
+//
+// Corresponds with DELETE /v1/admin/referrers/{userId}/override (the `AdminDeleteOverride` operationId).
+func (c *Client) AdminDeleteOverride(ctx context.Context, userID string, params *AdminDeleteOverrideParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminDeleteOverrideRequest(c.Server, userID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminPutOverrideWithBody Give a referrer their own percent (operators)
+//
+// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+func (c *Client) AdminPutOverrideWithBody(ctx context.Context, userID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminPutOverrideRequestWithBody(c.Server, userID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminPutOverride Give a referrer their own percent (operators)
+//
+// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+func (c *Client) AdminPutOverride(ctx context.Context, userID string, body AdminPutOverrideJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminPutOverrideRequest(c.Server, userID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3112,7 +4130,7 @@ func (c *Client) AdminTestWebhookEndpoint(ctx context.Context, id string, reqEdi
 
 // CheckCode Check a referral code
 //
-// For apps that let users type a code: whether it is a valid (current or earlier) referral code. Public, no token.
+// For apps that let users type a code, and landing pages: whether it is a valid (current or earlier) referral code, and what the friend gets with it (offer: the code's program's discount or credit, in words and numbers; null when nothing). Public, no token.
 //
 // Corresponds with GET /v1/codes/{code} (the `CheckCode` operationId).
 func (c *Client) CheckCode(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3146,7 +4164,7 @@ func (c *Client) GetMyBalance(ctx context.Context, reqEditors ...RequestEditorFn
 
 // ListMyTransactions The caller's ledger
 //
-// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments. Entries are never edited or deleted.
+// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses and a referred friend's account credit (negative when reversed). Entries are never edited or deleted.
 //
 // Corresponds with GET /v1/me/balance/transactions (the `ListMyTransactions` operationId).
 func (c *Client) ListMyTransactions(ctx context.Context, params *ListMyTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3235,11 +4253,11 @@ func (c *Client) PutMyNotifications(ctx context.Context, body PutMyNotifications
 
 // GetMyReferralCode Get or create the caller's referral code
 //
-// Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.
+// Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user and program, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.
 //
 // Corresponds with GET /v1/me/referral-code (the `GetMyReferralCode` operationId).
-func (c *Client) GetMyReferralCode(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetMyReferralCodeRequest(c.Server)
+func (c *Client) GetMyReferralCode(ctx context.Context, params *GetMyReferralCodeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMyReferralCodeRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3379,7 +4397,7 @@ func (c *Client) ReportPayment(ctx context.Context, body ReportPaymentJSONReques
 
 // CreateReferralWithBody Attribute a new user to a referral code
 //
-// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired.
+// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 //
 // Takes any type of body and a specified content type.
 //
@@ -3398,7 +4416,7 @@ func (c *Client) CreateReferralWithBody(ctx context.Context, contentType string,
 
 // CreateReferral Attribute a new user to a referral code
 //
-// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired.
+// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4223,6 +5241,347 @@ func NewAdminGetPayoutRequest(server string, id string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewAdminListProgramsRequest constructs an http.Request for the AdminListPrograms method
+func NewAdminListProgramsRequest(server string, params *AdminListProgramsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/programs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminCreateProgramRequest calls the generic AdminCreateProgram builder with application/json body
+func NewAdminCreateProgramRequest(server string, body AdminCreateProgramJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAdminCreateProgramRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewAdminCreateProgramRequestWithBody constructs an http.Request for the AdminCreateProgram method, with any body, and a specified content type
+func NewAdminCreateProgramRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/programs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAdminGetProgramRequest constructs an http.Request for the AdminGetProgram method
+func NewAdminGetProgramRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/programs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminUpdateProgramRequest calls the generic AdminUpdateProgram builder with application/json body
+func NewAdminUpdateProgramRequest(server string, id string, body AdminUpdateProgramJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAdminUpdateProgramRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAdminUpdateProgramRequestWithBody constructs an http.Request for the AdminUpdateProgram method, with any body, and a specified content type
+func NewAdminUpdateProgramRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/programs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAdminArchiveProgramRequest constructs an http.Request for the AdminArchiveProgram method
+func NewAdminArchiveProgramRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/programs/%s/archive", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminProgramHistoryRequest constructs an http.Request for the AdminProgramHistory method
+func NewAdminProgramHistoryRequest(server string, id string, params *AdminProgramHistoryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/programs/%s/history", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminPreviewProgramRequest calls the generic AdminPreviewProgram builder with application/json body
+func NewAdminPreviewProgramRequest(server string, id string, body AdminPreviewProgramJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAdminPreviewProgramRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAdminPreviewProgramRequestWithBody constructs an http.Request for the AdminPreviewProgram method, with any body, and a specified content type
+func NewAdminPreviewProgramRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/programs/%s/preview", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewAdminListReferralsRequest constructs an http.Request for the AdminListReferrals method
 func NewAdminListReferralsRequest(server string, params *AdminListReferralsParams) (*http.Request, error) {
 	var err error
@@ -4409,6 +5768,114 @@ func NewAdminCancelReferralRequestWithBody(server string, id string, contentType
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAdminDeleteOverrideRequest constructs an http.Request for the AdminDeleteOverride method
+func NewAdminDeleteOverrideRequest(server string, userID string, params *AdminDeleteOverrideParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "userId", userID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/referrers/%s/override", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ProgramID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "programId", *params.ProgramID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminPutOverrideRequest calls the generic AdminPutOverride builder with application/json body
+func NewAdminPutOverrideRequest(server string, userID string, body AdminPutOverrideJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAdminPutOverrideRequestWithBody(server, userID, "application/json", bodyReader)
+}
+
+// NewAdminPutOverrideRequestWithBody constructs an http.Request for the AdminPutOverride method, with any body, and a specified content type
+func NewAdminPutOverrideRequestWithBody(server string, userID string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "userId", userID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/referrers/%s/override", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -5285,7 +6752,7 @@ func NewPutMyNotificationsRequestWithBody(server string, contentType string, bod
 }
 
 // NewGetMyReferralCodeRequest constructs an http.Request for the GetMyReferralCode method
-func NewGetMyReferralCodeRequest(server string) (*http.Request, error) {
+func NewGetMyReferralCodeRequest(server string, params *GetMyReferralCodeParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5301,6 +6768,33 @@ func NewGetMyReferralCodeRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Program != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "program", *params.Program, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -5933,6 +7427,96 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/admin/payouts/{id} (the `AdminGetPayout` operationId).
 	AdminGetPayoutWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminGetPayoutResponse, error)
 
+	// AdminListProgramsWithResponse List programs (operators)
+	//
+	// Programs, active and archived: the default first, then newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/admin/programs (the `AdminListPrograms` operationId).
+	AdminListProgramsWithResponse(ctx context.Context, params *AdminListProgramsParams, reqEditors ...RequestEditorFn) (*AdminListProgramsResponse, error)
+
+	// AdminCreateProgramWithBodyWithResponse Create a program (operators)
+	//
+	// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/programs (the `AdminCreateProgram` operationId).
+	AdminCreateProgramWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminCreateProgramResponse, error)
+
+	// AdminCreateProgramWithResponse Create a program (operators)
+	//
+	// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/programs (the `AdminCreateProgram` operationId).
+	AdminCreateProgramWithResponse(ctx context.Context, body AdminCreateProgramJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminCreateProgramResponse, error)
+
+	// AdminGetProgramWithResponse A program (operators)
+	//
+	// The program with the rules in force (for the default program while it follows the environment: the REWARD_* values).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/admin/programs/{id} (the `AdminGetProgram` operationId).
+	AdminGetProgramWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminGetProgramResponse, error)
+
+	// AdminUpdateProgramWithBodyWithResponse Change a program (operators)
+	//
+	// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/admin/programs/{id} (the `AdminUpdateProgram` operationId).
+	AdminUpdateProgramWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminUpdateProgramResponse, error)
+
+	// AdminUpdateProgramWithResponse Change a program (operators)
+	//
+	// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/admin/programs/{id} (the `AdminUpdateProgram` operationId).
+	AdminUpdateProgramWithResponse(ctx context.Context, id string, body AdminUpdateProgramJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminUpdateProgramResponse, error)
+
+	// AdminArchiveProgramWithResponse Archive a program (operators)
+	//
+	// An archived program takes no new codes or referrals (422 program_archived); its referrals keep earning under its rules and its codes keep resolving. Archiving again changes nothing. The default program cannot be archived.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/programs/{id}/archive (the `AdminArchiveProgram` operationId).
+	AdminArchiveProgramWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminArchiveProgramResponse, error)
+
+	// AdminProgramHistoryWithResponse A program's history (operators)
+	//
+	// Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it; referrer overrides set or removed in the program too.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/admin/programs/{id}/history (the `AdminProgramHistory` operationId).
+	AdminProgramHistoryWithResponse(ctx context.Context, id string, params *AdminProgramHistoryParams, reqEditors ...RequestEditorFn) (*AdminProgramHistoryResponse, error)
+
+	// AdminPreviewProgramWithBodyWithResponse Price a sample payment under a program (operators)
+	//
+	// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/programs/{id}/preview (the `AdminPreviewProgram` operationId).
+	AdminPreviewProgramWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminPreviewProgramResponse, error)
+
+	// AdminPreviewProgramWithResponse Price a sample payment under a program (operators)
+	//
+	// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/programs/{id}/preview (the `AdminPreviewProgram` operationId).
+	AdminPreviewProgramWithResponse(ctx context.Context, id string, body AdminPreviewProgramJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminPreviewProgramResponse, error)
+
 	// AdminListReferralsWithResponse List referrals (operators)
 	//
 	// Every referral, newest first, filtered by status, referrer, referred user or code.
@@ -5968,6 +7552,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/admin/referrals/{id}/cancel (the `AdminCancelReferral` operationId).
 	AdminCancelReferralWithResponse(ctx context.Context, id string, body AdminCancelReferralJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminCancelReferralResponse, error)
+
+	// AdminDeleteOverrideWithResponse Remove a referrer's own percent (operators)
+	//
+	// The referrer's rewards in the program earned from now on follow the program's percent again. Recorded in the program's history.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/admin/referrers/{userId}/override (the `AdminDeleteOverride` operationId).
+	AdminDeleteOverrideWithResponse(ctx context.Context, userID string, params *AdminDeleteOverrideParams, reqEditors ...RequestEditorFn) (*AdminDeleteOverrideResponse, error)
+
+	// AdminPutOverrideWithBodyWithResponse Give a referrer their own percent (operators)
+	//
+	// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+	AdminPutOverrideWithBodyWithResponse(ctx context.Context, userID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminPutOverrideResponse, error)
+
+	// AdminPutOverrideWithResponse Give a referrer their own percent (operators)
+	//
+	// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+	AdminPutOverrideWithResponse(ctx context.Context, userID string, body AdminPutOverrideJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminPutOverrideResponse, error)
 
 	// AdminProgramStatsWithResponse The program funnel (operators)
 	//
@@ -6106,7 +7717,7 @@ type ClientWithResponsesInterface interface {
 
 	// CheckCodeWithResponse Check a referral code
 	//
-	// For apps that let users type a code: whether it is a valid (current or earlier) referral code. Public, no token.
+	// For apps that let users type a code, and landing pages: whether it is a valid (current or earlier) referral code, and what the friend gets with it (offer: the code's program's discount or credit, in words and numbers; null when nothing). Public, no token.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6124,7 +7735,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListMyTransactionsWithResponse The caller's ledger
 	//
-	// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments. Entries are never edited or deleted.
+	// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses and a referred friend's account credit (negative when reversed). Entries are never edited or deleted.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6169,12 +7780,12 @@ type ClientWithResponsesInterface interface {
 
 	// GetMyReferralCodeWithResponse Get or create the caller's referral code
 	//
-	// Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.
+	// Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user and program, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/me/referral-code (the `GetMyReferralCode` operationId).
-	GetMyReferralCodeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMyReferralCodeResponse, error)
+	GetMyReferralCodeWithResponse(ctx context.Context, params *GetMyReferralCodeParams, reqEditors ...RequestEditorFn) (*GetMyReferralCodeResponse, error)
 
 	// PutMyReferralCodeWithBodyWithResponse Claim a vanity code
 	//
@@ -6241,7 +7852,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateReferralWithBodyWithResponse Attribute a new user to a referral code
 	//
-	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired.
+	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6250,7 +7861,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateReferralWithResponse Attribute a new user to a referral code
 	//
-	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired.
+	// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7867,6 +9478,1147 @@ func (r AdminGetPayoutResponse) ContentType() string {
 	return ""
 }
 
+// AdminListProgramsResponse200Headers the declared response headers of an HTTP 200 response for AdminListPrograms
+type AdminListProgramsResponse200Headers struct {
+	XRequestID *string
+}
+
+// AdminListProgramsResponse400Headers the declared response headers of an HTTP 400 response for AdminListPrograms
+type AdminListProgramsResponse400Headers struct {
+	XRequestID *string
+}
+
+// AdminListProgramsResponse401Headers the declared response headers of an HTTP 401 response for AdminListPrograms
+type AdminListProgramsResponse401Headers struct {
+	XRequestID *string
+}
+
+// AdminListProgramsResponse403Headers the declared response headers of an HTTP 403 response for AdminListPrograms
+type AdminListProgramsResponse403Headers struct {
+	XRequestID *string
+}
+
+// AdminListProgramsResponse429Headers the declared response headers of an HTTP 429 response for AdminListPrograms
+type AdminListProgramsResponse429Headers struct {
+	RateLimitLimit     *string
+	RateLimitRemaining *string
+	RateLimitReset     *string
+	RetryAfter         *string
+	XRequestID         *string
+}
+
+// AdminListProgramsResponse500Headers the declared response headers of an HTTP 500 response for AdminListPrograms
+type AdminListProgramsResponse500Headers struct {
+	XRequestID *string
+}
+
+// AdminListProgramsResponse503Headers the declared response headers of an HTTP 503 response for AdminListPrograms
+type AdminListProgramsResponse503Headers struct {
+	RetryAfter *string
+	XRequestID *string
+}
+
+type AdminListProgramsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProgramPage
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Problem
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *Problem
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AdminListProgramsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AdminListProgramsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AdminListProgramsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AdminListProgramsResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AdminListProgramsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AdminListProgramsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminListProgramsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminListProgramsResponse) GetJSON200() *ProgramPage {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminListProgramsResponse) GetApplicationProblemJSON400() *Problem {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminListProgramsResponse) GetApplicationProblemJSON401() *Problem {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminListProgramsResponse) GetApplicationProblemJSON403() *Problem {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AdminListProgramsResponse) GetApplicationProblemJSON429() *Problem {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminListProgramsResponse) GetApplicationProblemJSON500() *Problem {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminListProgramsResponse) GetApplicationProblemJSON503() *Problem {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminListProgramsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminListProgramsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminListProgramsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminListProgramsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AdminCreateProgramResponse201Headers the declared response headers of an HTTP 201 response for AdminCreateProgram
+type AdminCreateProgramResponse201Headers struct {
+	XRequestID *string
+}
+
+// AdminCreateProgramResponse400Headers the declared response headers of an HTTP 400 response for AdminCreateProgram
+type AdminCreateProgramResponse400Headers struct {
+	XRequestID *string
+}
+
+// AdminCreateProgramResponse401Headers the declared response headers of an HTTP 401 response for AdminCreateProgram
+type AdminCreateProgramResponse401Headers struct {
+	XRequestID *string
+}
+
+// AdminCreateProgramResponse403Headers the declared response headers of an HTTP 403 response for AdminCreateProgram
+type AdminCreateProgramResponse403Headers struct {
+	XRequestID *string
+}
+
+// AdminCreateProgramResponse413Headers the declared response headers of an HTTP 413 response for AdminCreateProgram
+type AdminCreateProgramResponse413Headers struct {
+	XRequestID *string
+}
+
+// AdminCreateProgramResponse415Headers the declared response headers of an HTTP 415 response for AdminCreateProgram
+type AdminCreateProgramResponse415Headers struct {
+	XRequestID *string
+}
+
+// AdminCreateProgramResponse422Headers the declared response headers of an HTTP 422 response for AdminCreateProgram
+type AdminCreateProgramResponse422Headers struct {
+	XRequestID *string
+}
+
+// AdminCreateProgramResponse429Headers the declared response headers of an HTTP 429 response for AdminCreateProgram
+type AdminCreateProgramResponse429Headers struct {
+	RateLimitLimit     *string
+	RateLimitRemaining *string
+	RateLimitReset     *string
+	RetryAfter         *string
+	XRequestID         *string
+}
+
+// AdminCreateProgramResponse500Headers the declared response headers of an HTTP 500 response for AdminCreateProgram
+type AdminCreateProgramResponse500Headers struct {
+	XRequestID *string
+}
+
+// AdminCreateProgramResponse503Headers the declared response headers of an HTTP 503 response for AdminCreateProgram
+type AdminCreateProgramResponse503Headers struct {
+	RetryAfter *string
+	XRequestID *string
+}
+
+type AdminCreateProgramResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Program
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Problem
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *Problem
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *Problem
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *Problem
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *Problem
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *AdminCreateProgramResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AdminCreateProgramResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AdminCreateProgramResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AdminCreateProgramResponse403Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *AdminCreateProgramResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *AdminCreateProgramResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AdminCreateProgramResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AdminCreateProgramResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AdminCreateProgramResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminCreateProgramResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AdminCreateProgramResponse) GetJSON201() *Program {
+	return r.JSON201
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminCreateProgramResponse) GetApplicationProblemJSON400() *Problem {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminCreateProgramResponse) GetApplicationProblemJSON401() *Problem {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminCreateProgramResponse) GetApplicationProblemJSON403() *Problem {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AdminCreateProgramResponse) GetApplicationProblemJSON413() *Problem {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AdminCreateProgramResponse) GetApplicationProblemJSON415() *Problem {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminCreateProgramResponse) GetApplicationProblemJSON422() *Problem {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AdminCreateProgramResponse) GetApplicationProblemJSON429() *Problem {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminCreateProgramResponse) GetApplicationProblemJSON500() *Problem {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminCreateProgramResponse) GetApplicationProblemJSON503() *Problem {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminCreateProgramResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminCreateProgramResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminCreateProgramResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminCreateProgramResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AdminGetProgramResponse200Headers the declared response headers of an HTTP 200 response for AdminGetProgram
+type AdminGetProgramResponse200Headers struct {
+	XRequestID *string
+}
+
+// AdminGetProgramResponse401Headers the declared response headers of an HTTP 401 response for AdminGetProgram
+type AdminGetProgramResponse401Headers struct {
+	XRequestID *string
+}
+
+// AdminGetProgramResponse403Headers the declared response headers of an HTTP 403 response for AdminGetProgram
+type AdminGetProgramResponse403Headers struct {
+	XRequestID *string
+}
+
+// AdminGetProgramResponse404Headers the declared response headers of an HTTP 404 response for AdminGetProgram
+type AdminGetProgramResponse404Headers struct {
+	XRequestID *string
+}
+
+// AdminGetProgramResponse429Headers the declared response headers of an HTTP 429 response for AdminGetProgram
+type AdminGetProgramResponse429Headers struct {
+	RateLimitLimit     *string
+	RateLimitRemaining *string
+	RateLimitReset     *string
+	RetryAfter         *string
+	XRequestID         *string
+}
+
+// AdminGetProgramResponse500Headers the declared response headers of an HTTP 500 response for AdminGetProgram
+type AdminGetProgramResponse500Headers struct {
+	XRequestID *string
+}
+
+// AdminGetProgramResponse503Headers the declared response headers of an HTTP 503 response for AdminGetProgram
+type AdminGetProgramResponse503Headers struct {
+	RetryAfter *string
+	XRequestID *string
+}
+
+type AdminGetProgramResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Program
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Problem
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *Problem
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *Problem
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AdminGetProgramResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AdminGetProgramResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AdminGetProgramResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AdminGetProgramResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AdminGetProgramResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AdminGetProgramResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminGetProgramResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminGetProgramResponse) GetJSON200() *Program {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminGetProgramResponse) GetApplicationProblemJSON401() *Problem {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminGetProgramResponse) GetApplicationProblemJSON403() *Problem {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AdminGetProgramResponse) GetApplicationProblemJSON404() *Problem {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AdminGetProgramResponse) GetApplicationProblemJSON429() *Problem {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminGetProgramResponse) GetApplicationProblemJSON500() *Problem {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminGetProgramResponse) GetApplicationProblemJSON503() *Problem {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminGetProgramResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminGetProgramResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminGetProgramResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminGetProgramResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AdminUpdateProgramResponse200Headers the declared response headers of an HTTP 200 response for AdminUpdateProgram
+type AdminUpdateProgramResponse200Headers struct {
+	XRequestID *string
+}
+
+// AdminUpdateProgramResponse400Headers the declared response headers of an HTTP 400 response for AdminUpdateProgram
+type AdminUpdateProgramResponse400Headers struct {
+	XRequestID *string
+}
+
+// AdminUpdateProgramResponse401Headers the declared response headers of an HTTP 401 response for AdminUpdateProgram
+type AdminUpdateProgramResponse401Headers struct {
+	XRequestID *string
+}
+
+// AdminUpdateProgramResponse403Headers the declared response headers of an HTTP 403 response for AdminUpdateProgram
+type AdminUpdateProgramResponse403Headers struct {
+	XRequestID *string
+}
+
+// AdminUpdateProgramResponse404Headers the declared response headers of an HTTP 404 response for AdminUpdateProgram
+type AdminUpdateProgramResponse404Headers struct {
+	XRequestID *string
+}
+
+// AdminUpdateProgramResponse413Headers the declared response headers of an HTTP 413 response for AdminUpdateProgram
+type AdminUpdateProgramResponse413Headers struct {
+	XRequestID *string
+}
+
+// AdminUpdateProgramResponse415Headers the declared response headers of an HTTP 415 response for AdminUpdateProgram
+type AdminUpdateProgramResponse415Headers struct {
+	XRequestID *string
+}
+
+// AdminUpdateProgramResponse422Headers the declared response headers of an HTTP 422 response for AdminUpdateProgram
+type AdminUpdateProgramResponse422Headers struct {
+	XRequestID *string
+}
+
+// AdminUpdateProgramResponse429Headers the declared response headers of an HTTP 429 response for AdminUpdateProgram
+type AdminUpdateProgramResponse429Headers struct {
+	RateLimitLimit     *string
+	RateLimitRemaining *string
+	RateLimitReset     *string
+	RetryAfter         *string
+	XRequestID         *string
+}
+
+// AdminUpdateProgramResponse500Headers the declared response headers of an HTTP 500 response for AdminUpdateProgram
+type AdminUpdateProgramResponse500Headers struct {
+	XRequestID *string
+}
+
+// AdminUpdateProgramResponse503Headers the declared response headers of an HTTP 503 response for AdminUpdateProgram
+type AdminUpdateProgramResponse503Headers struct {
+	RetryAfter *string
+	XRequestID *string
+}
+
+type AdminUpdateProgramResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Program
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Problem
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *Problem
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *Problem
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *Problem
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *Problem
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *Problem
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AdminUpdateProgramResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AdminUpdateProgramResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AdminUpdateProgramResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AdminUpdateProgramResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AdminUpdateProgramResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *AdminUpdateProgramResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *AdminUpdateProgramResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AdminUpdateProgramResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AdminUpdateProgramResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AdminUpdateProgramResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminUpdateProgramResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminUpdateProgramResponse) GetJSON200() *Program {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminUpdateProgramResponse) GetApplicationProblemJSON400() *Problem {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminUpdateProgramResponse) GetApplicationProblemJSON401() *Problem {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminUpdateProgramResponse) GetApplicationProblemJSON403() *Problem {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AdminUpdateProgramResponse) GetApplicationProblemJSON404() *Problem {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AdminUpdateProgramResponse) GetApplicationProblemJSON413() *Problem {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AdminUpdateProgramResponse) GetApplicationProblemJSON415() *Problem {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminUpdateProgramResponse) GetApplicationProblemJSON422() *Problem {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AdminUpdateProgramResponse) GetApplicationProblemJSON429() *Problem {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminUpdateProgramResponse) GetApplicationProblemJSON500() *Problem {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminUpdateProgramResponse) GetApplicationProblemJSON503() *Problem {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminUpdateProgramResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminUpdateProgramResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminUpdateProgramResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminUpdateProgramResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AdminArchiveProgramResponse200Headers the declared response headers of an HTTP 200 response for AdminArchiveProgram
+type AdminArchiveProgramResponse200Headers struct {
+	XRequestID *string
+}
+
+// AdminArchiveProgramResponse401Headers the declared response headers of an HTTP 401 response for AdminArchiveProgram
+type AdminArchiveProgramResponse401Headers struct {
+	XRequestID *string
+}
+
+// AdminArchiveProgramResponse403Headers the declared response headers of an HTTP 403 response for AdminArchiveProgram
+type AdminArchiveProgramResponse403Headers struct {
+	XRequestID *string
+}
+
+// AdminArchiveProgramResponse404Headers the declared response headers of an HTTP 404 response for AdminArchiveProgram
+type AdminArchiveProgramResponse404Headers struct {
+	XRequestID *string
+}
+
+// AdminArchiveProgramResponse422Headers the declared response headers of an HTTP 422 response for AdminArchiveProgram
+type AdminArchiveProgramResponse422Headers struct {
+	XRequestID *string
+}
+
+// AdminArchiveProgramResponse429Headers the declared response headers of an HTTP 429 response for AdminArchiveProgram
+type AdminArchiveProgramResponse429Headers struct {
+	RateLimitLimit     *string
+	RateLimitRemaining *string
+	RateLimitReset     *string
+	RetryAfter         *string
+	XRequestID         *string
+}
+
+// AdminArchiveProgramResponse500Headers the declared response headers of an HTTP 500 response for AdminArchiveProgram
+type AdminArchiveProgramResponse500Headers struct {
+	XRequestID *string
+}
+
+// AdminArchiveProgramResponse503Headers the declared response headers of an HTTP 503 response for AdminArchiveProgram
+type AdminArchiveProgramResponse503Headers struct {
+	RetryAfter *string
+	XRequestID *string
+}
+
+type AdminArchiveProgramResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Program
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Problem
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *Problem
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *Problem
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *Problem
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AdminArchiveProgramResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AdminArchiveProgramResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AdminArchiveProgramResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AdminArchiveProgramResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AdminArchiveProgramResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AdminArchiveProgramResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AdminArchiveProgramResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminArchiveProgramResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminArchiveProgramResponse) GetJSON200() *Program {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminArchiveProgramResponse) GetApplicationProblemJSON401() *Problem {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminArchiveProgramResponse) GetApplicationProblemJSON403() *Problem {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AdminArchiveProgramResponse) GetApplicationProblemJSON404() *Problem {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminArchiveProgramResponse) GetApplicationProblemJSON422() *Problem {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AdminArchiveProgramResponse) GetApplicationProblemJSON429() *Problem {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminArchiveProgramResponse) GetApplicationProblemJSON500() *Problem {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminArchiveProgramResponse) GetApplicationProblemJSON503() *Problem {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminArchiveProgramResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminArchiveProgramResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminArchiveProgramResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminArchiveProgramResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AdminProgramHistoryResponse200Headers the declared response headers of an HTTP 200 response for AdminProgramHistory
+type AdminProgramHistoryResponse200Headers struct {
+	XRequestID *string
+}
+
+// AdminProgramHistoryResponse400Headers the declared response headers of an HTTP 400 response for AdminProgramHistory
+type AdminProgramHistoryResponse400Headers struct {
+	XRequestID *string
+}
+
+// AdminProgramHistoryResponse401Headers the declared response headers of an HTTP 401 response for AdminProgramHistory
+type AdminProgramHistoryResponse401Headers struct {
+	XRequestID *string
+}
+
+// AdminProgramHistoryResponse403Headers the declared response headers of an HTTP 403 response for AdminProgramHistory
+type AdminProgramHistoryResponse403Headers struct {
+	XRequestID *string
+}
+
+// AdminProgramHistoryResponse404Headers the declared response headers of an HTTP 404 response for AdminProgramHistory
+type AdminProgramHistoryResponse404Headers struct {
+	XRequestID *string
+}
+
+// AdminProgramHistoryResponse429Headers the declared response headers of an HTTP 429 response for AdminProgramHistory
+type AdminProgramHistoryResponse429Headers struct {
+	RateLimitLimit     *string
+	RateLimitRemaining *string
+	RateLimitReset     *string
+	RetryAfter         *string
+	XRequestID         *string
+}
+
+// AdminProgramHistoryResponse500Headers the declared response headers of an HTTP 500 response for AdminProgramHistory
+type AdminProgramHistoryResponse500Headers struct {
+	XRequestID *string
+}
+
+// AdminProgramHistoryResponse503Headers the declared response headers of an HTTP 503 response for AdminProgramHistory
+type AdminProgramHistoryResponse503Headers struct {
+	RetryAfter *string
+	XRequestID *string
+}
+
+type AdminProgramHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProgramChangePage
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Problem
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *Problem
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *Problem
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AdminProgramHistoryResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AdminProgramHistoryResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AdminProgramHistoryResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AdminProgramHistoryResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AdminProgramHistoryResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AdminProgramHistoryResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AdminProgramHistoryResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminProgramHistoryResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminProgramHistoryResponse) GetJSON200() *ProgramChangePage {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminProgramHistoryResponse) GetApplicationProblemJSON400() *Problem {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminProgramHistoryResponse) GetApplicationProblemJSON401() *Problem {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminProgramHistoryResponse) GetApplicationProblemJSON403() *Problem {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AdminProgramHistoryResponse) GetApplicationProblemJSON404() *Problem {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AdminProgramHistoryResponse) GetApplicationProblemJSON429() *Problem {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminProgramHistoryResponse) GetApplicationProblemJSON500() *Problem {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminProgramHistoryResponse) GetApplicationProblemJSON503() *Problem {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminProgramHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminProgramHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminProgramHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminProgramHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AdminPreviewProgramResponse200Headers the declared response headers of an HTTP 200 response for AdminPreviewProgram
+type AdminPreviewProgramResponse200Headers struct {
+	XRequestID *string
+}
+
+// AdminPreviewProgramResponse400Headers the declared response headers of an HTTP 400 response for AdminPreviewProgram
+type AdminPreviewProgramResponse400Headers struct {
+	XRequestID *string
+}
+
+// AdminPreviewProgramResponse401Headers the declared response headers of an HTTP 401 response for AdminPreviewProgram
+type AdminPreviewProgramResponse401Headers struct {
+	XRequestID *string
+}
+
+// AdminPreviewProgramResponse403Headers the declared response headers of an HTTP 403 response for AdminPreviewProgram
+type AdminPreviewProgramResponse403Headers struct {
+	XRequestID *string
+}
+
+// AdminPreviewProgramResponse404Headers the declared response headers of an HTTP 404 response for AdminPreviewProgram
+type AdminPreviewProgramResponse404Headers struct {
+	XRequestID *string
+}
+
+// AdminPreviewProgramResponse413Headers the declared response headers of an HTTP 413 response for AdminPreviewProgram
+type AdminPreviewProgramResponse413Headers struct {
+	XRequestID *string
+}
+
+// AdminPreviewProgramResponse415Headers the declared response headers of an HTTP 415 response for AdminPreviewProgram
+type AdminPreviewProgramResponse415Headers struct {
+	XRequestID *string
+}
+
+// AdminPreviewProgramResponse422Headers the declared response headers of an HTTP 422 response for AdminPreviewProgram
+type AdminPreviewProgramResponse422Headers struct {
+	XRequestID *string
+}
+
+// AdminPreviewProgramResponse429Headers the declared response headers of an HTTP 429 response for AdminPreviewProgram
+type AdminPreviewProgramResponse429Headers struct {
+	RateLimitLimit     *string
+	RateLimitRemaining *string
+	RateLimitReset     *string
+	RetryAfter         *string
+	XRequestID         *string
+}
+
+// AdminPreviewProgramResponse500Headers the declared response headers of an HTTP 500 response for AdminPreviewProgram
+type AdminPreviewProgramResponse500Headers struct {
+	XRequestID *string
+}
+
+// AdminPreviewProgramResponse503Headers the declared response headers of an HTTP 503 response for AdminPreviewProgram
+type AdminPreviewProgramResponse503Headers struct {
+	RetryAfter *string
+	XRequestID *string
+}
+
+type AdminPreviewProgramResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProgramPreview
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Problem
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *Problem
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *Problem
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *Problem
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *Problem
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *Problem
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AdminPreviewProgramResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AdminPreviewProgramResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AdminPreviewProgramResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AdminPreviewProgramResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AdminPreviewProgramResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *AdminPreviewProgramResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *AdminPreviewProgramResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AdminPreviewProgramResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AdminPreviewProgramResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AdminPreviewProgramResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminPreviewProgramResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminPreviewProgramResponse) GetJSON200() *ProgramPreview {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminPreviewProgramResponse) GetApplicationProblemJSON400() *Problem {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminPreviewProgramResponse) GetApplicationProblemJSON401() *Problem {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminPreviewProgramResponse) GetApplicationProblemJSON403() *Problem {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AdminPreviewProgramResponse) GetApplicationProblemJSON404() *Problem {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AdminPreviewProgramResponse) GetApplicationProblemJSON413() *Problem {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AdminPreviewProgramResponse) GetApplicationProblemJSON415() *Problem {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminPreviewProgramResponse) GetApplicationProblemJSON422() *Problem {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AdminPreviewProgramResponse) GetApplicationProblemJSON429() *Problem {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminPreviewProgramResponse) GetApplicationProblemJSON500() *Problem {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminPreviewProgramResponse) GetApplicationProblemJSON503() *Problem {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminPreviewProgramResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminPreviewProgramResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminPreviewProgramResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminPreviewProgramResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // AdminListReferralsResponse200Headers the declared response headers of an HTTP 200 response for AdminListReferrals
 type AdminListReferralsResponse200Headers struct {
 	XRequestID *string
@@ -8314,6 +11066,343 @@ func (r AdminCancelReferralResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AdminCancelReferralResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AdminDeleteOverrideResponse204Headers the declared response headers of an HTTP 204 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse204Headers struct {
+	XRequestID *string
+}
+
+// AdminDeleteOverrideResponse400Headers the declared response headers of an HTTP 400 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse400Headers struct {
+	XRequestID *string
+}
+
+// AdminDeleteOverrideResponse401Headers the declared response headers of an HTTP 401 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse401Headers struct {
+	XRequestID *string
+}
+
+// AdminDeleteOverrideResponse403Headers the declared response headers of an HTTP 403 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse403Headers struct {
+	XRequestID *string
+}
+
+// AdminDeleteOverrideResponse404Headers the declared response headers of an HTTP 404 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse404Headers struct {
+	XRequestID *string
+}
+
+// AdminDeleteOverrideResponse429Headers the declared response headers of an HTTP 429 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse429Headers struct {
+	RateLimitLimit     *string
+	RateLimitRemaining *string
+	RateLimitReset     *string
+	RetryAfter         *string
+	XRequestID         *string
+}
+
+// AdminDeleteOverrideResponse500Headers the declared response headers of an HTTP 500 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse500Headers struct {
+	XRequestID *string
+}
+
+// AdminDeleteOverrideResponse503Headers the declared response headers of an HTTP 503 response for AdminDeleteOverride
+type AdminDeleteOverrideResponse503Headers struct {
+	RetryAfter *string
+	XRequestID *string
+}
+
+type AdminDeleteOverrideResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Problem
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *Problem
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *Problem
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Problem
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *AdminDeleteOverrideResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AdminDeleteOverrideResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AdminDeleteOverrideResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AdminDeleteOverrideResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AdminDeleteOverrideResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AdminDeleteOverrideResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AdminDeleteOverrideResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminDeleteOverrideResponse503Headers
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminDeleteOverrideResponse) GetApplicationProblemJSON400() *Problem {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminDeleteOverrideResponse) GetApplicationProblemJSON401() *Problem {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminDeleteOverrideResponse) GetApplicationProblemJSON403() *Problem {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AdminDeleteOverrideResponse) GetApplicationProblemJSON404() *Problem {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AdminDeleteOverrideResponse) GetApplicationProblemJSON429() *Problem {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminDeleteOverrideResponse) GetApplicationProblemJSON500() *Problem {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminDeleteOverrideResponse) GetApplicationProblemJSON503() *Problem {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminDeleteOverrideResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminDeleteOverrideResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminDeleteOverrideResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminDeleteOverrideResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AdminPutOverrideResponse200Headers the declared response headers of an HTTP 200 response for AdminPutOverride
+type AdminPutOverrideResponse200Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse400Headers the declared response headers of an HTTP 400 response for AdminPutOverride
+type AdminPutOverrideResponse400Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse401Headers the declared response headers of an HTTP 401 response for AdminPutOverride
+type AdminPutOverrideResponse401Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse403Headers the declared response headers of an HTTP 403 response for AdminPutOverride
+type AdminPutOverrideResponse403Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse404Headers the declared response headers of an HTTP 404 response for AdminPutOverride
+type AdminPutOverrideResponse404Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse413Headers the declared response headers of an HTTP 413 response for AdminPutOverride
+type AdminPutOverrideResponse413Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse415Headers the declared response headers of an HTTP 415 response for AdminPutOverride
+type AdminPutOverrideResponse415Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse422Headers the declared response headers of an HTTP 422 response for AdminPutOverride
+type AdminPutOverrideResponse422Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse429Headers the declared response headers of an HTTP 429 response for AdminPutOverride
+type AdminPutOverrideResponse429Headers struct {
+	RateLimitLimit     *string
+	RateLimitRemaining *string
+	RateLimitReset     *string
+	RetryAfter         *string
+	XRequestID         *string
+}
+
+// AdminPutOverrideResponse500Headers the declared response headers of an HTTP 500 response for AdminPutOverride
+type AdminPutOverrideResponse500Headers struct {
+	XRequestID *string
+}
+
+// AdminPutOverrideResponse503Headers the declared response headers of an HTTP 503 response for AdminPutOverride
+type AdminPutOverrideResponse503Headers struct {
+	RetryAfter *string
+	XRequestID *string
+}
+
+type AdminPutOverrideResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Override
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *Problem
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Problem
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *Problem
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *Problem
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *Problem
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *Problem
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *Problem
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Problem
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AdminPutOverrideResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AdminPutOverrideResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AdminPutOverrideResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AdminPutOverrideResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AdminPutOverrideResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *AdminPutOverrideResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *AdminPutOverrideResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AdminPutOverrideResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AdminPutOverrideResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AdminPutOverrideResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminPutOverrideResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminPutOverrideResponse) GetJSON200() *Override {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON400() *Problem {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON401() *Problem {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON403() *Problem {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON404() *Problem {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON413() *Problem {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON415() *Problem {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON422() *Problem {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON429() *Problem {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON500() *Problem {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminPutOverrideResponse) GetApplicationProblemJSON503() *Problem {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminPutOverrideResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminPutOverrideResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminPutOverrideResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminPutOverrideResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10920,6 +14009,16 @@ type GetMyReferralCodeResponse403Headers struct {
 	XRequestID *string
 }
 
+// GetMyReferralCodeResponse404Headers the declared response headers of an HTTP 404 response for GetMyReferralCode
+type GetMyReferralCodeResponse404Headers struct {
+	XRequestID *string
+}
+
+// GetMyReferralCodeResponse422Headers the declared response headers of an HTTP 422 response for GetMyReferralCode
+type GetMyReferralCodeResponse422Headers struct {
+	XRequestID *string
+}
+
 // GetMyReferralCodeResponse429Headers the declared response headers of an HTTP 429 response for GetMyReferralCode
 type GetMyReferralCodeResponse429Headers struct {
 	RateLimitLimit     *string
@@ -10949,6 +14048,10 @@ type GetMyReferralCodeResponse struct {
 	ApplicationProblemJSON401 *Problem
 	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationProblemJSON403 *Problem
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *Problem
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *Problem
 	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationProblemJSON429 *Problem
 	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -10961,6 +14064,10 @@ type GetMyReferralCodeResponse struct {
 	Headers401 *GetMyReferralCodeResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *GetMyReferralCodeResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetMyReferralCodeResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetMyReferralCodeResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetMyReferralCodeResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -10982,6 +14089,16 @@ func (r GetMyReferralCodeResponse) GetApplicationProblemJSON401() *Problem {
 // GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r GetMyReferralCodeResponse) GetApplicationProblemJSON403() *Problem {
 	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMyReferralCodeResponse) GetApplicationProblemJSON404() *Problem {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetMyReferralCodeResponse) GetApplicationProblemJSON422() *Problem {
+	return r.ApplicationProblemJSON422
 }
 
 // GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -12692,6 +15809,156 @@ func (c *ClientWithResponses) AdminGetPayoutWithResponse(ctx context.Context, id
 	return ParseAdminGetPayoutResponse(rsp)
 }
 
+// AdminListProgramsWithResponse List programs (operators)
+//
+// Programs, active and archived: the default first, then newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/admin/programs (the `AdminListPrograms` operationId).
+func (c *ClientWithResponses) AdminListProgramsWithResponse(ctx context.Context, params *AdminListProgramsParams, reqEditors ...RequestEditorFn) (*AdminListProgramsResponse, error) {
+	rsp, err := c.AdminListPrograms(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminListProgramsResponse(rsp)
+}
+
+// AdminCreateProgramWithBodyWithResponse Create a program (operators)
+//
+// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/programs (the `AdminCreateProgram` operationId).
+func (c *ClientWithResponses) AdminCreateProgramWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminCreateProgramResponse, error) {
+	rsp, err := c.AdminCreateProgramWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminCreateProgramResponse(rsp)
+}
+
+// AdminCreateProgramWithResponse Create a program (operators)
+//
+// A program holds the referrer's reward rules, the friend's reward and milestone bonuses. Fields not sent take defaults: percent 0, no fixed amount, cap or minimum, payments 1, holdDays 14, friendReward none, no milestones. Amount maps are keyed by lower-case currency ("*": any other currency). The change is recorded in the program's history with the caller's subject.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/programs (the `AdminCreateProgram` operationId).
+func (c *ClientWithResponses) AdminCreateProgramWithResponse(ctx context.Context, body AdminCreateProgramJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminCreateProgramResponse, error) {
+	rsp, err := c.AdminCreateProgram(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminCreateProgramResponse(rsp)
+}
+
+// AdminGetProgramWithResponse A program (operators)
+//
+// The program with the rules in force (for the default program while it follows the environment: the REWARD_* values).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/admin/programs/{id} (the `AdminGetProgram` operationId).
+func (c *ClientWithResponses) AdminGetProgramWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminGetProgramResponse, error) {
+	rsp, err := c.AdminGetProgram(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminGetProgramResponse(rsp)
+}
+
+// AdminUpdateProgramWithBodyWithResponse Change a program (operators)
+//
+// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/admin/programs/{id} (the `AdminUpdateProgram` operationId).
+func (c *ClientWithResponses) AdminUpdateProgramWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminUpdateProgramResponse, error) {
+	rsp, err := c.AdminUpdateProgramWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminUpdateProgramResponse(rsp)
+}
+
+// AdminUpdateProgramWithResponse Change a program (operators)
+//
+// Merges the fields sent into the program (within referrerReward too; friendReward and milestones, when sent, are replaced whole). New rules apply to rewards earned from now on; every reward keeps the rule it was earned under. Changing the default program while it follows REWARD_* makes its rules the stored ones (managedBy api). Recorded in the history with the caller's subject.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/admin/programs/{id} (the `AdminUpdateProgram` operationId).
+func (c *ClientWithResponses) AdminUpdateProgramWithResponse(ctx context.Context, id string, body AdminUpdateProgramJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminUpdateProgramResponse, error) {
+	rsp, err := c.AdminUpdateProgram(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminUpdateProgramResponse(rsp)
+}
+
+// AdminArchiveProgramWithResponse Archive a program (operators)
+//
+// An archived program takes no new codes or referrals (422 program_archived); its referrals keep earning under its rules and its codes keep resolving. Archiving again changes nothing. The default program cannot be archived.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/programs/{id}/archive (the `AdminArchiveProgram` operationId).
+func (c *ClientWithResponses) AdminArchiveProgramWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminArchiveProgramResponse, error) {
+	rsp, err := c.AdminArchiveProgram(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminArchiveProgramResponse(rsp)
+}
+
+// AdminProgramHistoryWithResponse A program's history (operators)
+//
+// Every change, newest first: who made it (the admin token's subject, or environment for REWARD_* values recorded at a start), when, and the program's values after it; referrer overrides set or removed in the program too.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/admin/programs/{id}/history (the `AdminProgramHistory` operationId).
+func (c *ClientWithResponses) AdminProgramHistoryWithResponse(ctx context.Context, id string, params *AdminProgramHistoryParams, reqEditors ...RequestEditorFn) (*AdminProgramHistoryResponse, error) {
+	rsp, err := c.AdminProgramHistory(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminProgramHistoryResponse(rsp)
+}
+
+// AdminPreviewProgramWithBodyWithResponse Price a sample payment under a program (operators)
+//
+// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/programs/{id}/preview (the `AdminPreviewProgram` operationId).
+func (c *ClientWithResponses) AdminPreviewProgramWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminPreviewProgramResponse, error) {
+	rsp, err := c.AdminPreviewProgramWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminPreviewProgramResponse(rsp)
+}
+
+// AdminPreviewProgramWithResponse Price a sample payment under a program (operators)
+//
+// A dry run: what the payment would earn the referrer (with their override when referrerId is sent) as a referral's first earning payment, under the program as it is, or with draft (a change shaped like PATCH, validated the same way) merged in. Nothing is saved.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/programs/{id}/preview (the `AdminPreviewProgram` operationId).
+func (c *ClientWithResponses) AdminPreviewProgramWithResponse(ctx context.Context, id string, body AdminPreviewProgramJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminPreviewProgramResponse, error) {
+	rsp, err := c.AdminPreviewProgram(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminPreviewProgramResponse(rsp)
+}
+
 // AdminListReferralsWithResponse List referrals (operators)
 //
 // Every referral, newest first, filtered by status, referrer, referred user or code.
@@ -12750,6 +16017,51 @@ func (c *ClientWithResponses) AdminCancelReferralWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseAdminCancelReferralResponse(rsp)
+}
+
+// AdminDeleteOverrideWithResponse Remove a referrer's own percent (operators)
+//
+// The referrer's rewards in the program earned from now on follow the program's percent again. Recorded in the program's history.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/admin/referrers/{userId}/override (the `AdminDeleteOverride` operationId).
+func (c *ClientWithResponses) AdminDeleteOverrideWithResponse(ctx context.Context, userID string, params *AdminDeleteOverrideParams, reqEditors ...RequestEditorFn) (*AdminDeleteOverrideResponse, error) {
+	rsp, err := c.AdminDeleteOverride(ctx, userID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminDeleteOverrideResponse(rsp)
+}
+
+// AdminPutOverrideWithBodyWithResponse Give a referrer their own percent (operators)
+//
+// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+func (c *ClientWithResponses) AdminPutOverrideWithBodyWithResponse(ctx context.Context, userID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminPutOverrideResponse, error) {
+	rsp, err := c.AdminPutOverrideWithBody(ctx, userID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminPutOverrideResponse(rsp)
+}
+
+// AdminPutOverrideWithResponse Give a referrer their own percent (operators)
+//
+// The referrer's rewards in the program (the default program when programId is absent) earned from now on use this percent instead of the program's; the program's fixed part, cap, minimum, payments and hold still apply, and rewards already earned keep their rule. Setting it again replaces it. Recorded in the program's history with the caller's subject.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/admin/referrers/{userId}/override (the `AdminPutOverride` operationId).
+func (c *ClientWithResponses) AdminPutOverrideWithResponse(ctx context.Context, userID string, body AdminPutOverrideJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminPutOverrideResponse, error) {
+	rsp, err := c.AdminPutOverride(ctx, userID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminPutOverrideResponse(rsp)
 }
 
 // AdminProgramStatsWithResponse The program funnel (operators)
@@ -12979,7 +16291,7 @@ func (c *ClientWithResponses) AdminTestWebhookEndpointWithResponse(ctx context.C
 
 // CheckCodeWithResponse Check a referral code
 //
-// For apps that let users type a code: whether it is a valid (current or earlier) referral code. Public, no token.
+// For apps that let users type a code, and landing pages: whether it is a valid (current or earlier) referral code, and what the friend gets with it (offer: the code's program's discount or credit, in words and numbers; null when nothing). Public, no token.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -13009,7 +16321,7 @@ func (c *ClientWithResponses) GetMyBalanceWithResponse(ctx context.Context, reqE
 
 // ListMyTransactionsWithResponse The caller's ledger
 //
-// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments. Entries are never edited or deleted.
+// Every change of the caller's balances, newest first: rewards, reward reversals (refunds, disputes, cancellations), payouts, clawbacks of rewards already paid out, adjustments, milestone bonuses and a referred friend's account credit (negative when reversed). Entries are never edited or deleted.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -13084,13 +16396,13 @@ func (c *ClientWithResponses) PutMyNotificationsWithResponse(ctx context.Context
 
 // GetMyReferralCodeWithResponse Get or create the caller's referral code
 //
-// Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.
+// Returns the caller's referral code and link, creating the code on the first call (get-or-create). One code per user and program, ever (a vanity code replaces it, and earlier codes keep resolving): concurrent first calls all return the same code. Generated codes are 8 characters from ABCDEFGHJKLMNPQRSTUVWXYZ23456789; the link is APP_URL/?ref=CODE; links adds the short link PUBLIC_URL/r/CODE and app deep links when configured.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/me/referral-code (the `GetMyReferralCode` operationId).
-func (c *ClientWithResponses) GetMyReferralCodeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMyReferralCodeResponse, error) {
-	rsp, err := c.GetMyReferralCode(ctx, reqEditors...)
+func (c *ClientWithResponses) GetMyReferralCodeWithResponse(ctx context.Context, params *GetMyReferralCodeParams, reqEditors ...RequestEditorFn) (*GetMyReferralCodeResponse, error) {
+	rsp, err := c.GetMyReferralCode(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -13204,7 +16516,7 @@ func (c *ClientWithResponses) ReportPaymentWithResponse(ctx context.Context, bod
 
 // CreateReferralWithBodyWithResponse Attribute a new user to a referral code
 //
-// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired.
+// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13219,7 +16531,7 @@ func (c *ClientWithResponses) CreateReferralWithBodyWithResponse(ctx context.Con
 
 // CreateReferralWithResponse Attribute a new user to a referral code
 //
-// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired.
+// Called by the product backend at registration (the seed's registerUser). Codes match case-insensitively, surrounding spaces ignored. A user is referred at most once: repeating the same attribution answers 200 with the same referral; another code answers 409. A user cannot use their own code. clickId (from the short link) or clickedAt dates the visit: older than ATTRIBUTION_WINDOW_DAYS is 422 attribution_expired. The referral earns under programId when sent, else under the code's program. offer is what the friend gets in that program (the promotion code to pass to Stripe Checkout's discounts or to apply to the subscription; absent when nothing).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15297,6 +18609,1459 @@ func ParseAdminGetPayoutResponse(rsp *http.Response) (*AdminGetPayoutResponse, e
 	return response, nil
 }
 
+// ParseAdminListProgramsResponse parses an HTTP response from a AdminListProgramsWithResponse call
+func ParseAdminListProgramsResponse(rsp *http.Response) (*AdminListProgramsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminListProgramsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProgramPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AdminListProgramsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AdminListProgramsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AdminListProgramsResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AdminListProgramsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers AdminListProgramsResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers AdminListProgramsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminListProgramsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAdminCreateProgramResponse parses an HTTP response from a AdminCreateProgramWithResponse call
+func ParseAdminCreateProgramResponse(rsp *http.Response) (*AdminCreateProgramResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminCreateProgramResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Program
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers AdminCreateProgramResponse201Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers AdminCreateProgramResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AdminCreateProgramResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AdminCreateProgramResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 413:
+		var headers AdminCreateProgramResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers AdminCreateProgramResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers AdminCreateProgramResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers AdminCreateProgramResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers AdminCreateProgramResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminCreateProgramResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAdminGetProgramResponse parses an HTTP response from a AdminGetProgramWithResponse call
+func ParseAdminGetProgramResponse(rsp *http.Response) (*AdminGetProgramResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminGetProgramResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Program
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AdminGetProgramResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers AdminGetProgramResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AdminGetProgramResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AdminGetProgramResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers AdminGetProgramResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers AdminGetProgramResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminGetProgramResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAdminUpdateProgramResponse parses an HTTP response from a AdminUpdateProgramWithResponse call
+func ParseAdminUpdateProgramResponse(rsp *http.Response) (*AdminUpdateProgramResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminUpdateProgramResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Program
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AdminUpdateProgramResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AdminUpdateProgramResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AdminUpdateProgramResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AdminUpdateProgramResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AdminUpdateProgramResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers AdminUpdateProgramResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers AdminUpdateProgramResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers AdminUpdateProgramResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers AdminUpdateProgramResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers AdminUpdateProgramResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminUpdateProgramResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAdminArchiveProgramResponse parses an HTTP response from a AdminArchiveProgramWithResponse call
+func ParseAdminArchiveProgramResponse(rsp *http.Response) (*AdminArchiveProgramResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminArchiveProgramResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Program
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AdminArchiveProgramResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers AdminArchiveProgramResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AdminArchiveProgramResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AdminArchiveProgramResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers AdminArchiveProgramResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers AdminArchiveProgramResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers AdminArchiveProgramResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminArchiveProgramResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAdminProgramHistoryResponse parses an HTTP response from a AdminProgramHistoryWithResponse call
+func ParseAdminProgramHistoryResponse(rsp *http.Response) (*AdminProgramHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminProgramHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProgramChangePage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AdminProgramHistoryResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AdminProgramHistoryResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AdminProgramHistoryResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AdminProgramHistoryResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AdminProgramHistoryResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers AdminProgramHistoryResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers AdminProgramHistoryResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminProgramHistoryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAdminPreviewProgramResponse parses an HTTP response from a AdminPreviewProgramWithResponse call
+func ParseAdminPreviewProgramResponse(rsp *http.Response) (*AdminPreviewProgramResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminPreviewProgramResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProgramPreview
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AdminPreviewProgramResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AdminPreviewProgramResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AdminPreviewProgramResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AdminPreviewProgramResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AdminPreviewProgramResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers AdminPreviewProgramResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers AdminPreviewProgramResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers AdminPreviewProgramResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers AdminPreviewProgramResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers AdminPreviewProgramResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminPreviewProgramResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseAdminListReferralsResponse parses an HTTP response from a AdminListReferralsWithResponse call
 func ParseAdminListReferralsResponse(rsp *http.Response) (*AdminListReferralsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15856,6 +20621,439 @@ func ParseAdminCancelReferralResponse(rsp *http.Response) (*AdminCancelReferralR
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers AdminCancelReferralResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAdminDeleteOverrideResponse parses an HTTP response from a AdminDeleteOverrideWithResponse call
+func ParseAdminDeleteOverrideResponse(rsp *http.Response) (*AdminDeleteOverrideResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminDeleteOverrideResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers AdminDeleteOverrideResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers AdminDeleteOverrideResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AdminDeleteOverrideResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AdminDeleteOverrideResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AdminDeleteOverrideResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers AdminDeleteOverrideResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers AdminDeleteOverrideResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminDeleteOverrideResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAdminPutOverrideResponse parses an HTTP response from a AdminPutOverrideWithResponse call
+func ParseAdminPutOverrideResponse(rsp *http.Response) (*AdminPutOverrideResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminPutOverrideResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Override
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AdminPutOverrideResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AdminPutOverrideResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AdminPutOverrideResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AdminPutOverrideResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AdminPutOverrideResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers AdminPutOverrideResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers AdminPutOverrideResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers AdminPutOverrideResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers AdminPutOverrideResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers AdminPutOverrideResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminPutOverrideResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -19228,6 +24426,20 @@ func ParseGetMyReferralCodeResponse(rsp *http.Response) (*GetMyReferralCodeRespo
 		}
 		response.ApplicationProblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19282,6 +24494,26 @@ func ParseGetMyReferralCodeResponse(rsp *http.Response) (*GetMyReferralCodeRespo
 			headers.XRequestID = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetMyReferralCodeResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetMyReferralCodeResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetMyReferralCodeResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {

@@ -1,0 +1,164 @@
+package referral
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// DiscountSpec is a Stripe coupon and promotion code to create.
+type DiscountSpec struct {
+	PercentOff     *Percent
+	AmountOff      int64
+	Currency       string
+	Duration       string
+	DurationMonths int
+	// Code is the promotion code asked for; empty: Stripe makes one up.
+	Code string
+	// Name is shown to customers (on invoices and receipts).
+	Name string
+	// IdempotencyKey makes a repeated creation return the first objects.
+	IdempotencyKey string
+	// ProgramID is recorded in the objects' metadata.
+	ProgramID string
+}
+
+// IssuedDiscount is what Stripe created.
+type IssuedDiscount struct {
+	CouponID        string
+	PromotionCodeID string
+	Code            string
+}
+
+// DiscountIssuer creates Stripe coupons with a promotion code. Errors
+// wrapping ErrDiscountRejected are Stripe refusing the discount (a taken
+// code, say); others are transient.
+type DiscountIssuer interface {
+	CreateDiscount(ctx context.Context, d DiscountSpec) (IssuedDiscount, error)
+	// SetPromotionCodeActive activates or deactivates a promotion code.
+	SetPromotionCodeActive(ctx context.Context, id string, active bool) error
+}
+
+// Discount errors.
+var (
+	ErrDiscountRejected  = errors.New("Stripe refused the discount")
+	ErrDiscountsDisabled = errors.New("a discount for the friend needs STRIPE_SECRET_KEY")
+)
+
+// issueDiscount creates the Stripe coupon and promotion code of a
+// program's discount, before the program is stored (never inside a
+// transaction), under an idempotency key of the program, the terms and
+// the promotion code it replaces, so a retried request creates them once
+// (and going back to an earlier discount creates new ones).
+func (s *Service) issueDiscount(ctx context.Context, programID, name string, d *Discount, replaces string) error {
+	if s.discounts == nil {
+		return ErrDiscountsDisabled
+	}
+	sum := sha256.Sum256([]byte(d.terms() + "|" + replaces))
+	spec := DiscountSpec{
+		PercentOff: d.PercentOff, Duration: d.Duration, DurationMonths: d.DurationMonths, Code: d.Code, Name: name,
+		IdempotencyKey: "referral-program-" + programID + "-" + hex.EncodeToString(sum[:12]), ProgramID: programID,
+	}
+	spec.Currency, spec.AmountOff = d.amountOff()
+	issued, err := s.discounts.CreateDiscount(ctx, spec)
+	if err != nil {
+		return fmt.Errorf("create Stripe discount of program %s: %w", programID, err)
+	}
+	d.StripeCouponID, d.StripePromotionCodeID, d.PromotionCode = issued.CouponID, issued.PromotionCodeID, issued.Code
+	return nil
+}
+
+// Offer is what a program gives the friend, for a landing page and the
+// product's checkout.
+type Offer struct {
+	Type           FriendRewardType
+	PercentOff     *Percent
+	AmountOff      int64
+	Currency       string
+	Duration       string
+	DurationMonths int
+	PromotionCode  string
+	// StripePromotionCodeID is the promotion code's Stripe id.
+	StripePromotionCodeID string
+	// Amount is a credit's amount in Currency; When is when it is granted.
+	Amount int64
+	When   string
+	// Description says it in words: "20% off your first payment".
+	Description string
+}
+
+// OfferOf is what program p offers the friend; nil for none.
+func OfferOf(p Program) *Offer {
+	switch f := p.Friend; {
+	case f.Type == FriendDiscount && f.Discount != nil:
+		d := f.Discount
+		o := &Offer{Type: FriendDiscount, PercentOff: d.PercentOff, Duration: d.Duration, DurationMonths: d.DurationMonths,
+			PromotionCode: d.PromotionCode, StripePromotionCodeID: d.StripePromotionCodeID}
+		o.Currency, o.AmountOff = d.amountOff()
+		what := ""
+		if d.PercentOff != nil {
+			what = d.PercentOff.String() + "%"
+		} else {
+			what = formatMoney(o.AmountOff, o.Currency)
+		}
+		switch d.Duration {
+		case DurationOnce:
+			o.Description = what + " off your first payment"
+		case DurationRepeating:
+			o.Description = fmt.Sprintf("%s off for %d month%s", what, d.DurationMonths, map[bool]string{true: "", false: "s"}[d.DurationMonths == 1])
+		default:
+			o.Description = what + " off every payment"
+		}
+		return o
+	case f.Type == FriendCredit && f.Credit != nil:
+		c := f.Credit
+		o := &Offer{Type: FriendCredit, When: c.When}
+		when := " after your first payment"
+		if c.When == CreditAtSignup {
+			when = " when you sign up"
+		}
+		o.Description = "account credit" + when
+		if cur := c.signupCurrency(); len(c.Amount) == 1 && cur != AnyCurrency {
+			o.Currency, o.Amount = cur, c.Amount[cur]
+			o.Description = formatMoney(o.Amount, cur) + " account credit" + when
+		}
+		return o
+	}
+	return nil
+}
+
+// zeroDecimal are the currencies Stripe counts in whole units.
+var zeroDecimal = map[string]bool{"bif": true, "clp": true, "djf": true, "gnf": true, "jpy": true, "kmf": true, "krw": true,
+	"mga": true, "pyg": true, "rwf": true, "ugx": true, "vnd": true, "vuv": true, "xaf": true, "xof": true, "xpf": true}
+
+// formatMoney writes minor units in major units with the currency code,
+// e.g. "10.00 USD", with integer arithmetic.
+func formatMoney(amount int64, currency string) string {
+	code := strings.ToUpper(currency)
+	if zeroDecimal[currency] {
+		return fmt.Sprintf("%d %s", amount, code)
+	}
+	return fmt.Sprintf("%d.%02d %s", amount/100, amount%100, code)
+}
+
+// CodeOffer is what the friend gets with a code: the offer of the code's
+// program (nil for none). ErrCodeNotFound for an unknown code.
+func (s *Service) CodeOffer(ctx context.Context, code string) (*Offer, error) {
+	c, err := s.ResolveCode(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	return s.ProgramOffer(ctx, c.ProgramID)
+}
+
+// ProgramOffer is what a program offers the friend (nil for none).
+func (s *Service) ProgramOffer(ctx context.Context, programID string) (*Offer, error) {
+	p, err := s.Program(ctx, programID)
+	if err != nil {
+		return nil, err
+	}
+	return OfferOf(p), nil
+}
