@@ -90,8 +90,12 @@ type Offer struct {
 	Description string
 }
 
-// OfferOf is what program p offers the friend; nil for none.
+// OfferOf is what program p offers the friend; nil for none (also when
+// the program is archived: it takes no new friends).
 func OfferOf(p Program) *Offer {
+	if p.Status == ProgramArchived {
+		return nil
+	}
 	switch f := p.Friend; {
 	case f.Type == FriendDiscount && f.Discount != nil:
 		d := f.Discount

@@ -17,8 +17,10 @@ type FriendCreditGrant struct {
 	ProgramID  string
 	Currency   string
 	Amount     int64
-	// PayoutID is the payout that paid it, once claimed by one.
+	// PayoutID is the payout that claimed it; PaidOut when that payout was
+	// paid (a credit is reversed only before).
 	PayoutID    string
+	PaidOut     bool
 	AvailableAt time.Time
 	CreatedAt   time.Time
 }
@@ -32,21 +34,35 @@ func (s *Service) settleFriendCredit(ctx context.Context, tx Store, prog Program
 	cur, err := tx.FriendCreditOf(ctx, ref.ID)
 	switch {
 	case err == nil:
-		if ref.Status != StatusCancelled || cur.PayoutID != "" {
+		if ref.Status != StatusCancelled || cur.PaidOut {
 			return nil
 		}
 		return s.reverseFriendCredit(ctx, tx, cur, now)
 	case !errors.Is(err, ErrNotFound):
 		return fmt.Errorf("friend credit of referral %s: %w", ref.ID, err)
 	}
+	if ref.Status == StatusCancelled {
+		return nil
+	}
+	// A restored referral gets back the credit it had, as granted then: a
+	// program change since does not touch it.
+	prev, err := tx.ReversedFriendCreditOf(ctx, ref.ID)
+	switch {
+	case err == nil:
+		return s.grantFriendCredit(ctx, tx, ref, prev.ProgramID, prev.Currency, prev.Amount, now.Add(s.termsOf(prog, prev.Currency).hold), now)
+	case !errors.Is(err, ErrNotFound):
+		return fmt.Errorf("reversed friend credit of referral %s: %w", ref.ID, err)
+	}
 	c := prog.Friend.Credit
-	if prog.Friend.Type != FriendCredit || c == nil || ref.Status == StatusCancelled {
+	if prog.Friend.Type != FriendCredit || c == nil {
 		return nil
 	}
 	var currency string
 	switch {
-	case c.When == CreditAtSignup:
+	case c.When == CreditAtSignup && ref.Status == StatusPending:
 		currency = c.signupCurrency()
+	case c.When == CreditAtSignup:
+		return nil // the friend signed up before the program credited signups
 	case earning(ref.Status):
 		currency = ref.RewardCurrency
 	default:
@@ -56,13 +72,20 @@ func (s *Service) settleFriendCredit(ctx context.Context, tx Store, prog Program
 	if amount <= 0 || currency == "" {
 		return nil
 	}
+	return s.grantFriendCredit(ctx, tx, ref, prog.ID, currency, amount, now.Add(s.termsOf(prog, currency).hold), now)
+}
+
+// grantFriendCredit records a credit for ref's friend and its ledger entry,
+// unless the referral has a standing one.
+func (s *Service) grantFriendCredit(ctx context.Context, tx Store, ref Referral, programID, currency string, amount int64, availableAt, now time.Time) error {
 	id, err := s.ids.New("fc_", now)
 	if err != nil {
 		return err
 	}
+	prog := Program{ID: programID}
 	g := FriendCreditGrant{
-		ID: id, UserID: ref.ReferredUserID, ReferralID: ref.ID, ProgramID: prog.ID, Currency: currency, Amount: amount,
-		AvailableAt: now.Add(s.termsOf(prog, currency).hold), CreatedAt: now,
+		ID: id, UserID: ref.ReferredUserID, ReferralID: ref.ID, ProgramID: programID, Currency: currency, Amount: amount,
+		AvailableAt: availableAt, CreatedAt: now,
 	}
 	created, err := tx.CreateFriendCredit(ctx, g)
 	if err != nil {

@@ -20,8 +20,10 @@ type MilestoneBonus struct {
 	Currency   string
 	Amount     int64
 	ReferralID string
-	// PayoutID is the payout that paid it, once claimed by one.
+	// PayoutID is the payout that claimed it; PaidOut when that payout was
+	// paid (a bonus is reversed only before).
 	PayoutID    string
+	PaidOut     bool
 	AvailableAt time.Time
 	CreatedAt   time.Time
 }
@@ -55,7 +57,7 @@ func (s *Service) settleMilestones(ctx context.Context, tx Store, ref Referral, 
 	}
 	standing := map[int]bool{}
 	for _, b := range live {
-		if b.Milestone <= count || b.PayoutID != "" {
+		if b.Milestone <= count || b.PaidOut {
 			standing[b.Milestone] = true
 			continue
 		}

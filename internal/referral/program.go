@@ -435,7 +435,7 @@ func checkDiscount(bad map[string]string, d *Discount) {
 		bad[f+".amountOff"] = "must name exactly one currency"
 	case len(d.AmountOff) == 1:
 		cur, v := d.amountOff()
-		if !ValidCurrency(cur) {
+		if !KnownCurrency(cur) {
 			bad[f+".amountOff"] = fmt.Sprintf("has %q, not a lower-case ISO 4217 currency", cur)
 		} else if v <= 0 || v > maxRewardAmount {
 			bad[f+".amountOff"] = "must be a positive whole amount in minor units up to 10^12"
@@ -495,7 +495,7 @@ func checkMilestones(bad map[string]string, ms []Milestone) {
 func checkAmounts(bad map[string]string, field string, a Amounts) {
 	for cur, v := range a {
 		switch {
-		case cur != AnyCurrency && !ValidCurrency(cur):
+		case cur != AnyCurrency && !KnownCurrency(cur):
 			bad[field] = fmt.Sprintf("has %q, not a lower-case ISO 4217 currency", cur)
 		case v < 0 || v > maxRewardAmount:
 			bad[field] = fmt.Sprintf("%s must be a whole amount in minor units between 0 and 10^12", cur)

@@ -210,7 +210,7 @@ func (s *Service) ArchiveProgram(ctx context.Context, subject, id string) (Progr
 			return ErrProgramDefault
 		}
 		if cur.Status == ProgramArchived {
-			return nil
+			return nil // the promotion code is deactivated again below
 		}
 		now := s.clock()
 		cur.Status, cur.UpdatedAt = ProgramArchived, now
@@ -220,7 +220,19 @@ func (s *Service) ArchiveProgram(ctx context.Context, subject, id string) (Progr
 		out = s.effective(cur)
 		return s.recordChange(ctx, tx, out, ChangeArchive, subject, now)
 	})
-	return out, err
+	if err != nil {
+		return out, err
+	}
+	// After the commit (no network call inside a transaction): the
+	// program's promotion code stops working at Stripe too. A failure is
+	// logged; archiving again retries it.
+	if d := out.Friend.Discount; out.Friend.Type == FriendDiscount && d != nil && d.StripePromotionCodeID != "" && s.discounts != nil {
+		if err := s.discounts.SetPromotionCodeActive(ctx, d.StripePromotionCodeID, false); err != nil {
+			s.log.WarnContext(ctx, "archived program's promotion code still active at Stripe", "program_id", out.ID,
+				"promotion_code", d.StripePromotionCodeID, "error", err)
+		}
+	}
+	return out, nil
 }
 
 // ProgramHistory returns a page of a program's changes, newest first, and

@@ -6,7 +6,10 @@ package referral
 import (
 	"errors"
 	"slices"
+	"strings"
 	"time"
+
+	"golang.org/x/text/currency"
 )
 
 // Status is the lifecycle state of a referral, the seed's ReferralStatus enum.
@@ -172,6 +175,16 @@ var (
 	// change is safe to send again.
 	ErrUnavailable = errors.New("the database is unavailable")
 )
+
+// KnownCurrency reports whether c is a lower-case ISO 4217 code of a
+// currency that exists (what Stripe takes), not just three letters.
+func KnownCurrency(c string) bool {
+	if !ValidCurrency(c) {
+		return false
+	}
+	_, err := currency.ParseISO(strings.ToUpper(c))
+	return err == nil
+}
 
 // ValidCurrency reports whether c is a lower-case three-letter ISO 4217 code.
 func ValidCurrency(c string) bool {

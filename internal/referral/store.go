@@ -199,6 +199,9 @@ type Store interface {
 	// FriendCreditOf returns the standing (granted, not reversed) credit
 	// of a referral's friend; ErrNotFound when none.
 	FriendCreditOf(ctx context.Context, referralID string) (FriendCreditGrant, error)
+	// ReversedFriendCreditOf returns the referral's latest reversed credit;
+	// ErrNotFound when there is none.
+	ReversedFriendCreditOf(ctx context.Context, referralID string) (FriendCreditGrant, error)
 	// CreateFriendCredit records a granted credit; false when the referral
 	// has a standing one.
 	CreateFriendCredit(ctx context.Context, c FriendCreditGrant) (bool, error)

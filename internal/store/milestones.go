@@ -23,7 +23,13 @@ type MilestoneBonus struct {
 	AvailableAt time.Time
 	CreatedAt   time.Time
 	ReversedAt  *time.Time
+	// PaidOut is read: whether the payout that claimed it was paid.
+	PaidOut bool `gorm:"->;-:migration"`
 }
+
+// paidOut is true for a bonus or credit whose claiming payout was paid; a
+// pending or failed payout leaves it reversible.
+const paidOut = "(payout_id IS NOT NULL AND payout_id IN (SELECT id FROM payouts WHERE status = 'paid'))"
 
 // TableName names the bonuses table.
 func (MilestoneBonus) TableName() string { return "milestone_bonuses" }
@@ -37,7 +43,7 @@ const (
 func (m MilestoneBonus) toDomain() referral.MilestoneBonus {
 	return referral.MilestoneBonus{
 		ID: m.ID, ReferrerID: m.ReferrerID, ProgramID: m.ProgramID, Milestone: m.Milestone, Currency: m.Currency,
-		Amount: m.Amount, ReferralID: m.ReferralID, PayoutID: deref(m.PayoutID),
+		Amount: m.Amount, ReferralID: m.ReferralID, PayoutID: deref(m.PayoutID), PaidOut: m.PaidOut,
 		AvailableAt: m.AvailableAt.UTC(), CreatedAt: m.CreatedAt.UTC(),
 	}
 }
@@ -56,7 +62,8 @@ func (s *Store) CountEarningReferrals(ctx context.Context, referrerID, programID
 // LiveBonuses returns a referrer's standing bonuses in a program.
 func (s *Store) LiveBonuses(ctx context.Context, referrerID, programID string) ([]referral.MilestoneBonus, error) {
 	var ms []MilestoneBonus
-	err := s.with(ctx).Where("referrer_id = ? AND program_id = ? AND status = ?", referrerID, programID, bonusGranted).
+	err := s.with(ctx).Select("*, "+paidOut+" AS paid_out").
+		Where("referrer_id = ? AND program_id = ? AND status = ?", referrerID, programID, bonusGranted).
 		Order("milestone").Find(&ms).Error
 	if err != nil {
 		return nil, err
@@ -79,9 +86,11 @@ func (s *Store) CreateBonus(ctx context.Context, b referral.MilestoneBonus) (boo
 	return res.RowsAffected == 1, res.Error
 }
 
-// ReverseBonus marks a standing, unpaid bonus reversed.
+// ReverseBonus marks a standing bonus not paid out reversed (one a
+// pending payout claimed too: if that payout is paid after all, the
+// reversal is a clawback; if it fails, the amount is not paid twice).
 func (s *Store) ReverseBonus(ctx context.Context, id string, at time.Time) (bool, error) {
-	res := s.with(ctx).Model(&MilestoneBonus{}).Where("id = ? AND status = ? AND payout_id IS NULL", id, bonusGranted).
+	res := s.with(ctx).Model(&MilestoneBonus{}).Where("id = ? AND status = ? AND NOT "+paidOut, id, bonusGranted).
 		Updates(map[string]any{"status": bonusReversed, "reversed_at": at})
 	return res.RowsAffected == 1, res.Error
 }

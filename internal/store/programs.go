@@ -209,12 +209,14 @@ func (s *Store) ProgramByID(ctx context.Context, id string) (referral.Program, e
 	return m.toDomain()
 }
 
-// LockProgram returns a program and locks its row (FOR UPDATE on
-// PostgreSQL; SQLite's transactions are serial already).
+// LockProgram returns a program and locks its row (FOR NO KEY UPDATE on
+// PostgreSQL, which rows referring to the program by foreign key do not
+// wait for: money transactions never queue behind a program change;
+// SQLite's transactions are serial already).
 func (s *Store) LockProgram(ctx context.Context, id string) (referral.Program, error) {
 	q := s.with(ctx).Where("id = ?", id)
 	if s.dialect == Postgres {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		q = q.Clauses(clause.Locking{Strength: "NO KEY UPDATE"})
 	}
 	var m Program
 	if err := q.Take(&m).Error; err != nil {

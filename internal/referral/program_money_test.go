@@ -1,0 +1,205 @@
+package referral_test
+
+// Money of the friend's credit and milestone bonuses around payouts that
+// fail, restorations and program changes (found by a review of the
+// programs merge; each failed before its fix).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/refhub/referral-service/internal/referral"
+	"github.com/refhub/referral-service/internal/store"
+	"github.com/refhub/referral-service/internal/stripeapi"
+	"github.com/refhub/referral-service/internal/testdb"
+	"github.com/refhub/referral-service/internal/teststripe"
+)
+
+// rejectingStripe answers every call as Stripe does for an unknown
+// customer: a final rejection of the credit.
+func rejectingStripe(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such customer","param":"customer"}}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func availableOf(t *testing.T, svc *referral.Service, user, currency string) int64 {
+	t.Helper()
+	bs, err := svc.Balances(context.Background(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bs {
+		if b.Currency == currency {
+			return b.Available
+		}
+	}
+	return 0
+}
+
+// A friend's credit claimed by a pending Stripe-credit payout is not
+// reversed when the referral is cancelled (ReverseFriendCredit needs
+// payout_id IS NULL); when that payout then fails, ReleasePayoutRewards
+// makes the credit standing again and the friend is paid the credit of a
+// cancelled referral. Rewards in the same situation get a clawback entry.
+func TestFriendCreditOfCancelledReferralNotPaidAfterFailedPayout(t *testing.T) {
+	rejecting := rejectingStripe(t)
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		c := newClock()
+		opts := func(credits referral.CreditIssuer) referral.Options {
+			return referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent("20")}, Hold: hold, Now: c.Now, Credits: credits}
+		}
+		down := referral.NewService(st, opts(stripeapi.New("sk_test_123", "http://127.0.0.1:1")))
+		prog := creditProgram(t, down, referral.CreditAtSignup, referral.Amounts{"usd": 1000}) // holdDays 0
+		referIn(t, down, prog.ID, "r", "f")
+		p, _, err := down.RequestPayout(ctx, referral.PayoutRequest{UserID: "f", Currency: "usd", Method: referral.PayoutStripeCredit, StripeCustomerID: "cus_f"})
+		if err != nil || p.Status != referral.PayoutPending || p.Amount != 1000 {
+			t.Fatalf("pending payout: %+v %v", p, err)
+		}
+		ref, _ := st.ReferralByReferredUser(ctx, "f")
+		if _, err := down.Cancel(ctx, ref.ID, "fraud"); err != nil {
+			t.Fatal(err)
+		}
+		rej := referral.NewService(st, opts(stripeapi.New("sk_test_123", rejecting)))
+		if done, err := rej.CompletePayout(ctx, p.ID); err != nil || done.Status != referral.PayoutFailed {
+			t.Fatalf("failed payout: %+v %v", done, err)
+		}
+		// The credit was never paid and its referral is cancelled.
+		if got := availableOf(t, rej, "f", "usd"); got != 0 {
+			again, _, err := rej.RequestPayout(ctx, manual("f", "wire"))
+			t.Fatalf("friend of a cancelled referral has %d available after the failed payout; a new payout pays %d (%v)", got, again.Amount, err)
+		}
+	})
+}
+
+// The same for a milestone bonus: claimed by a pending payout when a
+// refund drops the count below the milestone, it is not reversed; the
+// payout fails, the bonus is released, and the next payout pays it.
+func TestMilestoneBonusNotPaidAfterFailedPayoutOnceCountFell(t *testing.T) {
+	rejecting := rejectingStripe(t)
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		c := newClock()
+		opts := func(credits referral.CreditIssuer) referral.Options {
+			return referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent("20")}, Hold: hold, Now: c.Now, Credits: credits}
+		}
+		down := referral.NewService(st, opts(stripeapi.New("sk_test_123", "http://127.0.0.1:1")))
+		prog := milestoneProgram(t, down, referral.Milestone{QualifiedReferrals: 1, Bonus: referral.Amounts{"usd": 5000}}) // 10%, holdDays 0
+		referIn(t, down, prog.ID, "r", "f1")
+		mustPay(t, down, "p1", "f1", 10000) // reward 1000 + bonus 5000
+		p, _, err := down.RequestPayout(ctx, referral.PayoutRequest{UserID: "r", Currency: "usd", Method: referral.PayoutStripeCredit, StripeCustomerID: "cus_r"})
+		if err != nil || p.Status != referral.PayoutPending || p.Amount != 6000 {
+			t.Fatalf("pending payout: %+v %v", p, err)
+		}
+		mustClaim(t, down, refund("x1", "p1", 10000)) // count 0: the bonus should go
+		rej := referral.NewService(st, opts(stripeapi.New("sk_test_123", rejecting)))
+		if done, err := rej.CompletePayout(ctx, p.ID); err != nil || done.Status != referral.PayoutFailed {
+			t.Fatalf("failed payout: %+v %v", done, err)
+		}
+		if got := availableOf(t, rej, "r", "usd"); got != 0 {
+			again, _, err := rej.RequestPayout(ctx, manual("r", "wire"))
+			t.Fatalf("referrer with 0 qualified referrals has %d available after the failed payout; a new payout pays %d (%v)", got, again.Amount, err)
+		}
+	})
+}
+
+// A friend's credit reversed by a full refund comes back when the refund
+// fails, but under the program as it is now, not the one that granted it:
+// a program change alters an existing credit.
+func TestRestoredFriendCreditIsTheOneGranted(t *testing.T) {
+	v := teststripe.Versions()[0]
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		svc := newService(st, "20")
+		prog := creditProgram(t, svc, referral.CreditAtSignup, referral.Amounts{"usd": 1000})
+		referIn(t, svc, prog.ID, "r", "f")
+		sale := teststripe.Sale{UserID: "f", Amount: 10000, Currency: "usd", PaymentIntent: "pi_1", Charge: "ch_1"}
+		pi, err := v.PaymentIntent(sale)
+		sendStripe(t, svc, v, "evt_pi", "payment_intent.succeeded", pi, err)
+		re, err := v.Refund("re_1", sale, 10000, "pending")
+		sendStripe(t, svc, v, "evt_r1", "refund.created", re, err)
+		ch, err := v.Charge(sale, 10000)
+		sendStripe(t, svc, v, "evt_ch", "charge.refunded", ch, err)
+		if sum, _ := creditOf(t, svc, "f", "usd"); sum != 0 {
+			t.Fatalf("credit after full refund %d", sum)
+		}
+		// The operator raises the credit for new friends.
+		if _, err := svc.UpdateProgram(ctx, "ops", prog.ID, referral.ProgramPatch{Friend: &referral.FriendReward{
+			Type: referral.FriendCredit, Credit: &referral.CreditReward{Amount: referral.Amounts{"usd": 5000}, When: referral.CreditAtSignup}}}); err != nil {
+			t.Fatal(err)
+		}
+		re, err = v.Refund("re_1", sale, 10000, "failed")
+		sendStripe(t, svc, v, "evt_r2", "refund.failed", re, err)
+		if sum, _ := creditOf(t, svc, "f", "usd"); sum != 1000 {
+			t.Fatalf("restored credit %d, want the 1000 granted at signup", sum)
+		}
+	})
+}
+
+// A program that gave the friend nothing when they signed up later gives
+// a signup credit: the change is applied at qualification to a referral
+// that signed up under the old rules.
+func TestSignupCreditNotGrantedToEarlierSignups(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		svc := newService(st, "20")
+		prog := milestoneProgram(t, svc) // no friend reward
+		referIn(t, svc, prog.ID, "r", "f")
+		if _, err := svc.UpdateProgram(ctx, "ops", prog.ID, referral.ProgramPatch{Friend: &referral.FriendReward{
+			Type: referral.FriendCredit, Credit: &referral.CreditReward{Amount: referral.Amounts{"usd": 1000}, When: referral.CreditAtSignup}}}); err != nil {
+			t.Fatal(err)
+		}
+		mustPay(t, svc, "p1", "f", 10000)
+		if sum, _ := creditOf(t, svc, "f", "usd"); sum != 0 {
+			t.Fatalf("friend who signed up with no friend reward got a signup credit of %d at qualification", sum)
+		}
+	})
+}
+
+// TestProgramDiscountChecks: a currency that is three letters but no ISO
+// 4217 code is refused before any Stripe call; archiving a program
+// deactivates its promotion code at Stripe (stripe-mock) and its codes
+// offer nothing more.
+func TestProgramDiscountChecks(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		issuer := discountIssuer(t)
+		svc := referral.NewService(st, referral.Options{Discounts: issuer})
+		_, err := svc.CreateProgram(ctx, "ops", referral.ProgramPatch{Name: ptr("p"), Referrer: &referral.RewardPatch{Percent: ptr("10")},
+			Friend: &referral.FriendReward{Type: referral.FriendDiscount, Discount: &referral.Discount{AmountOff: referral.Amounts{"xyz": 500}, Duration: referral.DurationOnce}}})
+		var ve *referral.ValidationError
+		if !errors.As(err, &ve) || issuer.calls.Load() != 0 {
+			t.Fatalf("amountOff in \"xyz\": err %v, %d Stripe calls; want a 422 before Stripe", err, issuer.calls.Load())
+		}
+		twenty := referral.MustPercent("20")
+		prog, err := svc.CreateProgram(ctx, "ops", referral.ProgramPatch{Name: ptr("p"), Referrer: &referral.RewardPatch{Percent: ptr("10")},
+			Friend: &referral.FriendReward{Type: referral.FriendDiscount, Discount: &referral.Discount{PercentOff: &twenty, Duration: referral.DurationForever}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, err := svc.GetOrCreateProgramCode(ctx, "r", prog.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if offer, err := svc.CodeOffer(ctx, code.Code); err != nil || offer == nil {
+			t.Fatalf("offer before archiving: %+v %v", offer, err)
+		}
+		if _, err := svc.ArchiveProgram(ctx, "ops", prog.ID); err != nil {
+			t.Fatal(err)
+		}
+		offer, err := svc.CodeOffer(ctx, code.Code)
+		want := prog.Friend.Discount.StripePromotionCodeID + "=false"
+		if err != nil || offer != nil || len(issuer.toggles) != 1 || issuer.toggles[0] != want {
+			t.Fatalf("archived program: offer %+v %v, promotion code changes %v (want %s)", offer, err, issuer.toggles, want)
+		}
+	})
+}
