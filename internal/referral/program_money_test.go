@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/refhub/referral-service/internal/referral"
@@ -202,4 +203,26 @@ func TestProgramDiscountChecks(t *testing.T) {
 			t.Fatalf("archived program: offer %+v %v, promotion code changes %v (want %s)", offer, err, issuer.toggles, want)
 		}
 	})
+}
+
+// TestCreateProgramUndoesItsDiscount: when the database cannot store a new
+// program, the promotion code created for it at Stripe is deactivated, so
+// no code gives a discount that no program knows.
+func TestCreateProgramUndoesItsDiscount(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend.Name, func(t *testing.T) {
+			st := backend.Open(t)
+			issuer := discountIssuer(t)
+			svc := referral.NewService(st, referral.Options{Discounts: issuer})
+			if err := st.Close(); err != nil { // the database goes away before the program is stored
+				t.Fatal(err)
+			}
+			twenty := referral.MustPercent("20")
+			_, err := svc.CreateProgram(context.Background(), "ops", referral.ProgramPatch{Name: ptr("p"), Referrer: &referral.RewardPatch{Percent: ptr("10")},
+				Friend: &referral.FriendReward{Type: referral.FriendDiscount, Discount: &referral.Discount{PercentOff: &twenty, Duration: referral.DurationOnce}}})
+			if err == nil || issuer.calls.Load() != 1 || len(issuer.toggles) != 1 || !strings.HasSuffix(issuer.toggles[0], "=false") {
+				t.Fatalf("create with the database gone: %v; %d discounts created, promotion code changes %v", err, issuer.calls.Load(), issuer.toggles)
+			}
+		})
+	}
 }

@@ -65,6 +65,12 @@ func (s *Service) CreateProgram(ctx context.Context, subject string, patch Progr
 		return s.recordChange(ctx, tx, p, ChangeCreate, subject, now)
 	})
 	if err != nil {
+		// No program refers to the promotion code: it must not go on
+		// giving discounts, and a retry may take its code again (Stripe
+		// keeps codes unique among active ones).
+		if d := p.Friend.Discount; p.Friend.Type == FriendDiscount && d != nil && d.StripePromotionCodeID != "" {
+			s.setActive(ctx, d.StripePromotionCodeID, false)
+		}
 		return Program{}, err
 	}
 	return p, nil
