@@ -2158,6 +2158,18 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "409": {
+                        "description": "Another change of the friend's reward was saved while this one was prepared at Stripe (code program_conflict); read the program and send the change again",
+                        "schema": {
+                            "$ref": "#/definitions/referralapi.Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "Request id: the caller's valid X-Request-Id, else a new one"
+                            }
+                        }
+                    },
                     "413": {
                         "description": "Body over 64 KiB (code payload_too_large)",
                         "schema": {

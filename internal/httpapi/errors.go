@@ -74,6 +74,7 @@ var domainErrors = []struct {
 	{referral.ErrRefundConflict, newError(http.StatusConflict, "refund_conflict", "Refund id reused", "this refundId was already recorded for a different payment or amount")},
 	{referral.ErrProgramNotFound, newError(http.StatusNotFound, "program_not_found", "Program not found", "no program has this id")},
 	{referral.ErrProgramArchived, newError(http.StatusUnprocessableEntity, "program_archived", "Program archived", "the program is archived: it takes no new codes, referrals or changes")},
+	{referral.ErrProgramChanged, newError(http.StatusConflict, "program_conflict", "Program changed", "another change of the program's friend reward was saved meanwhile; read the program and send the change again")},
 	{referral.ErrProgramDefault, newError(http.StatusUnprocessableEntity, "program_default", "Default program", "the default program cannot be archived")},
 	{referral.ErrOverrideMissing, newError(http.StatusNotFound, "override_not_found", "Override not found", "the referrer has no override in this program")},
 	{referral.ErrDiscountRejected, newError(http.StatusUnprocessableEntity, "discount_rejected", "Discount refused by Stripe", "Stripe refused the discount, e.g. the promotion code is taken")},

@@ -257,6 +257,7 @@ func (h *handlers) adminGetProgram(c echo.Context) error {
 //	@Failure		401	{object}	referralapi.Problem	"Missing or invalid credentials (code unauthorized)"
 //	@Failure		403	{object}	referralapi.Problem	"Credentials lack the admin role (code forbidden)"
 //	@Failure		404	{object}	referralapi.Problem	"No program has this id (code program_not_found)"
+//	@Failure		409	{object}	referralapi.Problem	"Another change of the friend's reward was saved while this one was prepared at Stripe (code program_conflict); read the program and send the change again"
 //	@Failure		413	{object}	referralapi.Problem	"Body over 64 KiB (code payload_too_large)"
 //	@Failure		415	{object}	referralapi.Problem	"Body is not application/json (code unsupported_media_type)"
 //	@Failure		422		{object}	referralapi.Problem	"Out-of-range values, named per field in errors (code program_invalid), or the program is archived (code program_archived), Stripe refused the discount (code discount_rejected) or Stripe is not configured for discounts (code stripe_not_configured)"

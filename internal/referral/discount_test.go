@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -18,27 +20,68 @@ import (
 type countingIssuer struct {
 	next    referral.DiscountIssuer
 	calls   atomic.Int64
+	mu      sync.Mutex
 	keys    []string
 	toggles []string
+	// log lists, in order, each promotion code created ("+id") and each
+	// activation ("id=true") or deactivation ("id=false").
+	log []string
 	// failCreate makes creations fail as a Stripe refusal would.
 	failCreate bool
 }
 
 func (c *countingIssuer) CreateDiscount(ctx context.Context, d referral.DiscountSpec) (referral.IssuedDiscount, error) {
 	c.calls.Add(1)
+	c.mu.Lock()
 	c.keys = append(c.keys, d.IdempotencyKey)
+	c.mu.Unlock()
 	if c.failCreate {
 		return referral.IssuedDiscount{}, fmt.Errorf("%w: code taken", referral.ErrDiscountRejected)
 	}
-	return c.next.CreateDiscount(ctx, d)
+	got, err := c.next.CreateDiscount(ctx, d)
+	if err == nil {
+		c.mu.Lock()
+		c.log = append(c.log, "+"+got.PromotionCodeID)
+		c.mu.Unlock()
+	}
+	return got, err
+}
+
+// active lists the promotion codes the log leaves active.
+func (c *countingIssuer) active() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	on := map[string]bool{}
+	for _, e := range c.log {
+		if id, ok := strings.CutPrefix(e, "+"); ok {
+			on[id] = true
+		} else if id, state, ok := strings.Cut(e, "="); ok {
+			on[id] = state == "true"
+		}
+	}
+	var out []string
+	for id, ok := range on {
+		if ok {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func (c *countingIssuer) SetPromotionCodeActive(ctx context.Context, id string, active bool) error {
+	c.mu.Lock()
 	c.toggles = append(c.toggles, fmt.Sprintf("%s=%v", id, active))
+	c.mu.Unlock()
 	if c.failCreate {
 		return nil
 	}
-	return c.next.SetPromotionCodeActive(ctx, id, active)
+	err := c.next.SetPromotionCodeActive(ctx, id, active)
+	if err == nil {
+		c.mu.Lock()
+		c.log = append(c.log, fmt.Sprintf("%s=%v", id, active))
+		c.mu.Unlock()
+	}
+	return err
 }
 
 func discountIssuer(t *testing.T) *countingIssuer {

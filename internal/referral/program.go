@@ -290,6 +290,9 @@ var (
 	ErrProgramNotFound = errors.New("program not found")
 	ErrProgramArchived = errors.New("the program is archived")
 	ErrProgramDefault  = errors.New("the default program cannot be archived")
+	// ErrProgramChanged: the friend's reward changed while this change of
+	// it was being prepared at Stripe (another operator's change won).
+	ErrProgramChanged  = errors.New("the program's friend reward changed meanwhile")
 	ErrOverrideMissing = errors.New("the referrer has no override in this program")
 )
 

@@ -18,6 +18,7 @@ import (
 	"github.com/refhub/referral-service/internal/stripeapi"
 	"github.com/refhub/referral-service/internal/testdb"
 	"github.com/refhub/referral-service/internal/teststripe"
+	"github.com/refhub/referral-service/internal/testutil"
 )
 
 // rejectingStripe answers every call as Stripe does for an unknown
@@ -225,4 +226,47 @@ func TestCreateProgramUndoesItsDiscount(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConcurrentDiscountChangesLeaveOneCode: operators changing a
+// program's discount at the same moment, round after round, leave exactly
+// one active promotion code at Stripe (stripe-mock): the program's. A
+// change that lost the race is 409 and retired what it created.
+func TestConcurrentDiscountChangesLeaveOneCode(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		issuer := discountIssuer(t)
+		svc := referral.NewService(st, referral.Options{Discounts: issuer})
+		twenty := referral.MustPercent("20")
+		prog, err := svc.CreateProgram(ctx, "ops", referral.ProgramPatch{Name: ptr("p"), Referrer: &referral.RewardPatch{Percent: ptr("10")},
+			Friend: &referral.FriendReward{Type: referral.FriendDiscount, Discount: &referral.Discount{PercentOff: &twenty, Duration: referral.DurationOnce}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conflicts := 0
+		for round := range 6 {
+			errs := make([]error, 3)
+			testutil.Concurrently(3, func(i int) {
+				pct := referral.MustPercent(fmt.Sprint(30 + 10*i + round))
+				_, errs[i] = svc.UpdateProgram(ctx, "ops", prog.ID, referral.ProgramPatch{Friend: &referral.FriendReward{
+					Type: referral.FriendDiscount, Discount: &referral.Discount{PercentOff: &pct, Duration: referral.DurationOnce}}})
+			})
+			for _, err := range errs {
+				switch {
+				case errors.Is(err, referral.ErrProgramChanged):
+					conflicts++
+				case err != nil:
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			now, err := svc.Program(ctx, prog.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if active := issuer.active(); len(active) != 1 || active[0] != now.Friend.Discount.StripePromotionCodeID {
+				t.Fatalf("round %d: active promotion codes %v, the program's is %s", round, active, now.Friend.Discount.StripePromotionCodeID)
+			}
+		}
+		t.Logf("%d changes lost the race and were undone", conflicts)
+	})
 }

@@ -82,13 +82,15 @@ func (s *Service) CreateProgram(ctx context.Context, subject string, patch Progr
 // commit on. Changing the environment-managed default program makes its
 // rules the stored ones from then on (REWARD_* no longer apply).
 func (s *Service) UpdateProgram(ctx context.Context, subject, id string, patch ProgramPatch) (Program, error) {
-	var undo func()
+	var undo func(conflict bool)
+	var seen string
 	if patch.Friend != nil {
 		var err error
-		if undo, err = s.prepareFriendReward(ctx, id, &patch); err != nil {
+		if undo, seen, err = s.prepareFriendReward(ctx, id, &patch); err != nil {
 			return Program{}, err
 		}
 	}
+	conflict := false
 	var out Program
 	err := s.store.InTx(ctx, func(tx Store) error {
 		cur, err := tx.LockProgram(ctx, id)
@@ -100,6 +102,12 @@ func (s *Service) UpdateProgram(ctx context.Context, subject, id string, patch P
 		}
 		if cur.Status == ProgramArchived {
 			return ErrProgramArchived
+		}
+		if patch.Friend != nil && promotionCodeOf(s.effective(cur)) != seen {
+			// Another change of the discount committed since it was read:
+			// what was done at Stripe was based on a state that is gone.
+			conflict = true
+			return ErrProgramChanged
 		}
 		next, err := patch.apply(s.effective(cur))
 		if err != nil {
@@ -114,9 +122,17 @@ func (s *Service) UpdateProgram(ctx context.Context, subject, id string, patch P
 		return s.recordChange(ctx, tx, next, ChangeUpdate, subject, now)
 	})
 	if err != nil && undo != nil {
-		undo()
+		undo(conflict)
 	}
 	return out, err
+}
+
+// promotionCodeOf is the Stripe promotion code of p's discount ("" if none).
+func promotionCodeOf(p Program) string {
+	if d := p.Friend.Discount; p.Friend.Type == FriendDiscount && d != nil {
+		return d.StripePromotionCodeID
+	}
+	return ""
 }
 
 // prepareFriendReward does the Stripe part of a change of the friend's
@@ -128,17 +144,18 @@ func (s *Service) UpdateProgram(ctx context.Context, subject, id string, patch P
 // that fails, the old code is activated again. friendReward is replaced
 // whole, so what the transaction stores is this friend reward whatever
 // changed meanwhile.
-func (s *Service) prepareFriendReward(ctx context.Context, id string, patch *ProgramPatch) (undo func(), err error) {
+func (s *Service) prepareFriendReward(ctx context.Context, id string, patch *ProgramPatch) (undo func(conflict bool), seen string, err error) {
 	cur, err := s.Program(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if cur.Status == ProgramArchived {
-		return nil, ErrProgramArchived
+		return nil, "", ErrProgramArchived
 	}
+	seen = promotionCodeOf(cur)
 	next, err := patch.apply(cur)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	old := cur.Friend.Discount
 	if old != nil && old.StripePromotionCodeID == "" {
@@ -150,16 +167,16 @@ func (s *Service) prepareFriendReward(ctx context.Context, id string, patch *Pro
 	}
 	switch {
 	case old == nil && d == nil:
-		return nil, nil
+		return nil, seen, nil
 	case old != nil && d != nil && old.terms() == d.terms():
 		d.StripeCouponID, d.StripePromotionCodeID, d.PromotionCode = old.StripeCouponID, old.StripePromotionCodeID, old.PromotionCode
 	default:
 		if s.discounts == nil {
-			return nil, ErrDiscountsDisabled
+			return nil, "", ErrDiscountsDisabled
 		}
 		if old != nil {
 			if err := s.discounts.SetPromotionCodeActive(ctx, old.StripePromotionCodeID, false); err != nil {
-				return nil, fmt.Errorf("deactivate promotion code of program %s: %w", id, err)
+				return nil, "", fmt.Errorf("deactivate promotion code of program %s: %w", id, err)
 			}
 		}
 		if d != nil {
@@ -171,21 +188,23 @@ func (s *Service) prepareFriendReward(ctx context.Context, id string, patch *Pro
 				if old != nil {
 					s.setActive(ctx, old.StripePromotionCodeID, true)
 				}
-				return nil, err
+				return nil, "", err
 			}
 		}
-		undo = func() {
+		// Undone, the new code stops; the old one works again unless the
+		// change lost to another (which retired the old code itself).
+		undo = func(conflict bool) {
 			if d != nil {
 				s.setActive(ctx, d.StripePromotionCodeID, false)
 			}
-			if old != nil {
+			if old != nil && !conflict {
 				s.setActive(ctx, old.StripePromotionCodeID, true)
 			}
 		}
 	}
 	fr := next.Friend
 	patch.Friend = &fr
-	return undo, nil
+	return undo, seen, nil
 }
 
 // setActive is a best-effort undo: a failure is logged, the operator's

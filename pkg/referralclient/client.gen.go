@@ -9956,6 +9956,11 @@ type AdminUpdateProgramResponse404Headers struct {
 	XRequestID *string
 }
 
+// AdminUpdateProgramResponse409Headers the declared response headers of an HTTP 409 response for AdminUpdateProgram
+type AdminUpdateProgramResponse409Headers struct {
+	XRequestID *string
+}
+
 // AdminUpdateProgramResponse413Headers the declared response headers of an HTTP 413 response for AdminUpdateProgram
 type AdminUpdateProgramResponse413Headers struct {
 	XRequestID *string
@@ -10004,6 +10009,8 @@ type AdminUpdateProgramResponse struct {
 	ApplicationProblemJSON403 *Problem
 	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationProblemJSON404 *Problem
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Problem
 	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationProblemJSON413 *Problem
 	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -10026,6 +10033,8 @@ type AdminUpdateProgramResponse struct {
 	Headers403 *AdminUpdateProgramResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *AdminUpdateProgramResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *AdminUpdateProgramResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *AdminUpdateProgramResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
@@ -10063,6 +10072,11 @@ func (r AdminUpdateProgramResponse) GetApplicationProblemJSON403() *Problem {
 // GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r AdminUpdateProgramResponse) GetApplicationProblemJSON404() *Problem {
 	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AdminUpdateProgramResponse) GetApplicationProblemJSON409() *Problem {
+	return r.ApplicationProblemJSON409
 }
 
 // GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -19237,6 +19251,13 @@ func ParseAdminUpdateProgramResponse(rsp *http.Response) (*AdminUpdateProgramRes
 		}
 		response.ApplicationProblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19332,6 +19353,16 @@ func ParseAdminUpdateProgramResponse(rsp *http.Response) (*AdminUpdateProgramRes
 			headers.XRequestID = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers AdminUpdateProgramResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers AdminUpdateProgramResponse413Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
