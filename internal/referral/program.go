@@ -120,6 +120,15 @@ type Discount struct {
 
 // terms identify what a discount gives: two discounts with the same terms
 // share their Stripe coupon and promotion code.
+// sameAs reports whether d, as an operator sent it, is the discount cur
+// already is: the same terms, and no code or cur's own (a program read and
+// sent back unchanged names the code Stripe generated).
+func (d Discount) sameAs(cur Discount) bool {
+	a, b := d, cur
+	a.Code, b.Code = "", ""
+	return a.terms() == b.terms() && (d.Code == "" || d.Code == cur.Code || d.Code == cur.PromotionCode)
+}
+
 func (d Discount) terms() string {
 	pct := ""
 	if d.PercentOff != nil {

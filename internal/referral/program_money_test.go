@@ -270,3 +270,27 @@ func TestConcurrentDiscountChangesLeaveOneCode(t *testing.T) {
 		t.Logf("%d changes lost the race and were undone", conflicts)
 	})
 }
+
+// TestProgramReadAndSentBackKeepsItsDiscount: a program read and sent back
+// unchanged (with the promotion code Stripe generated) keeps its coupon
+// and code; no Stripe call is made.
+func TestProgramReadAndSentBackKeepsItsDiscount(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		issuer := discountIssuer(t)
+		svc := referral.NewService(st, referral.Options{Discounts: issuer})
+		twenty := referral.MustPercent("20")
+		prog, err := svc.CreateProgram(ctx, "ops", referral.ProgramPatch{Name: ptr("p"), Referrer: &referral.RewardPatch{Percent: ptr("10")},
+			Friend: &referral.FriendReward{Type: referral.FriendDiscount, Discount: &referral.Discount{PercentOff: &twenty, Duration: referral.DurationOnce}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := *prog.Friend.Discount
+		back := referral.Discount{PercentOff: read.PercentOff, Duration: read.Duration, Code: read.PromotionCode}
+		again, err := svc.UpdateProgram(ctx, "ops", prog.ID, referral.ProgramPatch{Friend: &referral.FriendReward{Type: referral.FriendDiscount, Discount: &back}})
+		if err != nil || issuer.calls.Load() != 1 || len(issuer.toggles) != 0 ||
+			again.Friend.Discount.StripePromotionCodeID != read.StripePromotionCodeID || again.Friend.Discount.PromotionCode != read.PromotionCode {
+			t.Fatalf("sent back: %+v %v; %d discounts created, promotion code changes %v", again.Friend.Discount, err, issuer.calls.Load(), issuer.toggles)
+		}
+	})
+}

@@ -168,8 +168,8 @@ func (s *Service) prepareFriendReward(ctx context.Context, id string, patch *Pro
 	switch {
 	case old == nil && d == nil:
 		return nil, seen, nil
-	case old != nil && d != nil && old.terms() == d.terms():
-		d.StripeCouponID, d.StripePromotionCodeID, d.PromotionCode = old.StripeCouponID, old.StripePromotionCodeID, old.PromotionCode
+	case old != nil && d != nil && d.sameAs(*old):
+		d.Code, d.StripeCouponID, d.StripePromotionCodeID, d.PromotionCode = old.Code, old.StripeCouponID, old.StripePromotionCodeID, old.PromotionCode
 	default:
 		if s.discounts == nil {
 			return nil, "", ErrDiscountsDisabled
