@@ -47,20 +47,34 @@ func availableOf(t *testing.T, svc *referral.Service, user, currency string) int
 	return 0
 }
 
-// A friend's credit claimed by a pending Stripe-credit payout is not
-// reversed when the referral is cancelled (ReverseFriendCredit needs
-// payout_id IS NULL); when that payout then fails, ReleasePayoutRewards
-// makes the credit standing again and the friend is paid the credit of a
-// cancelled referral. Rewards in the same situation get a clawback entry.
+// payoutServices are two services on st with one clock: down, whose Stripe
+// cannot be reached (a stripe_credit payout stays pending), and refusing,
+// whose Stripe rejects every credit (the payout fails).
+func payoutServices(t *testing.T, st *store.Store) (down, refusing *referral.Service) {
+	t.Helper()
+	c := newClock()
+	opts := func(credits referral.CreditIssuer) referral.Options {
+		return referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent("20")}, Hold: hold, Now: c.Now, Credits: credits}
+	}
+	return referral.NewService(st, opts(stripeapi.New("sk_test_123", "http://127.0.0.1:1"))),
+		referral.NewService(st, opts(stripeapi.New("sk_test_123", rejectingStripe(t))))
+}
+
+// failPayout completes a pending payout through a refusing Stripe.
+func failPayout(t *testing.T, refusing *referral.Service, id string) {
+	t.Helper()
+	if done, err := refusing.CompletePayout(context.Background(), id); err != nil || done.Status != referral.PayoutFailed {
+		t.Fatalf("failed payout: %+v %v", done, err)
+	}
+}
+
+// TestFriendCreditOfCancelledReferralNotPaidAfterFailedPayout: a friend's
+// credit that a pending payout holds is reversed when the referral is
+// cancelled; the payout failing does not bring it back.
 func TestFriendCreditOfCancelledReferralNotPaidAfterFailedPayout(t *testing.T) {
-	rejecting := rejectingStripe(t)
 	testdb.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		c := newClock()
-		opts := func(credits referral.CreditIssuer) referral.Options {
-			return referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent("20")}, Hold: hold, Now: c.Now, Credits: credits}
-		}
-		down := referral.NewService(st, opts(stripeapi.New("sk_test_123", "http://127.0.0.1:1")))
+		down, rej := payoutServices(t, st)
 		prog := creditProgram(t, down, referral.CreditAtSignup, referral.Amounts{"usd": 1000}) // holdDays 0
 		referIn(t, down, prog.ID, "r", "f")
 		p, _, err := down.RequestPayout(ctx, referral.PayoutRequest{UserID: "f", Currency: "usd", Method: referral.PayoutStripeCredit, StripeCustomerID: "cus_f"})
@@ -71,11 +85,7 @@ func TestFriendCreditOfCancelledReferralNotPaidAfterFailedPayout(t *testing.T) {
 		if _, err := down.Cancel(ctx, ref.ID, "fraud"); err != nil {
 			t.Fatal(err)
 		}
-		rej := referral.NewService(st, opts(stripeapi.New("sk_test_123", rejecting)))
-		if done, err := rej.CompletePayout(ctx, p.ID); err != nil || done.Status != referral.PayoutFailed {
-			t.Fatalf("failed payout: %+v %v", done, err)
-		}
-		// The credit was never paid and its referral is cancelled.
+		failPayout(t, rej, p.ID)
 		if got := availableOf(t, rej, "f", "usd"); got != 0 {
 			again, _, err := rej.RequestPayout(ctx, manual("f", "wire"))
 			t.Fatalf("friend of a cancelled referral has %d available after the failed payout; a new payout pays %d (%v)", got, again.Amount, err)
@@ -83,18 +93,12 @@ func TestFriendCreditOfCancelledReferralNotPaidAfterFailedPayout(t *testing.T) {
 	})
 }
 
-// The same for a milestone bonus: claimed by a pending payout when a
-// refund drops the count below the milestone, it is not reversed; the
-// payout fails, the bonus is released, and the next payout pays it.
+// TestMilestoneBonusNotPaidAfterFailedPayoutOnceCountFell: the same for a
+// milestone bonus whose count a refund lowered while a payout held it.
 func TestMilestoneBonusNotPaidAfterFailedPayoutOnceCountFell(t *testing.T) {
-	rejecting := rejectingStripe(t)
 	testdb.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		c := newClock()
-		opts := func(credits referral.CreditIssuer) referral.Options {
-			return referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent("20")}, Hold: hold, Now: c.Now, Credits: credits}
-		}
-		down := referral.NewService(st, opts(stripeapi.New("sk_test_123", "http://127.0.0.1:1")))
+		down, rej := payoutServices(t, st)
 		prog := milestoneProgram(t, down, referral.Milestone{QualifiedReferrals: 1, Bonus: referral.Amounts{"usd": 5000}}) // 10%, holdDays 0
 		referIn(t, down, prog.ID, "r", "f1")
 		mustPay(t, down, "p1", "f1", 10000) // reward 1000 + bonus 5000
@@ -102,11 +106,8 @@ func TestMilestoneBonusNotPaidAfterFailedPayoutOnceCountFell(t *testing.T) {
 		if err != nil || p.Status != referral.PayoutPending || p.Amount != 6000 {
 			t.Fatalf("pending payout: %+v %v", p, err)
 		}
-		mustClaim(t, down, refund("x1", "p1", 10000)) // count 0: the bonus should go
-		rej := referral.NewService(st, opts(stripeapi.New("sk_test_123", rejecting)))
-		if done, err := rej.CompletePayout(ctx, p.ID); err != nil || done.Status != referral.PayoutFailed {
-			t.Fatalf("failed payout: %+v %v", done, err)
-		}
+		mustClaim(t, down, refund("x1", "p1", 10000)) // count 0: the bonus goes
+		failPayout(t, rej, p.ID)
 		if got := availableOf(t, rej, "r", "usd"); got != 0 {
 			again, _, err := rej.RequestPayout(ctx, manual("r", "wire"))
 			t.Fatalf("referrer with 0 qualified referrals has %d available after the failed payout; a new payout pays %d (%v)", got, again.Amount, err)
@@ -114,9 +115,9 @@ func TestMilestoneBonusNotPaidAfterFailedPayoutOnceCountFell(t *testing.T) {
 	})
 }
 
-// A friend's credit reversed by a full refund comes back when the refund
-// fails, but under the program as it is now, not the one that granted it:
-// a program change alters an existing credit.
+// TestRestoredFriendCreditIsTheOneGranted: a friend's credit reversed by
+// a full refund comes back, when the refund fails, as it was granted: a
+// program change since does not alter it.
 func TestRestoredFriendCreditIsTheOneGranted(t *testing.T) {
 	v := teststripe.Versions()[0]
 	testdb.Each(t, func(t *testing.T, st *store.Store) {
@@ -147,9 +148,9 @@ func TestRestoredFriendCreditIsTheOneGranted(t *testing.T) {
 	})
 }
 
-// A program that gave the friend nothing when they signed up later gives
-// a signup credit: the change is applied at qualification to a referral
-// that signed up under the old rules.
+// TestSignupCreditNotGrantedToEarlierSignups: a program changed to credit
+// signups credits friends who sign up from then on, not, at their
+// qualification, friends who signed up before.
 func TestSignupCreditNotGrantedToEarlierSignups(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
