@@ -8516,6 +8516,11 @@ const docTemplate = `{
                     "type": "integer",
                     "example": 3
                 },
+                "perReferrerCode": {
+                    "description": "PerReferrerCode gives each referrer code of the program its own\npromotion code, spelled as the referral code, on the program's\ncoupon: the offer of a code names it (created with the code, at\nStripe); the program's promotionCode stays valid too.",
+                    "type": "boolean",
+                    "example": false
+                },
                 "percentOff": {
                     "description": "PercentOff, a decimal string above 0 and at most 100, two decimals at most.",
                     "type": "string",

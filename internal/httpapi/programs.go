@@ -33,7 +33,8 @@ func toFriendReward(f referral.FriendReward) referralapi.FriendReward {
 	out := referralapi.FriendReward{Type: string(f.Type)}
 	if d := f.Discount; d != nil {
 		out.Discount = &referralapi.FriendDiscount{AmountOff: d.AmountOff, Duration: d.Duration, DurationMonths: d.DurationMonths,
-			StripeCouponID: d.StripeCouponID, StripePromotionCodeID: d.StripePromotionCodeID, PromotionCode: d.PromotionCode}
+			StripeCouponID: d.StripeCouponID, StripePromotionCodeID: d.StripePromotionCodeID, PromotionCode: d.PromotionCode,
+			PerReferrerCode: d.PerReferrerCode}
 		if d.PercentOff != nil {
 			pct := d.PercentOff.String()
 			out.Discount.PercentOff = &pct
@@ -86,7 +87,8 @@ func toPatch(name *string, rr *referralapi.ReferrerRewardChange, fr *referralapi
 			patch.Friend.Credit = &referral.CreditReward{Amount: referral.Amounts(c.Amount), When: c.When}
 		}
 		if d := fr.Discount; d != nil {
-			patch.Friend.Discount = &referral.Discount{AmountOff: referral.Amounts(d.AmountOff), Duration: d.Duration, DurationMonths: d.DurationMonths, Code: d.PromotionCode}
+			patch.Friend.Discount = &referral.Discount{AmountOff: referral.Amounts(d.AmountOff), Duration: d.Duration, DurationMonths: d.DurationMonths,
+				Code: d.PromotionCode, PerReferrerCode: d.PerReferrerCode}
 			if d.PercentOff != nil {
 				pct, err := referral.ParsePercent(*d.PercentOff)
 				if err != nil {

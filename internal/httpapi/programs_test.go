@@ -365,3 +365,32 @@ func mustStatus(t *testing.T, res response, status int) {
 		t.Fatalf("status %d, want %d: %s", res.Status, status, res.Body)
 	}
 }
+
+// TestPromotionCodePerReferrerCodeOverHTTP: with "perReferrerCode" the
+// landing page and the attribution name the referrer's own code as the
+// promotion code to enter at checkout (created at stripe-mock).
+func TestPromotionCodePerReferrerCodeOverHTTP(t *testing.T) {
+	eachBackend(t, serverOpts{stripeCredits: true}, func(t *testing.T, s *server) {
+		admin := s.token("ops", "admin")
+		res := s.do(t, request{method: "POST", path: "/v1/admin/programs", token: admin, body: `{"name":"Give 15","referrerReward":{"percent":"20"},
+			"friendReward":{"type":"discount","discount":{"percentOff":"15","duration":"once","perReferrerCode":true}}}`})
+		var prog referralapi.Program
+		res.decode(t, &prog)
+		if res.Status != http.StatusCreated || !prog.FriendReward.Discount.PerReferrerCode {
+			t.Fatalf("create: %d %s", res.Status, res.Body)
+		}
+		var code referralapi.ReferralCode
+		s.do(t, request{method: "GET", path: "/v1/me/referral-code?program=" + prog.ID, token: s.token("u1")}).decode(t, &code)
+		var check referralapi.CodeCheck
+		s.do(t, request{method: "GET", path: "/v1/codes/" + code.Code}).decode(t, &check)
+		if check.Offer == nil || check.Offer.PromotionCode != code.Code ||
+			check.Offer.StripePromotionCodeID == "" || check.Offer.StripePromotionCodeID == prog.FriendReward.Discount.StripePromotionCodeID {
+			t.Fatalf("landing page offer: %+v", check.Offer)
+		}
+		var ref referralapi.Referral
+		attribute(t, s, "f1", code.Code, nil).decode(t, &ref)
+		if ref.Offer == nil || ref.Offer.StripePromotionCodeID != check.Offer.StripePromotionCodeID {
+			t.Fatalf("attribution offer: %+v", ref.Offer)
+		}
+	})
+}

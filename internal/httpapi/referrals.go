@@ -81,7 +81,7 @@ func (h *handlers) createReferral(c echo.Context) error {
 	if created {
 		status = http.StatusCreated
 	}
-	offer, err := h.svc.ProgramOffer(c.Request().Context(), r.ProgramID)
+	offer, err := h.svc.ReferralOffer(c.Request().Context(), r)
 	if err != nil {
 		return err
 	}

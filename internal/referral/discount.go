@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // DiscountSpec is a Stripe coupon and promotion code to create.
@@ -40,6 +41,22 @@ type DiscountIssuer interface {
 	CreateDiscount(ctx context.Context, d DiscountSpec) (IssuedDiscount, error)
 	// SetPromotionCodeActive activates or deactivates a promotion code.
 	SetPromotionCodeActive(ctx context.Context, id string, active bool) error
+	// CreatePromotionCode makes another promotion code for a coupon
+	// (CouponID, Code, IdempotencyKey and ProgramID of d are used).
+	CreatePromotionCode(ctx context.Context, d PromotionCodeSpec) (IssuedDiscount, error)
+	// DeleteCoupon deletes a coupon: none of its promotion codes can be
+	// redeemed any more (discounts already applied stay).
+	DeleteCoupon(ctx context.Context, id string) error
+}
+
+// PromotionCodeSpec is a promotion code to create for an existing coupon.
+type PromotionCodeSpec struct {
+	CouponID       string
+	Code           string
+	IdempotencyKey string
+	ProgramID      string
+	// CodeID is the referrer code it belongs to (recorded in metadata).
+	CodeID string
 }
 
 // Discount errors.
@@ -148,14 +165,104 @@ func formatMoney(amount int64, currency string) string {
 	return fmt.Sprintf("%d.%02d %s", amount/100, amount%100, code)
 }
 
+// CodePromotion is the promotion code of one referrer code on its
+// program's coupon (a discount per referrer code).
+type CodePromotion struct {
+	CodeID                string
+	CouponID              string
+	StripePromotionCodeID string
+	PromotionCode         string
+	CreatedAt             time.Time
+}
+
 // CodeOffer is what the friend gets with a code: the offer of the code's
-// program (nil for none). ErrCodeNotFound for an unknown code.
+// program (nil for none), naming the code's own promotion code when the
+// discount is per referrer code. ErrCodeNotFound for an unknown code.
 func (s *Service) CodeOffer(ctx context.Context, code string) (*Offer, error) {
 	c, err := s.ResolveCode(ctx, code)
 	if err != nil {
 		return nil, err
 	}
-	return s.ProgramOffer(ctx, c.ProgramID)
+	return s.offerOfCode(ctx, c)
+}
+
+// ReferralOffer is the offer of a referral's program, as its code gives
+// it (the code's own promotion code, if any).
+func (s *Service) ReferralOffer(ctx context.Context, r Referral) (*Offer, error) {
+	c, err := s.ResolveCode(ctx, r.Code)
+	if err != nil || c.ProgramID != r.ProgramID {
+		return s.ProgramOffer(ctx, r.ProgramID) // attributed in another program than the code's
+	}
+	return s.offerOfCode(ctx, c)
+}
+
+func (s *Service) offerOfCode(ctx context.Context, c Code) (*Offer, error) {
+	p, err := s.Program(ctx, c.ProgramID)
+	if err != nil {
+		return nil, err
+	}
+	o := OfferOf(p)
+	if o == nil || o.Type != FriendDiscount || !p.Friend.Discount.PerReferrerCode {
+		return o, nil
+	}
+	if promo, ok := s.codePromotion(ctx, c, p); ok {
+		o.PromotionCode, o.StripePromotionCodeID = promo.PromotionCode, promo.StripePromotionCodeID
+	}
+	return o, nil
+}
+
+// codePromotion returns the promotion code of referrer code c on p's
+// coupon, creating it at Stripe (outside any transaction; one idempotency
+// key per code and coupon, so concurrent first reads create one) and
+// recording it when it is missing. If Stripe cannot make it now, false:
+// the offer names the program's own promotion code, and a later read tries
+// again.
+func (s *Service) codePromotion(ctx context.Context, c Code, p Program) (CodePromotion, bool) {
+	d := p.Friend.Discount
+	if d == nil || d.StripeCouponID == "" || s.discounts == nil {
+		return CodePromotion{}, false
+	}
+	got, err := s.store.CodePromotionOf(ctx, c.ID, d.StripeCouponID)
+	if err == nil {
+		return got, true
+	}
+	if !errors.Is(err, ErrNotFound) {
+		s.log.WarnContext(ctx, "promotion code of a referrer code unreadable", "code_id", c.ID, "error", err)
+		return CodePromotion{}, false
+	}
+	issued, err := s.discounts.CreatePromotionCode(ctx, PromotionCodeSpec{CouponID: d.StripeCouponID, Code: c.Code,
+		IdempotencyKey: "referral-code-" + c.ID + "-" + d.StripeCouponID, ProgramID: p.ID, CodeID: c.ID})
+	if err != nil {
+		s.log.WarnContext(ctx, "promotion code of a referrer code not created; the program's is offered", "code_id", c.ID,
+			"program_id", p.ID, "error", err)
+		return CodePromotion{}, false
+	}
+	promo := CodePromotion{CodeID: c.ID, CouponID: d.StripeCouponID, StripePromotionCodeID: issued.PromotionCodeID,
+		PromotionCode: issued.Code, CreatedAt: s.clock()}
+	if err := s.store.SaveCodePromotion(ctx, promo); err != nil {
+		s.log.WarnContext(ctx, "promotion code of a referrer code not recorded", "code_id", c.ID, "error", err)
+		return promo, true
+	}
+	// Of concurrent first reads, the one recorded first is everyone's.
+	if got, err := s.store.CodePromotionOf(ctx, c.ID, d.StripeCouponID); err == nil {
+		return got, true
+	}
+	return promo, true
+}
+
+// retireCoupon deletes a coupon whose promotion codes per referrer code
+// must stop (the discount changed, the program was archived), after the
+// change committed. A failure is logged.
+func (s *Service) retireCoupon(ctx context.Context, programID string, d *Discount) {
+	if d == nil || !d.PerReferrerCode || d.StripeCouponID == "" || s.discounts == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := s.discounts.DeleteCoupon(ctx, d.StripeCouponID); err != nil {
+		s.log.WarnContext(ctx, "old coupon of a program not deleted: its referrer codes' promotion codes still work",
+			"program_id", programID, "coupon", d.StripeCouponID, "error", err)
+	}
 }
 
 // ProgramOffer is what a program offers the friend (nil for none).

@@ -23,9 +23,14 @@ type countingIssuer struct {
 	mu      sync.Mutex
 	keys    []string
 	toggles []string
-	// log lists, in order, each promotion code created ("+id") and each
-	// activation ("id=true") or deactivation ("id=false").
+	// log lists, in order, each promotion code created ("+id"), each
+	// activation ("id=true") or deactivation ("id=false") and each coupon
+	// deleted ("-coupon").
 	log []string
+	// couponOf maps each promotion code to its coupon; promos counts the
+	// promotion codes made for referrer codes.
+	couponOf map[string]string
+	promos   atomic.Int64
 	// failCreate makes creations fail as a Stripe refusal would.
 	failCreate bool
 }
@@ -40,11 +45,38 @@ func (c *countingIssuer) CreateDiscount(ctx context.Context, d referral.Discount
 	}
 	got, err := c.next.CreateDiscount(ctx, d)
 	if err == nil {
-		c.mu.Lock()
-		c.log = append(c.log, "+"+got.PromotionCodeID)
-		c.mu.Unlock()
+		c.created(got)
 	}
 	return got, err
+}
+
+func (c *countingIssuer) created(got referral.IssuedDiscount) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.log = append(c.log, "+"+got.PromotionCodeID)
+	if c.couponOf == nil {
+		c.couponOf = map[string]string{}
+	}
+	c.couponOf[got.PromotionCodeID] = got.CouponID
+}
+
+func (c *countingIssuer) CreatePromotionCode(ctx context.Context, d referral.PromotionCodeSpec) (referral.IssuedDiscount, error) {
+	c.promos.Add(1)
+	got, err := c.next.CreatePromotionCode(ctx, d)
+	if err == nil {
+		c.created(got)
+	}
+	return got, err
+}
+
+func (c *countingIssuer) DeleteCoupon(ctx context.Context, id string) error {
+	err := c.next.DeleteCoupon(ctx, id)
+	if err == nil {
+		c.mu.Lock()
+		c.log = append(c.log, "-"+id)
+		c.mu.Unlock()
+	}
+	return err
 }
 
 // active lists the promotion codes the log leaves active.
@@ -52,11 +84,19 @@ func (c *countingIssuer) active() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	on := map[string]bool{}
+	deleted := map[string]bool{}
 	for _, e := range c.log {
 		if id, ok := strings.CutPrefix(e, "+"); ok {
 			on[id] = true
+		} else if coupon, ok := strings.CutPrefix(e, "-"); ok {
+			deleted[coupon] = true
 		} else if id, state, ok := strings.Cut(e, "="); ok {
 			on[id] = state == "true"
+		}
+	}
+	for id := range on {
+		if deleted[c.couponOf[id]] {
+			on[id] = false
 		}
 	}
 	var out []string

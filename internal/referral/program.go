@@ -112,6 +112,11 @@ type Discount struct {
 	DurationMonths int
 	// Code is the promotion code asked for (empty: Stripe makes one up).
 	Code string
+	// PerReferrerCode gives each referrer code of the program a promotion
+	// code of its own on the program's coupon, spelled as the referral code
+	// (the friend types the code they were given); the program's own
+	// promotion code exists too.
+	PerReferrerCode bool
 	// What Stripe created: set by the service, never by a request.
 	StripeCouponID        string
 	StripePromotionCodeID string

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -292,6 +293,82 @@ func TestProgramReadAndSentBackKeepsItsDiscount(t *testing.T) {
 		if err != nil || issuer.calls.Load() != 1 || len(issuer.toggles) != 0 ||
 			again.Friend.Discount.StripePromotionCodeID != read.StripePromotionCodeID || again.Friend.Discount.PromotionCode != read.PromotionCode {
 			t.Fatalf("sent back: %+v %v; %d discounts created, promotion code changes %v", again.Friend.Discount, err, issuer.calls.Load(), issuer.toggles)
+		}
+	})
+}
+
+// TestPromotionCodePerReferrerCode: a program whose discount is per
+// referrer code gives each code a promotion code of its own at Stripe
+// (stripe-mock), spelled as the code, made once when the code is made and
+// named by the code's offer and its referrals' offers; concurrent reads
+// after a discount change agree on one new code; the old coupon, and with
+// it the codes' old promotion codes, is deleted; archiving deletes it too.
+func TestPromotionCodePerReferrerCode(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		issuer := discountIssuer(t)
+		svc := referral.NewService(st, referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent("20")}, Discounts: issuer})
+		twenty := referral.MustPercent("20")
+		prog, err := svc.CreateProgram(ctx, "ops", referral.ProgramPatch{Name: ptr("p"), Referrer: &referral.RewardPatch{Percent: ptr("10")},
+			Friend: &referral.FriendReward{Type: referral.FriendDiscount, Discount: &referral.Discount{PercentOff: &twenty, Duration: referral.DurationOnce, PerReferrerCode: true}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c1, err := svc.GetOrCreateProgramCode(ctx, "r1", prog.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2, err := svc.GetOrCreateProgramCode(ctx, "r2", prog.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := issuer.promos.Load(); n != 2 {
+			t.Fatalf("%d promotion codes made for 2 referrer codes", n)
+		}
+		o1, err := svc.CodeOffer(ctx, c1.Code)
+		if err != nil || o1 == nil || o1.PromotionCode != c1.Code || o1.StripePromotionCodeID == "" || o1.StripePromotionCodeID == prog.Friend.Discount.StripePromotionCodeID {
+			t.Fatalf("offer of %s: %+v %v", c1.Code, o1, err)
+		}
+		o2, _ := svc.CodeOffer(ctx, c2.Code)
+		if o2.PromotionCode != c2.Code || o2.StripePromotionCodeID == o1.StripePromotionCodeID {
+			t.Fatalf("offer of %s: %+v (r1's %+v)", c2.Code, o2, o1)
+		}
+		ref, _, err := svc.Attribute(ctx, referral.Attribution{ReferredUserID: "f1", Code: c1.Code})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o, err := svc.ReferralOffer(ctx, ref); err != nil || o.StripePromotionCodeID != o1.StripePromotionCodeID {
+			t.Fatalf("attribution offer: %+v %v", o, err)
+		}
+		if n := issuer.promos.Load(); n != 2 {
+			t.Fatalf("reading offers made %d more promotion codes", n-2)
+		}
+
+		thirty := referral.MustPercent("30")
+		changed, err := svc.UpdateProgram(ctx, "ops", prog.ID, referral.ProgramPatch{Friend: &referral.FriendReward{Type: referral.FriendDiscount,
+			Discount: &referral.Discount{PercentOff: &thirty, Duration: referral.DurationOnce, PerReferrerCode: true}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		offers := make([]*referral.Offer, 5)
+		testutil.Concurrently(5, func(i int) { offers[i], _ = svc.CodeOffer(ctx, c1.Code) })
+		for _, o := range offers {
+			if o == nil || o.PercentOff.String() != "30" || o.PromotionCode != c1.Code || o.StripePromotionCodeID != offers[0].StripePromotionCodeID ||
+				o.StripePromotionCodeID == o1.StripePromotionCodeID {
+				t.Fatalf("offers after the change: %+v (before: %+v)", offers, o1)
+			}
+		}
+		active := issuer.active()
+		if slices.Contains(active, o1.StripePromotionCodeID) || slices.Contains(active, o2.StripePromotionCodeID) ||
+			!slices.Contains(active, offers[0].StripePromotionCodeID) || !slices.Contains(active, changed.Friend.Discount.StripePromotionCodeID) {
+			t.Fatalf("active promotion codes after the change %v: r1's old %s, r2's old %s, r1's new %s, program's %s", active,
+				o1.StripePromotionCodeID, o2.StripePromotionCodeID, offers[0].StripePromotionCodeID, changed.Friend.Discount.StripePromotionCodeID)
+		}
+		if _, err := svc.ArchiveProgram(ctx, "ops", prog.ID); err != nil {
+			t.Fatal(err)
+		}
+		if active := issuer.active(); len(active) != 0 {
+			t.Fatalf("active promotion codes of an archived program: %v", active)
 		}
 	})
 }

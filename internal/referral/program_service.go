@@ -84,9 +84,10 @@ func (s *Service) CreateProgram(ctx context.Context, subject string, patch Progr
 func (s *Service) UpdateProgram(ctx context.Context, subject, id string, patch ProgramPatch) (Program, error) {
 	var undo func(conflict bool)
 	var seen string
+	var replaced *Discount
 	if patch.Friend != nil {
 		var err error
-		if undo, seen, err = s.prepareFriendReward(ctx, id, &patch); err != nil {
+		if undo, seen, replaced, err = s.prepareFriendReward(ctx, id, &patch); err != nil {
 			return Program{}, err
 		}
 	}
@@ -124,6 +125,9 @@ func (s *Service) UpdateProgram(ctx context.Context, subject, id string, patch P
 	if err != nil && undo != nil {
 		undo(conflict)
 	}
+	if err == nil {
+		s.retireCoupon(ctx, id, replaced)
+	}
 	return out, err
 }
 
@@ -144,18 +148,18 @@ func promotionCodeOf(p Program) string {
 // that fails, the old code is activated again. friendReward is replaced
 // whole, so what the transaction stores is this friend reward whatever
 // changed meanwhile.
-func (s *Service) prepareFriendReward(ctx context.Context, id string, patch *ProgramPatch) (undo func(conflict bool), seen string, err error) {
+func (s *Service) prepareFriendReward(ctx context.Context, id string, patch *ProgramPatch) (undo func(conflict bool), seen string, replaced *Discount, err error) {
 	cur, err := s.Program(ctx, id)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if cur.Status == ProgramArchived {
-		return nil, "", ErrProgramArchived
+		return nil, "", nil, ErrProgramArchived
 	}
 	seen = promotionCodeOf(cur)
 	next, err := patch.apply(cur)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	old := cur.Friend.Discount
 	if old != nil && old.StripePromotionCodeID == "" {
@@ -167,16 +171,16 @@ func (s *Service) prepareFriendReward(ctx context.Context, id string, patch *Pro
 	}
 	switch {
 	case old == nil && d == nil:
-		return nil, seen, nil
+		return nil, seen, nil, nil
 	case old != nil && d != nil && d.sameAs(*old):
 		d.Code, d.StripeCouponID, d.StripePromotionCodeID, d.PromotionCode = old.Code, old.StripeCouponID, old.StripePromotionCodeID, old.PromotionCode
 	default:
 		if s.discounts == nil {
-			return nil, "", ErrDiscountsDisabled
+			return nil, "", nil, ErrDiscountsDisabled
 		}
 		if old != nil {
 			if err := s.discounts.SetPromotionCodeActive(ctx, old.StripePromotionCodeID, false); err != nil {
-				return nil, "", fmt.Errorf("deactivate promotion code of program %s: %w", id, err)
+				return nil, "", nil, fmt.Errorf("deactivate promotion code of program %s: %w", id, err)
 			}
 		}
 		if d != nil {
@@ -188,7 +192,7 @@ func (s *Service) prepareFriendReward(ctx context.Context, id string, patch *Pro
 				if old != nil {
 					s.setActive(ctx, old.StripePromotionCodeID, true)
 				}
-				return nil, "", err
+				return nil, "", nil, err
 			}
 		}
 		// Undone, the new code stops; the old one works again unless the
@@ -204,7 +208,10 @@ func (s *Service) prepareFriendReward(ctx context.Context, id string, patch *Pro
 	}
 	fr := next.Friend
 	patch.Friend = &fr
-	return undo, seen, nil
+	if undo != nil {
+		replaced = old // its coupon is replaced or gone once this commits
+	}
+	return undo, seen, replaced, nil
 }
 
 // setActive is a best-effort undo: a failure is logged, the operator's
@@ -256,6 +263,7 @@ func (s *Service) ArchiveProgram(ctx context.Context, subject, id string) (Progr
 			s.log.WarnContext(ctx, "archived program's promotion code still active at Stripe", "program_id", out.ID,
 				"promotion_code", d.StripePromotionCodeID, "error", err)
 		}
+		s.retireCoupon(ctx, out.ID, d) // and those of its referrer codes
 	}
 	return out, nil
 }

@@ -202,6 +202,11 @@ type Store interface {
 	// ReversedFriendCreditOf returns the referral's latest reversed credit;
 	// ErrNotFound when there is none.
 	ReversedFriendCreditOf(ctx context.Context, referralID string) (FriendCreditGrant, error)
+	// CodePromotionOf returns a referrer code's promotion code on a coupon;
+	// ErrNotFound when there is none.
+	CodePromotionOf(ctx context.Context, codeID, couponID string) (CodePromotion, error)
+	// SaveCodePromotion records one unless the code and coupon have one.
+	SaveCodePromotion(ctx context.Context, p CodePromotion) error
 	// CreateFriendCredit records a granted credit; false when the referral
 	// has a standing one.
 	CreateFriendCredit(ctx context.Context, c FriendCreditGrant) (bool, error)

@@ -71,6 +71,7 @@ type discountDoc struct {
 	Duration              string           `json:"duration"`
 	DurationMonths        int              `json:"durationMonths,omitempty"`
 	Code                  string           `json:"code,omitempty"`
+	PerReferrerCode       bool             `json:"perReferrerCode,omitempty"`
 	StripeCouponID        string           `json:"stripeCouponId"`
 	StripePromotionCodeID string           `json:"stripePromotionCodeId"`
 	PromotionCode         string           `json:"promotionCode"`
@@ -120,7 +121,7 @@ func toRulesDoc(p referral.Program) rulesDoc {
 	}
 	if x := p.Friend.Discount; x != nil {
 		d.Discount = &discountDoc{AmountOff: x.AmountOff, Duration: x.Duration, DurationMonths: x.DurationMonths, Code: x.Code,
-			StripeCouponID: x.StripeCouponID, StripePromotionCodeID: x.StripePromotionCodeID, PromotionCode: x.PromotionCode}
+			PerReferrerCode: x.PerReferrerCode, StripeCouponID: x.StripeCouponID, StripePromotionCodeID: x.StripePromotionCodeID, PromotionCode: x.PromotionCode}
 		if x.PercentOff != nil {
 			d.Discount.PercentOff = x.PercentOff.String()
 		}
@@ -152,7 +153,7 @@ func (d rulesDoc) apply(p *referral.Program) error {
 	}
 	if x := d.Discount; x != nil {
 		p.Friend.Discount = &referral.Discount{AmountOff: orEmpty(x.AmountOff), Duration: x.Duration, DurationMonths: x.DurationMonths,
-			Code: x.Code, StripeCouponID: x.StripeCouponID, StripePromotionCodeID: x.StripePromotionCodeID, PromotionCode: x.PromotionCode}
+			Code: x.Code, PerReferrerCode: x.PerReferrerCode, StripeCouponID: x.StripeCouponID, StripePromotionCodeID: x.StripePromotionCodeID, PromotionCode: x.PromotionCode}
 		if x.PercentOff != "" {
 			pct, err := referral.ParsePercent(x.PercentOff)
 			if err != nil {
@@ -360,4 +361,33 @@ func (s *Store) SaveOverride(ctx context.Context, o referral.Override) error {
 func (s *Store) DeleteOverride(ctx context.Context, userID, programID string) (bool, error) {
 	res := s.with(ctx).Where("user_id = ? AND program_id = ?", userID, programID).Delete(&ReferrerOverride{})
 	return res.RowsAffected == 1, res.Error
+}
+
+// CodePromotion is a referrer code's promotion code on a coupon.
+type CodePromotion struct {
+	CodeID                string `gorm:"primaryKey"`
+	CouponID              string `gorm:"primaryKey"`
+	StripePromotionCodeID string
+	PromotionCode         string
+	CreatedAt             time.Time
+}
+
+// CodePromotionOf returns the promotion code of a referrer code on a
+// coupon; ErrNotFound when none was recorded.
+func (s *Store) CodePromotionOf(ctx context.Context, codeID, couponID string) (referral.CodePromotion, error) {
+	var m CodePromotion
+	if err := s.with(ctx).Where("code_id = ? AND coupon_id = ?", codeID, couponID).Take(&m).Error; err != nil {
+		return referral.CodePromotion{}, notFound(err)
+	}
+	return referral.CodePromotion{CodeID: m.CodeID, CouponID: m.CouponID, StripePromotionCodeID: m.StripePromotionCodeID,
+		PromotionCode: m.PromotionCode, CreatedAt: m.CreatedAt.UTC()}, nil
+}
+
+// SaveCodePromotion records a promotion code unless one is recorded for
+// the code and coupon (two requests creating it at once got the same
+// object from Stripe, under one idempotency key).
+func (s *Store) SaveCodePromotion(ctx context.Context, p referral.CodePromotion) error {
+	m := CodePromotion{CodeID: p.CodeID, CouponID: p.CouponID, StripePromotionCodeID: p.StripePromotionCodeID,
+		PromotionCode: p.PromotionCode, CreatedAt: p.CreatedAt}
+	return s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&m).Error
 }

@@ -146,6 +146,34 @@ func (c *Client) CreateDiscount(ctx context.Context, d referral.DiscountSpec) (r
 	return referral.IssuedDiscount{CouponID: coupon.ID, PromotionCodeID: promo.ID, Code: promo.Code}, nil
 }
 
+// CreatePromotionCode makes a promotion code for an existing coupon.
+func (c *Client) CreatePromotionCode(ctx context.Context, d referral.PromotionCodeSpec) (referral.IssuedDiscount, error) {
+	pp := &stripe.PromotionCodeParams{Coupon: stripe.String(d.CouponID), Code: stripe.String(d.Code)}
+	pp.Context = ctx
+	pp.SetIdempotencyKey(d.IdempotencyKey)
+	pp.AddMetadata("referral_program_id", d.ProgramID)
+	pp.AddMetadata("referral_code_id", d.CodeID)
+	promo, err := c.api.PromotionCodes.New(pp)
+	if err != nil {
+		return referral.IssuedDiscount{}, classifyDiscount(err)
+	}
+	return referral.IssuedDiscount{CouponID: d.CouponID, PromotionCodeID: promo.ID, Code: promo.Code}, nil
+}
+
+// DeleteCoupon deletes a coupon, which ends its promotion codes.
+func (c *Client) DeleteCoupon(ctx context.Context, id string) error {
+	params := &stripe.CouponParams{}
+	params.Context = ctx
+	if _, err := c.api.Coupons.Del(id, params); err != nil {
+		var se *stripe.Error
+		if errors.As(err, &se) && se.HTTPStatusCode == http.StatusNotFound {
+			return nil // deleted already
+		}
+		return classifyDiscount(err)
+	}
+	return nil
+}
+
 func classifyDiscount(err error) error {
 	var se *stripe.Error
 	if errors.As(err, &se) && se.HTTPStatusCode == http.StatusBadRequest {

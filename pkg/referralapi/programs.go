@@ -85,6 +85,11 @@ type FriendDiscount struct {
 	// letters and digits; absent: Stripe makes one up); in a response, the
 	// promotion code customers enter or the product passes to Checkout.
 	PromotionCode string `json:"promotionCode,omitempty" example:"FRIEND20"`
+	// PerReferrerCode gives each referrer code of the program its own
+	// promotion code, spelled as the referral code, on the program's
+	// coupon: the offer of a code names it (created with the code, at
+	// Stripe); the program's promotionCode stays valid too.
+	PerReferrerCode bool `json:"perReferrerCode,omitempty" example:"false"`
 }
 
 // Offer is what the friend gets with a code, for a landing page ("20% off

@@ -1203,6 +1203,14 @@ type FriendDiscount struct {
 	// DurationMonths Example: 3
 	DurationMonths *int `json:"durationMonths,omitempty"`
 
+	// PerReferrerCode PerReferrerCode gives each referrer code of the program its own
+	// promotion code, spelled as the referral code, on the program's
+	// coupon: the offer of a code names it (created with the code, at
+	// Stripe); the program's promotionCode stays valid too.
+	//
+	// Example: false
+	PerReferrerCode *bool `json:"perReferrerCode,omitempty"`
+
 	// PercentOff PercentOff, a decimal string above 0 and at most 100, two decimals at most.
 	//
 	// Example: 20
