@@ -184,12 +184,7 @@ func TestProgramDiscountChecks(t *testing.T) {
 		if !errors.As(err, &ve) || issuer.calls.Load() != 0 {
 			t.Fatalf("amountOff in \"xyz\": err %v, %d Stripe calls; want a 422 before Stripe", err, issuer.calls.Load())
 		}
-		twenty := referral.MustPercent("20")
-		prog, err := svc.CreateProgram(ctx, "ops", referral.ProgramPatch{Name: ptr("p"), Referrer: &referral.RewardPatch{Percent: ptr("10")},
-			Friend: &referral.FriendReward{Type: referral.FriendDiscount, Discount: &referral.Discount{PercentOff: &twenty, Duration: referral.DurationForever}}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		prog := discountProgram(t, svc, "20", referral.DurationForever, false)
 		code, err := svc.GetOrCreateProgramCode(ctx, "r", prog.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -239,12 +234,7 @@ func TestConcurrentDiscountChangesLeaveOneCode(t *testing.T) {
 		ctx := context.Background()
 		issuer := discountIssuer(t)
 		svc := referral.NewService(st, referral.Options{Discounts: issuer})
-		twenty := referral.MustPercent("20")
-		prog, err := svc.CreateProgram(ctx, "ops", referral.ProgramPatch{Name: ptr("p"), Referrer: &referral.RewardPatch{Percent: ptr("10")},
-			Friend: &referral.FriendReward{Type: referral.FriendDiscount, Discount: &referral.Discount{PercentOff: &twenty, Duration: referral.DurationOnce}}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		prog := discountProgram(t, svc, "20", referral.DurationOnce, false)
 		conflicts := 0
 		for round := range 6 {
 			errs := make([]error, 3)
@@ -281,12 +271,7 @@ func TestProgramReadAndSentBackKeepsItsDiscount(t *testing.T) {
 		ctx := context.Background()
 		issuer := discountIssuer(t)
 		svc := referral.NewService(st, referral.Options{Discounts: issuer})
-		twenty := referral.MustPercent("20")
-		prog, err := svc.CreateProgram(ctx, "ops", referral.ProgramPatch{Name: ptr("p"), Referrer: &referral.RewardPatch{Percent: ptr("10")},
-			Friend: &referral.FriendReward{Type: referral.FriendDiscount, Discount: &referral.Discount{PercentOff: &twenty, Duration: referral.DurationOnce}}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		prog := discountProgram(t, svc, "20", referral.DurationOnce, false)
 		read := *prog.Friend.Discount
 		back := referral.Discount{PercentOff: read.PercentOff, Duration: read.Duration, Code: read.PromotionCode}
 		again, err := svc.UpdateProgram(ctx, "ops", prog.ID, referral.ProgramPatch{Friend: &referral.FriendReward{Type: referral.FriendDiscount, Discount: &back}})
@@ -308,12 +293,7 @@ func TestPromotionCodePerReferrerCode(t *testing.T) {
 		ctx := context.Background()
 		issuer := discountIssuer(t)
 		svc := referral.NewService(st, referral.Options{Rule: referral.RewardRule{Percent: referral.MustPercent("20")}, Discounts: issuer})
-		twenty := referral.MustPercent("20")
-		prog, err := svc.CreateProgram(ctx, "ops", referral.ProgramPatch{Name: ptr("p"), Referrer: &referral.RewardPatch{Percent: ptr("10")},
-			Friend: &referral.FriendReward{Type: referral.FriendDiscount, Discount: &referral.Discount{PercentOff: &twenty, Duration: referral.DurationOnce, PerReferrerCode: true}}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		prog := discountProgram(t, svc, "20", referral.DurationOnce, true)
 		c1, err := svc.GetOrCreateProgramCode(ctx, "r1", prog.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -371,4 +351,17 @@ func TestPromotionCodePerReferrerCode(t *testing.T) {
 			t.Fatalf("active promotion codes of an archived program: %v", active)
 		}
 	})
+}
+
+// discountProgram creates a program giving the friend pct percent off for
+// duration (10% to the referrer).
+func discountProgram(t *testing.T, svc *referral.Service, pct, duration string, perReferrerCode bool) referral.Program {
+	t.Helper()
+	off := referral.MustPercent(pct)
+	prog, err := svc.CreateProgram(context.Background(), "ops", referral.ProgramPatch{Name: ptr("p"), Referrer: &referral.RewardPatch{Percent: ptr("10")},
+		Friend: &referral.FriendReward{Type: referral.FriendDiscount, Discount: &referral.Discount{PercentOff: &off, Duration: duration, PerReferrerCode: perReferrerCode}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prog
 }
