@@ -230,7 +230,11 @@ func (s *Service) codePromotion(ctx context.Context, c Code, p Program) (CodePro
 		s.log.WarnContext(ctx, "promotion code of a referrer code unreadable", "code_id", c.ID, "error", err)
 		return CodePromotion{}, false
 	}
-	issued, err := s.discounts.CreatePromotionCode(ctx, PromotionCodeSpec{CouponID: d.StripeCouponID, Code: c.Code,
+	// It runs inside a user's request: Stripe gets a few seconds, then the
+	// program's code is offered and a later read tries again.
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	issued, err := s.discounts.CreatePromotionCode(sctx, PromotionCodeSpec{CouponID: d.StripeCouponID, Code: c.Code,
 		IdempotencyKey: "referral-code-" + c.ID + "-" + d.StripeCouponID, ProgramID: p.ID, CodeID: c.ID})
 	if err != nil {
 		s.log.WarnContext(ctx, "promotion code of a referrer code not created; the program's is offered", "code_id", c.ID,
