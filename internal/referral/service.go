@@ -119,21 +119,6 @@ func (s *Service) GetOrCreateCode(ctx context.Context, userID string) (Code, err
 // calls for one user all return the same code: the database keeps one
 // code per user and program and the losers read the winner's row.
 func (s *Service) GetOrCreateProgramCode(ctx context.Context, userID, programID string) (Code, error) {
-	code, err := s.getOrCreateProgramCode(ctx, userID, programID)
-	if err != nil {
-		return code, err
-	}
-	// A discount per referrer code: the code's promotion code is made now,
-	// before the referrer shares it (best effort: the offer makes it later
-	// otherwise).
-	if p, err := s.Program(ctx, programID); err == nil && p.Friend.Type == FriendDiscount && p.Friend.Discount != nil &&
-		p.Friend.Discount.PerReferrerCode && p.Status == ProgramActive {
-		s.codePromotion(ctx, code, p)
-	}
-	return code, nil
-}
-
-func (s *Service) getOrCreateProgramCode(ctx context.Context, userID, programID string) (Code, error) {
 	code, err := s.store.CodeByUser(ctx, userID, programID)
 	if err == nil {
 		return code, nil
@@ -164,6 +149,12 @@ func (s *Service) getOrCreateProgramCode(ctx context.Context, userID, programID 
 			return Code{}, fmt.Errorf("create code: %w", err)
 		}
 		if created {
+			// A discount per referrer code: the code's promotion code is made
+			// now, before the referrer shares it (best effort: the offer
+			// makes it later otherwise).
+			if d := prog.Friend.Discount; prog.Friend.Type == FriendDiscount && d != nil && d.PerReferrerCode {
+				s.codePromotion(ctx, candidate, prog)
+			}
 			return candidate, nil
 		}
 		// Either another request created this user's code, or the value collided.
