@@ -16,6 +16,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/refhub/referral-service/internal/testutil"
 	"github.com/refhub/referral-service/pkg/referralclient"
 )
 
@@ -345,16 +346,6 @@ func TestGeneratedClientDrivesEveryOperation(t *testing.T) {
 			hooks.Unlock()
 		}))
 		defer receiver.Close()
-		waitFor := func(what string, cond func() bool) {
-			t.Helper()
-			deadline := time.Now().Add(10 * time.Second)
-			for !cond() {
-				if time.Now().After(deadline) {
-					t.Fatalf("no %s", what)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		}
 		delivered := func(id string) func() bool {
 			return func() bool { hooks.Lock(); defer hooks.Unlock(); return received[id] > 0 }
 		}
@@ -378,9 +369,9 @@ func TestGeneratedClientDrivesEveryOperation(t *testing.T) {
 		ok("get endpoint", gotEP, err, http.StatusOK)
 		ping, err := c.AdminTestWebhookEndpointWithResponse(ctx, ep.JSON201.ID, admin)
 		ok("test endpoint", ping, err, http.StatusAccepted)
-		waitFor("ping delivery", delivered(ping.JSON202.ID))
+		testutil.Eventually(t, 10*time.Second, "ping delivery", delivered(ping.JSON202.ID))
 		var attempts *referralclient.AdminListWebhookDeliveriesResponse
-		waitFor("recorded attempt", func() bool {
+		testutil.Eventually(t, 10*time.Second, "recorded attempt", func() bool {
 			attempts, err = c.AdminListWebhookDeliveriesWithResponse(ctx, ep.JSON201.ID, &referralclient.AdminListWebhookDeliveriesParams{}, admin)
 			ok("deliveries", attempts, err, http.StatusOK)
 			return len(attempts.JSON200.Items) == 1 && attempts.JSON200.Items[0].Status == "succeeded"
@@ -388,7 +379,7 @@ func TestGeneratedClientDrivesEveryOperation(t *testing.T) {
 		rotated, err := c.AdminRotateWebhookSecretWithResponse(ctx, ep.JSON201.ID, admin)
 		ok("rotate secret", rotated, err, http.StatusOK)
 		var feed *referralclient.AdminListEventsResponse
-		waitFor("events in the feed", func() bool {
+		testutil.Eventually(t, 10*time.Second, "events in the feed", func() bool {
 			feed, err = c.AdminListEventsWithResponse(ctx, &referralclient.AdminListEventsParams{Limit: new(100)}, admin)
 			ok("event feed", feed, err, http.StatusOK)
 			return len(feed.JSON200.Items) >= 5
@@ -404,7 +395,7 @@ func TestGeneratedClientDrivesEveryOperation(t *testing.T) {
 		}
 		redelivered, err := c.AdminRedeliverEventWithResponse(ctx, createdEvent, admin)
 		ok("redeliver", redelivered, err, http.StatusAccepted)
-		waitFor("redelivery", delivered(createdEvent))
+		testutil.Eventually(t, 10*time.Second, "redelivery", delivered(createdEvent))
 		replay, err := c.AdminReplayWebhookEndpointWithResponse(ctx, ep.JSON201.ID, referralclient.ReplayRequest{From: time.Now().Add(-time.Hour)}, admin)
 		ok("replay", replay, err, http.StatusAccepted)
 		if replay.JSON202.Events < 2 { // referral.created and payout.paid

@@ -16,6 +16,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/refhub/referral-service/internal/teststripe"
+	"github.com/refhub/referral-service/internal/testutil"
 	"github.com/refhub/referral-service/pkg/referralapi"
 )
 
@@ -91,17 +92,6 @@ func (h *hookReceiver) register(t *testing.T, s *server, events ...string) refer
 	return ep
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // feed reads the whole admin feed, each event as the raw JSON the API sent.
 func feed(t *testing.T, s *server, query string) []json.RawMessage {
 	t.Helper()
@@ -145,7 +135,7 @@ func TestWebhooksReadmeFlow(t *testing.T) {
 				t.Fatalf("refund: %d %s", res.Status, res.Body)
 			}
 		}
-		eventually(t, "five deliveries", func() bool { return len(rcv.events()) >= 5 })
+		testutil.Eventually(t, 15*time.Second, "five deliveries", func() bool { return len(rcv.events()) >= 5 })
 		time.Sleep(300 * time.Millisecond) // a duplicate would arrive by now
 
 		got := rcv.byType()
@@ -259,7 +249,7 @@ func TestRewardAvailableWhenHoldEnds(t *testing.T) {
 		attribute(t, s, "u3", getCode(t, s, "u1").Code, nil)
 		pay(t, s, "pay_2", "u3", 5000, "usd")
 		reportRefund(t, s, "re_1", "pay_2", 5000) // cancelled inside its hold: never available
-		eventually(t, "reward.available", func() bool { return len(rcv.events()) >= 1 })
+		testutil.Eventually(t, 15*time.Second, "reward.available", func() bool { return len(rcv.events()) >= 1 })
 		time.Sleep(600 * time.Millisecond) // several more scans
 		evs := rcv.events()
 		if len(evs) != 1 || evs[0].typ != "reward.available" {
@@ -386,7 +376,7 @@ func TestEventsOfEveryKind(t *testing.T) {
 		admin := s.token("ops", "admin")
 		waitTypes := func(typ string, n int) {
 			t.Helper()
-			eventually(t, fmt.Sprintf("%d %s", n, typ), func() bool { return len(rcv.byType()[typ]) >= n })
+			testutil.Eventually(t, 15*time.Second, fmt.Sprintf("%d %s", n, typ), func() bool { return len(rcv.byType()[typ]) >= n })
 		}
 		code := getCode(t, s, "u1").Code
 		attribute(t, s, "f1", code, nil)
@@ -449,7 +439,7 @@ func TestEventsOfEveryKind(t *testing.T) {
 		for _, n := range want {
 			total += n
 		}
-		eventually(t, "every event", func() bool { return len(rcv.events()) >= total })
+		testutil.Eventually(t, 15*time.Second, "every event", func() bool { return len(rcv.events()) >= total })
 		time.Sleep(200 * time.Millisecond) // anything more would arrive by now
 		got := rcv.byType()
 		if len(rcv.events()) != total {

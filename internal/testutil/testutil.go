@@ -5,6 +5,8 @@ package testutil
 import (
 	"net"
 	"sync"
+	"testing"
+	"time"
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -15,6 +17,19 @@ func FreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Eventually polls cond every few milliseconds until it holds, and fails
+// the test naming what it waited for if within passes first.
+func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Concurrently runs fn(0..n-1) in n goroutines released at the same moment,

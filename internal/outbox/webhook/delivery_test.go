@@ -23,6 +23,7 @@ import (
 	"github.com/refhub/referral-service/internal/referral"
 	"github.com/refhub/referral-service/internal/store"
 	"github.com/refhub/referral-service/internal/testdb"
+	"github.com/refhub/referral-service/internal/testutil"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -185,17 +186,6 @@ func appendEvents(t *testing.T, st *store.Store, n int, at time.Time) []string {
 	return out
 }
 
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // attemptsByEvent lists an endpoint's attempts per event, oldest first.
 func attemptsByEvent(t *testing.T, r *rig, endpointID string) map[string][]outbox.Attempt {
 	t.Helper()
@@ -268,7 +258,7 @@ func TestReceiverDownForAnHour(t *testing.T) {
 		r := startRig(t, st, rigOpts{clock: clk}) // the production retry schedule
 		ep := r.endpoint(t, rcv.URL)
 		events := appendEvents(t, st, 25, start)
-		waitFor(t, 10*time.Second, "first attempts", func() bool { return len(rcv.deliveries()) >= len(events) })
+		testutil.Eventually(t, 10*time.Second, "first attempts", func() bool { return len(rcv.deliveries()) >= len(events) })
 		backlog, err := st.Backlog(context.Background())
 		if err != nil || len(backlog) != 1 || backlog[0].Sink != webhook.SinkName || backlog[0].Pending != len(events) || backlog[0].Oldest.Before(start) {
 			t.Fatalf("backlog while down: %+v %v", backlog, err)
@@ -278,7 +268,7 @@ func TestReceiverDownForAnHour(t *testing.T) {
 			clk.Add(time.Minute)
 			time.Sleep(2 * time.Millisecond)
 		}
-		waitFor(t, 10*time.Second, "every event delivered", func() bool { return len(rcv.succeeded()) == len(events) })
+		testutil.Eventually(t, 10*time.Second, "every event delivered", func() bool { return len(rcv.succeeded()) == len(events) })
 		// Let more time pass: nothing is sent again.
 		for range 60 {
 			clk.Add(10 * time.Minute)
@@ -345,13 +335,13 @@ func TestDeliveriesVerify(t *testing.T) {
 		r := startRig(t, st, rigOpts{})
 		ep := r.endpoint(t, rcv.URL)
 		first := appendEvents(t, st, 1, time.Now().UTC())[0]
-		waitFor(t, 5*time.Second, "a delivery", func() bool { return rcv.succeeded()[first] == 1 })
+		testutil.Eventually(t, 5*time.Second, "a delivery", func() bool { return rcv.succeeded()[first] == 1 })
 		newSecret, until, err := r.hooks.RotateSecret(context.Background(), ep.ID)
 		if err != nil || newSecret == ep.Secret || until.Sub(time.Now()) < 23*time.Hour {
 			t.Fatalf("rotate: %v %v", until, err)
 		}
 		second := appendEvents(t, st, 1, time.Now().UTC())[0]
-		waitFor(t, 5*time.Second, "a delivery after the rotation", func() bool { return rcv.succeeded()[second] == 1 })
+		testutil.Eventually(t, 5*time.Second, "a delivery after the rotation", func() bool { return rcv.succeeded()[second] == 1 })
 
 		verify := func(secret string, d delivery) error {
 			wh, err := standardwebhooks.NewWebhook(secret)
@@ -448,7 +438,7 @@ func TestReplicasNeverSendAnAttemptTwice(t *testing.T) {
 				}
 				wg.Wait()
 				for i, rc := range receivers {
-					waitFor(t, 30*time.Second, fmt.Sprintf("round %d delivered to receiver %d", round, i), func() bool {
+					testutil.Eventually(t, 30*time.Second, fmt.Sprintf("round %d delivered to receiver %d", round, i), func() bool {
 						return len(rc.succeeded()) == len(all)
 					})
 				}
@@ -500,8 +490,8 @@ func TestHangingReceiverIsBounded(t *testing.T) {
 		stuck := r.endpoint(t, hanging.URL)
 		r.endpoint(t, healthy.URL)
 		events := appendEvents(t, st, 20, time.Now().UTC())
-		waitFor(t, 10*time.Second, "the healthy endpoint's deliveries", func() bool { return len(healthy.succeeded()) == len(events) })
-		waitFor(t, 10*time.Second, "every attempt at the hanging endpoint", func() bool {
+		testutil.Eventually(t, 10*time.Second, "the healthy endpoint's deliveries", func() bool { return len(healthy.succeeded()) == len(events) })
+		testutil.Eventually(t, 10*time.Second, "every attempt at the hanging endpoint", func() bool {
 			done := 0
 			for _, as := range attemptsByEvent(t, r, stuck.ID) {
 				if len(as) == 1 && as[0].Status == "failed" {
@@ -593,7 +583,7 @@ func TestFailingEndpointIsDisabled(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		waitFor(t, 10*time.Second, "every event after re-enabling", func() bool { return len(rcv.succeeded()) == len(events) })
+		testutil.Eventually(t, 10*time.Second, "every event after re-enabling", func() bool { return len(rcv.succeeded()) == len(events) })
 	})
 }
 
@@ -607,7 +597,7 @@ func TestDeletedEndpointIsSentNothing(t *testing.T) {
 		r := startRig(t, st, rigOpts{clock: clk})
 		ep := r.endpoint(t, rcv.URL)
 		appendEvents(t, st, 3, clk.Now())
-		waitFor(t, 5*time.Second, "first attempts", func() bool { return len(rcv.deliveries()) == 3 })
+		testutil.Eventually(t, 5*time.Second, "first attempts", func() bool { return len(rcv.deliveries()) == 3 })
 		if err := r.hooks.Delete(context.Background(), ep.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -645,7 +635,7 @@ func TestRedeliverWhileInFlight(t *testing.T) {
 		r := startRig(t, st, rigOpts{timeout: 10 * time.Second})
 		ep := r.endpoint(t, rcv.URL)
 		id := appendEvents(t, st, 1, time.Now().UTC())[0]
-		waitFor(t, 5*time.Second, "the attempt in flight", func() bool {
+		testutil.Eventually(t, 5*time.Second, "the attempt in flight", func() bool {
 			rcv.mu.Lock()
 			defer rcv.mu.Unlock()
 			return rcv.inFlight == 1
@@ -669,14 +659,14 @@ func TestRedeliverWhileInFlight(t *testing.T) {
 				return len(as) == n && as[n-1].Status == "succeeded"
 			}
 		}
-		waitFor(t, 5*time.Second, "the delivery recorded", recorded(1))
+		testutil.Eventually(t, 5*time.Second, "the delivery recorded", recorded(1))
 		if n := len(rcv.deliveries()); n != 1 {
 			t.Fatalf("%d requests", n)
 		}
 		if _, err := r.hooks.Redeliver(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "the redelivery recorded", recorded(2))
+		testutil.Eventually(t, 5*time.Second, "the redelivery recorded", recorded(2))
 		as := attemptsByEvent(t, r, ep.ID)[id]
 		if rcv.succeeded()[id] != 2 || as[0].Attempt != 1 || as[1].Attempt != 2 {
 			t.Fatalf("attempts %+v", as)
@@ -696,7 +686,7 @@ func TestDeliveryHistoryIsPruned(t *testing.T) {
 		good := r.endpoint(t, ok.URL)
 		bad := r.endpoint(t, failing.URL)
 		events := appendEvents(t, st, 3, time.Now().UTC())
-		waitFor(t, 5*time.Second, "first attempts", func() bool { return len(ok.succeeded()) == 3 && len(failing.deliveries()) == 3 })
+		testutil.Eventually(t, 5*time.Second, "first attempts", func() bool { return len(ok.succeeded()) == 3 && len(failing.deliveries()) == 3 })
 		time.Sleep(100 * time.Millisecond)
 		ctx := context.Background()
 		now := time.Now().UTC()

@@ -16,6 +16,7 @@ import (
 	"github.com/refhub/referral-service/internal/outbox/webhook"
 	"github.com/refhub/referral-service/internal/store"
 	"github.com/refhub/referral-service/internal/testdb"
+	"github.com/refhub/referral-service/internal/testutil"
 )
 
 // dnsServer is a real DNS server on a loopback UDP port answering A
@@ -146,7 +147,7 @@ func TestGuardChecksEveryConnection(t *testing.T) {
 		ep := r.endpoint(t, "http://rebind.example:"+port+"/hook")
 		dns.set("rebind.example", "127.0.0.1")
 		events := appendEvents(t, st, 2, time.Now().UTC())
-		waitFor(t, 10*time.Second, "refused attempts", func() bool {
+		testutil.Eventually(t, 10*time.Second, "refused attempts", func() bool {
 			as := attemptsByEvent(t, r, ep.ID)
 			return len(as[events[0]]) == 1 && as[events[0]][0].Status == "failed" && len(as[events[1]]) == 1 && as[events[1]][0].Status == "failed"
 		})
