@@ -125,6 +125,11 @@ func TestWebhooksReadmeFlow(t *testing.T) {
 				t.Fatalf("pay: %d %s", res.Status, res.Body)
 			}
 		}
+		// No hold: the scan announces the reward at once. Refunding before
+		// it ran would leave nothing to announce, so wait for it.
+		testutil.Eventually(t, 15*time.Second, "reward.available in the feed", func() bool {
+			return len(feed(t, s, "&type=reward.available")) == 1
+		})
 		for range 2 {
 			if res := reportRefund(t, s, "re_1", "pay_1", 2500); res.Status != http.StatusOK {
 				t.Fatalf("refund: %d %s", res.Status, res.Body)
@@ -241,7 +246,7 @@ func mustJSON(t *testing.T, data []byte, v any) {
 // TestRewardAvailableWhenHoldEnds: once a reward's hold ends, exactly one
 // reward.available arrives with its amount; later scans send no more.
 func TestRewardAvailableWhenHoldEnds(t *testing.T) {
-	eachBackend(t, serverOpts{hold: 400 * time.Millisecond}, func(t *testing.T, s *server) {
+	eachBackend(t, serverOpts{hold: 1500 * time.Millisecond}, func(t *testing.T, s *server) {
 		rcv := newHookReceiver(t)
 		rcv.register(t, s, "reward.available")
 		attribute(t, s, "u2", getCode(t, s, "u1").Code, nil)
