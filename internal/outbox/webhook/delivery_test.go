@@ -558,8 +558,15 @@ func TestFailingEndpointIsDisabled(t *testing.T) {
 		if disabledAt.IsZero() || disabledAt.Before(start.Add(webhook.DisableAfter)) {
 			t.Fatalf("disabled at +%v", disabledAt.Sub(start))
 		}
-		time.Sleep(50 * time.Millisecond)
+		// Attempts claimed before the endpoint was disabled may still be
+		// on their way (slowly, under a loaded -race run); wait until they
+		// are in, then nothing more may come.
 		before := len(rcv.deliveries())
+		for settled := time.Now(); time.Since(settled) < 300*time.Millisecond; time.Sleep(10 * time.Millisecond) {
+			if n := len(rcv.deliveries()); n != before {
+				before, settled = n, time.Now()
+			}
+		}
 		for range 100 {
 			clk.Add(time.Hour)
 			time.Sleep(time.Millisecond)
