@@ -297,7 +297,9 @@ func TestEventFeedResumes(t *testing.T) {
 		for !done {
 			select {
 			case <-writing:
-				time.Sleep(200 * time.Millisecond) // the last events dispatched
+				// The last events get their feed position just after their
+				// commits: page once more when all are in.
+				testutil.Eventually(t, 15*time.Second, "48 events in the feed", func() bool { return len(feed(t, s, "")) == 48 })
 				done = true
 			default:
 			}
