@@ -335,13 +335,13 @@ func TestDeliveriesVerify(t *testing.T) {
 		r := startRig(t, st, rigOpts{})
 		ep := r.endpoint(t, rcv.URL)
 		first := appendEvents(t, st, 1, time.Now().UTC())[0]
-		testutil.Eventually(t, 5*time.Second, "a delivery", func() bool { return rcv.succeeded()[first] == 1 })
+		testutil.Eventually(t, 15*time.Second, "a delivery", func() bool { return rcv.succeeded()[first] == 1 })
 		newSecret, until, err := r.hooks.RotateSecret(context.Background(), ep.ID)
 		if err != nil || newSecret == ep.Secret || until.Sub(time.Now()) < 23*time.Hour {
 			t.Fatalf("rotate: %v %v", until, err)
 		}
 		second := appendEvents(t, st, 1, time.Now().UTC())[0]
-		testutil.Eventually(t, 5*time.Second, "a delivery after the rotation", func() bool { return rcv.succeeded()[second] == 1 })
+		testutil.Eventually(t, 15*time.Second, "a delivery after the rotation", func() bool { return rcv.succeeded()[second] == 1 })
 
 		verify := func(secret string, d delivery) error {
 			wh, err := standardwebhooks.NewWebhook(secret)
@@ -604,7 +604,7 @@ func TestDeletedEndpointIsSentNothing(t *testing.T) {
 		r := startRig(t, st, rigOpts{clock: clk})
 		ep := r.endpoint(t, rcv.URL)
 		appendEvents(t, st, 3, clk.Now())
-		testutil.Eventually(t, 5*time.Second, "first attempts", func() bool { return len(rcv.deliveries()) == 3 })
+		testutil.Eventually(t, 15*time.Second, "first attempts", func() bool { return len(rcv.deliveries()) == 3 })
 		if err := r.hooks.Delete(context.Background(), ep.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -642,7 +642,7 @@ func TestRedeliverWhileInFlight(t *testing.T) {
 		r := startRig(t, st, rigOpts{timeout: 10 * time.Second})
 		ep := r.endpoint(t, rcv.URL)
 		id := appendEvents(t, st, 1, time.Now().UTC())[0]
-		testutil.Eventually(t, 5*time.Second, "the attempt in flight", func() bool {
+		testutil.Eventually(t, 15*time.Second, "the attempt in flight", func() bool {
 			rcv.mu.Lock()
 			defer rcv.mu.Unlock()
 			return rcv.inFlight == 1
@@ -666,14 +666,14 @@ func TestRedeliverWhileInFlight(t *testing.T) {
 				return len(as) == n && as[n-1].Status == "succeeded"
 			}
 		}
-		testutil.Eventually(t, 5*time.Second, "the delivery recorded", recorded(1))
+		testutil.Eventually(t, 15*time.Second, "the delivery recorded", recorded(1))
 		if n := len(rcv.deliveries()); n != 1 {
 			t.Fatalf("%d requests", n)
 		}
 		if _, err := r.hooks.Redeliver(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		testutil.Eventually(t, 5*time.Second, "the redelivery recorded", recorded(2))
+		testutil.Eventually(t, 15*time.Second, "the redelivery recorded", recorded(2))
 		as := attemptsByEvent(t, r, ep.ID)[id]
 		if rcv.succeeded()[id] != 2 || as[0].Attempt != 1 || as[1].Attempt != 2 {
 			t.Fatalf("attempts %+v", as)
@@ -693,7 +693,7 @@ func TestDeliveryHistoryIsPruned(t *testing.T) {
 		good := r.endpoint(t, ok.URL)
 		bad := r.endpoint(t, failing.URL)
 		events := appendEvents(t, st, 3, time.Now().UTC())
-		testutil.Eventually(t, 5*time.Second, "first attempts", func() bool { return len(ok.succeeded()) == 3 && len(failing.deliveries()) == 3 })
+		testutil.Eventually(t, 15*time.Second, "first attempts", func() bool { return len(ok.succeeded()) == 3 && len(failing.deliveries()) == 3 })
 		time.Sleep(100 * time.Millisecond)
 		ctx := context.Background()
 		now := time.Now().UTC()
