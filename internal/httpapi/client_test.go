@@ -369,9 +369,9 @@ func TestGeneratedClientDrivesEveryOperation(t *testing.T) {
 		ok("get endpoint", gotEP, err, http.StatusOK)
 		ping, err := c.AdminTestWebhookEndpointWithResponse(ctx, ep.JSON201.ID, admin)
 		ok("test endpoint", ping, err, http.StatusAccepted)
-		testutil.Eventually(t, 10*time.Second, "ping delivery", delivered(ping.JSON202.ID))
+		testutil.Eventually(t, 20*time.Second, "ping delivery", delivered(ping.JSON202.ID))
 		var attempts *referralclient.AdminListWebhookDeliveriesResponse
-		testutil.Eventually(t, 10*time.Second, "recorded attempt", func() bool {
+		testutil.Eventually(t, 20*time.Second, "recorded attempt", func() bool {
 			attempts, err = c.AdminListWebhookDeliveriesWithResponse(ctx, ep.JSON201.ID, &referralclient.AdminListWebhookDeliveriesParams{}, admin)
 			ok("deliveries", attempts, err, http.StatusOK)
 			return len(attempts.JSON200.Items) == 1 && attempts.JSON200.Items[0].Status == "succeeded"
@@ -379,7 +379,7 @@ func TestGeneratedClientDrivesEveryOperation(t *testing.T) {
 		rotated, err := c.AdminRotateWebhookSecretWithResponse(ctx, ep.JSON201.ID, admin)
 		ok("rotate secret", rotated, err, http.StatusOK)
 		var feed *referralclient.AdminListEventsResponse
-		testutil.Eventually(t, 10*time.Second, "events in the feed", func() bool {
+		testutil.Eventually(t, 20*time.Second, "events in the feed", func() bool {
 			feed, err = c.AdminListEventsWithResponse(ctx, &referralclient.AdminListEventsParams{Limit: new(100)}, admin)
 			ok("event feed", feed, err, http.StatusOK)
 			return len(feed.JSON200.Items) >= 5
@@ -395,7 +395,7 @@ func TestGeneratedClientDrivesEveryOperation(t *testing.T) {
 		}
 		redelivered, err := c.AdminRedeliverEventWithResponse(ctx, createdEvent, admin)
 		ok("redeliver", redelivered, err, http.StatusAccepted)
-		testutil.Eventually(t, 10*time.Second, "redelivery", delivered(createdEvent))
+		testutil.Eventually(t, 20*time.Second, "redelivery", delivered(createdEvent))
 		replay, err := c.AdminReplayWebhookEndpointWithResponse(ctx, ep.JSON201.ID, referralclient.ReplayRequest{From: time.Now().Add(-time.Hour)}, admin)
 		ok("replay", replay, err, http.StatusAccepted)
 		if replay.JSON202.Events < 2 { // referral.created and payout.paid

@@ -159,7 +159,7 @@ func newServer(t *testing.T, st *store.Store, o serverOpts) *server {
 		o.webhookRetries = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}
 	}
 	guard := webhook.Guard{AllowPrivate: !o.privateURLsRefused}
-	sink := webhook.NewSink(st, guard, webhook.SinkOptions{Retries: o.webhookRetries, Timeout: 2 * time.Second, Log: log})
+	sink := webhook.NewSink(st, guard, webhook.SinkOptions{Retries: o.webhookRetries, Timeout: 10 * time.Second, Log: log})
 	sinks := []outbox.Sink{sink}
 	if o.mail != nil {
 		templates, err := mail.LoadTemplates(o.mail.templatesDir)

@@ -211,6 +211,25 @@ func attemptsByEvent(t *testing.T, r *rig, endpointID string) map[string][]outbo
 	return out
 }
 
+// waitFinished waits until every attempt made to the endpoint is recorded
+// as finished (a request the receiver answered is recorded just after) and
+// the count of recorded attempts is want.
+func waitFinished(t *testing.T, r *rig, endpointID string, want int) {
+	t.Helper()
+	testutil.Eventually(t, 15*time.Second, fmt.Sprintf("%d attempts recorded as finished", want), func() bool {
+		n := 0
+		for _, as := range attemptsByEvent(t, r, endpointID) {
+			for _, a := range as {
+				if a.Status == outbox.StatusPending {
+					return false
+				}
+				n++
+			}
+		}
+		return n == want
+	})
+}
+
 // TestRetriesLastThreeDays: the production schedule retries first within
 // a minute and goes on for at least three days, even when every wait is
 // jittered 20% short.
@@ -258,7 +277,7 @@ func TestReceiverDownForAnHour(t *testing.T) {
 		r := startRig(t, st, rigOpts{clock: clk}) // the production retry schedule
 		ep := r.endpoint(t, rcv.URL)
 		events := appendEvents(t, st, 25, start)
-		testutil.Eventually(t, 10*time.Second, "first attempts", func() bool { return len(rcv.deliveries()) >= len(events) })
+		testutil.Eventually(t, 15*time.Second, "first attempts", func() bool { return len(rcv.deliveries()) >= len(events) })
 		backlog, err := st.Backlog(context.Background())
 		if err != nil || len(backlog) != 1 || backlog[0].Sink != webhook.SinkName || backlog[0].Pending != len(events) || backlog[0].Oldest.Before(start) {
 			t.Fatalf("backlog while down: %+v %v", backlog, err)
@@ -268,7 +287,12 @@ func TestReceiverDownForAnHour(t *testing.T) {
 			clk.Add(time.Minute)
 			time.Sleep(2 * time.Millisecond)
 		}
-		testutil.Eventually(t, 10*time.Second, "every event delivered", func() bool { return len(rcv.succeeded()) == len(events) })
+		testutil.Eventually(t, 15*time.Second, "every event delivered", func() bool { return len(rcv.succeeded()) == len(events) })
+		waitFinished(t, r, ep.ID, len(rcv.deliveries()))
+		testutil.Eventually(t, 15*time.Second, "the endpoint healthy again", func() bool {
+			e, err := r.hooks.Get(context.Background(), ep.ID)
+			return err == nil && e.FailingSince == nil
+		})
 		// Let more time pass: nothing is sent again.
 		for range 60 {
 			clk.Add(10 * time.Minute)
@@ -490,8 +514,8 @@ func TestHangingReceiverIsBounded(t *testing.T) {
 		stuck := r.endpoint(t, hanging.URL)
 		r.endpoint(t, healthy.URL)
 		events := appendEvents(t, st, 20, time.Now().UTC())
-		testutil.Eventually(t, 10*time.Second, "the healthy endpoint's deliveries", func() bool { return len(healthy.succeeded()) == len(events) })
-		testutil.Eventually(t, 10*time.Second, "every attempt at the hanging endpoint", func() bool {
+		testutil.Eventually(t, 15*time.Second, "the healthy endpoint's deliveries", func() bool { return len(healthy.succeeded()) == len(events) })
+		testutil.Eventually(t, 15*time.Second, "every attempt at the hanging endpoint", func() bool {
 			done := 0
 			for _, as := range attemptsByEvent(t, r, stuck.ID) {
 				if len(as) == 1 && as[0].Status == "failed" {
@@ -590,7 +614,7 @@ func TestFailingEndpointIsDisabled(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		testutil.Eventually(t, 10*time.Second, "every event after re-enabling", func() bool { return len(rcv.succeeded()) == len(events) })
+		testutil.Eventually(t, 15*time.Second, "every event after re-enabling", func() bool { return len(rcv.succeeded()) == len(events) })
 	})
 }
 
@@ -694,7 +718,8 @@ func TestDeliveryHistoryIsPruned(t *testing.T) {
 		bad := r.endpoint(t, failing.URL)
 		events := appendEvents(t, st, 3, time.Now().UTC())
 		testutil.Eventually(t, 15*time.Second, "first attempts", func() bool { return len(ok.succeeded()) == 3 && len(failing.deliveries()) == 3 })
-		time.Sleep(100 * time.Millisecond)
+		waitFinished(t, r, good.ID, 3)
+		waitFinished(t, r, bad.ID, 3)
 		ctx := context.Background()
 		now := time.Now().UTC()
 		if n, err := st.PruneOutbox(ctx, now.Add(-time.Hour), now); err != nil || n != 0 {

@@ -147,7 +147,7 @@ func TestGuardChecksEveryConnection(t *testing.T) {
 		ep := r.endpoint(t, "http://rebind.example:"+port+"/hook")
 		dns.set("rebind.example", "127.0.0.1")
 		events := appendEvents(t, st, 2, time.Now().UTC())
-		testutil.Eventually(t, 10*time.Second, "refused attempts", func() bool {
+		testutil.Eventually(t, 20*time.Second, "refused attempts", func() bool {
 			as := attemptsByEvent(t, r, ep.ID)
 			return len(as[events[0]]) == 1 && as[events[0]][0].Status == "failed" && len(as[events[1]]) == 1 && as[events[1]][0].Status == "failed"
 		})
