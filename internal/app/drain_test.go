@@ -27,7 +27,7 @@ import (
 func TestSIGTERMUnderLoad(t *testing.T) {
 	dir := t.TempDir()
 	dbURL := testdb.PostgresURL(t)
-	const drain = 1500 * time.Millisecond
+	const drain = 3 * time.Second
 	env := []string{"DATABASE_URL=" + dbURL, "JWT_SECRET=" + testJWTSecret, "REWARD_HOLD_DAYS=0",
 		"RATE_LIMIT_PUBLIC=off", "RATE_LIMIT_USER=off"}
 	p := startServer(t, dir, append(append([]string{}, env...), "SHUTDOWN_DRAIN="+drain.String()))
@@ -148,7 +148,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		}
 		// Requests sent in the drain (with a margin for the signal's
 		// delivery and the listener's close) are all answered.
-		if o.started.After(signalled) && o.started.Before(signalled.Add(drain-200*time.Millisecond)) {
+		if o.started.After(signalled) && o.started.Before(signalled.Add(drain-time.Second)) {
 			during++
 			if o.err != nil {
 				t.Errorf("%s sent %s into the drain got no answer: %v", o.what, o.started.Sub(signalled), o.err)

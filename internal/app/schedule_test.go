@@ -10,6 +10,7 @@ import (
 
 	"github.com/refhub/referral-service/internal/testdb"
 	"github.com/refhub/referral-service/internal/teststripe"
+	"github.com/refhub/referral-service/internal/testutil"
 )
 
 // TestDrainOnSIGTERM: after SIGTERM readiness fails at once while the
@@ -26,10 +27,10 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
-	if st, _ := call(t, "GET", p.base+"/readyz", "", ""); st != http.StatusServiceUnavailable {
-		t.Fatalf("readyz while draining: %d", st)
-	}
+	testutil.Eventually(t, 1200*time.Millisecond, "readyz 503 while draining", func() bool {
+		st, _ := call(t, "GET", p.base+"/readyz", "", "")
+		return st == http.StatusServiceUnavailable
+	})
 	for time.Since(signalled) < 1500*time.Millisecond {
 		if st, body := call(t, "GET", p.base+"/v1/me/referral-code", user, ""); st != http.StatusOK {
 			t.Fatalf("a request while draining: %d %v", st, body)
@@ -73,7 +74,14 @@ func TestPayoutScheduleOnTwoReplicas(t *testing.T) {
 	// Both replicas run the schedule at the same instants, every 2 s.
 	env = append(env, "PAYOUT_SCHEDULE=*/2 * * * * *")
 	a, b := startServer(t, dir, env), startServer(t, dir, env)
-	time.Sleep(9 * time.Second)
+	// Every referrer paid (at most a few rounds), then two more rounds in
+	// which nothing may be paid again.
+	testutil.Eventually(t, 60*time.Second, "a payout per referrer", func() bool {
+		n := 0
+		eachItem(t, a.base, "/v1/admin/payouts?limit=100", admin, func(map[string]any) { n++ })
+		return n >= users && credits.total() >= users
+	})
+	time.Sleep(4500 * time.Millisecond)
 	count := 0
 	paid := map[string]int{}
 	eachItem(t, a.base, "/v1/admin/payouts?limit=100", admin, func(po map[string]any) {

@@ -66,7 +66,7 @@ func TestCodeCacheRandomCodesEvictNothing(t *testing.T) {
 // TestCodeCacheOneLookupPerCode: concurrent misses of one code make one
 // database lookup.
 func TestCodeCacheOneLookupPerCode(t *testing.T) {
-	r := &countingResolver{delay: 50 * time.Millisecond}
+	r := &countingResolver{delay: 300 * time.Millisecond} // long enough for every goroutine to join, even on a loaded machine
 	cc := newTestCache(r)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
