@@ -64,7 +64,9 @@ type Sink interface {
 	Retry(n int) (time.Duration, bool)
 	// PerTarget bounds the attempts in flight to one target.
 	PerTarget() int
-	// Timeout bounds one attempt.
+	// Timeout bounds one attempt's exchange with its target; the sink
+	// starts it when the exchange starts, and the worker allows a few
+	// seconds more for what comes before.
 	Timeout() time.Duration
 	// Observe is told each finished attempt (for a target's health).
 	Observe(ctx context.Context, target string, ok bool, at time.Time)

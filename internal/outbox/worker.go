@@ -274,11 +274,16 @@ func (w *Worker) release(t Target) {
 	}
 }
 
+// prepareTime is what an attempt may spend before it talks to its target
+// (reading the endpoint or contact): the target's own Timeout starts when
+// the request does, so a slow database does not shorten a receiver's 15 s.
+const prepareTime = 5 * time.Second
+
 // deliver makes one attempt and records it. The attempt runs to its own
 // timeout even when the worker is stopping: a request already sent is
 // better finished and recorded than abandoned to be sent again.
 func (w *Worker) deliver(ctx context.Context, sink Sink, t Task) {
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sink.Timeout())
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sink.Timeout()+prepareTime)
 	start := time.Now()
 	r := sink.Deliver(actx, t)
 	cancel()
