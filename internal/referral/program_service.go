@@ -94,12 +94,9 @@ func (s *Service) UpdateProgram(ctx context.Context, subject, id string, patch P
 	conflict := false
 	var out Program
 	err := s.store.InTx(ctx, func(tx Store) error {
-		cur, err := tx.LockProgram(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			return ErrProgramNotFound
-		}
+		cur, err := lockProgram(ctx, tx, id)
 		if err != nil {
-			return fmt.Errorf("lock program %s: %w", id, err)
+			return err
 		}
 		if cur.Status == ProgramArchived {
 			return ErrProgramArchived
@@ -230,12 +227,9 @@ func (s *Service) setActive(ctx context.Context, promotionCodeID string, active 
 func (s *Service) ArchiveProgram(ctx context.Context, subject, id string) (Program, error) {
 	var out Program
 	err := s.store.InTx(ctx, func(tx Store) error {
-		cur, err := tx.LockProgram(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			return ErrProgramNotFound
-		}
+		cur, err := lockProgram(ctx, tx, id)
 		if err != nil {
-			return fmt.Errorf("lock program %s: %w", id, err)
+			return err
 		}
 		out = s.effective(cur)
 		if cur.Default {
@@ -415,12 +409,9 @@ func (s *Service) SetOverride(ctx context.Context, subject, userID, programID, p
 	}
 	var out Override
 	err = s.store.InTx(ctx, func(tx Store) error {
-		cur, err := tx.LockProgram(ctx, programID)
-		if errors.Is(err, ErrNotFound) {
-			return ErrProgramNotFound
-		}
+		cur, err := lockProgram(ctx, tx, programID)
 		if err != nil {
-			return fmt.Errorf("lock program %s: %w", programID, err)
+			return err
 		}
 		now := s.clock()
 		out = Override{UserID: userID, ProgramID: programID, Percent: pct, SetBy: subject, CreatedAt: now, UpdatedAt: now}
@@ -445,12 +436,9 @@ func (s *Service) RemoveOverride(ctx context.Context, subject, userID, programID
 		programID = DefaultProgramID
 	}
 	return s.store.InTx(ctx, func(tx Store) error {
-		cur, err := tx.LockProgram(ctx, programID)
-		if errors.Is(err, ErrNotFound) {
-			return ErrProgramNotFound
-		}
+		cur, err := lockProgram(ctx, tx, programID)
 		if err != nil {
-			return fmt.Errorf("lock program %s: %w", programID, err)
+			return err
 		}
 		removed, err := tx.DeleteOverride(ctx, userID, programID)
 		if err != nil {
@@ -495,4 +483,17 @@ func (s *Service) referrerTerms(ctx context.Context, st Store, p Program, referr
 	}
 	t.rule.Percent, t.overridden = o.Percent, true
 	return t, nil
+}
+
+// lockProgram locks program id in tx (see Store.LockProgram): a program
+// that does not exist is ErrProgramNotFound.
+func lockProgram(ctx context.Context, tx Store, id string) (Program, error) {
+	p, err := tx.LockProgram(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Program{}, ErrProgramNotFound
+	case err != nil:
+		return Program{}, fmt.Errorf("lock program %s: %w", id, err)
+	}
+	return p, nil
 }
