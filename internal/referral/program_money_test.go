@@ -36,16 +36,7 @@ func rejectingStripe(t *testing.T) string {
 
 func availableOf(t *testing.T, svc *referral.Service, user, currency string) int64 {
 	t.Helper()
-	bs, err := svc.Balances(context.Background(), user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range bs {
-		if b.Currency == currency {
-			return b.Available
-		}
-	}
-	return 0
+	return balanceIn(t, svc, user, currency).Available
 }
 
 // payoutServices are two services on st with one clock: down, whose Stripe

@@ -199,7 +199,8 @@ func setupReferral(t *testing.T, svc *referral.Service, referrer, referred strin
 	return r
 }
 
-func balanceOf(t *testing.T, svc *referral.Service, user, currency string) int64 {
+// balanceIn is user's balance in currency (zero if it has none).
+func balanceIn(t *testing.T, svc *referral.Service, user, currency string) referral.BalanceView {
 	t.Helper()
 	bs, err := svc.Balances(context.Background(), user)
 	if err != nil {
@@ -207,10 +208,15 @@ func balanceOf(t *testing.T, svc *referral.Service, user, currency string) int64
 	}
 	for _, b := range bs {
 		if b.Currency == currency {
-			return b.Amount
+			return b
 		}
 	}
-	return 0
+	return referral.BalanceView{}
+}
+
+func balanceOf(t *testing.T, svc *referral.Service, user, currency string) int64 {
+	t.Helper()
+	return balanceIn(t, svc, user, currency).Amount
 }
 
 func TestRecordPaymentQualifiesOnce(t *testing.T) {
